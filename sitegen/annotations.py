@@ -1,0 +1,229 @@
+"""Parse one annotation's text (`<<KIND ARG ...>>`) into frozen nodes.
+
+Offsets in the nodes are relative to the start of the annotation text, so a parse
+can be memoised on the text alone and placed in any file afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from sitegen.grammar import parser
+
+KIND_RE = re.compile(r"[a-z][a-z0-9_-]*\Z")
+BOOLEANS = {"yes": True, "true": True, "no": False, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One argument value. `type` is number, percent, string, date, name, bool, factref or ratio."""
+
+    type: str
+    raw: str
+    start: int
+    end: int
+    number: Decimal | None = None
+    text: str | None = None
+    date: dt.date | None = None
+    flag: bool | None = None
+    parts: tuple[Value, Value] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """`key=value` (key set) or a positional value (key None)."""
+
+    key: str | None
+    value: Value
+    start: int
+    end: int
+    key_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    kind: str
+    args: tuple[Arg, ...]
+    text: str
+    kind_start: int
+    kind_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """Why a `<<...>>` is not an annotation: SG101 at [start, end) of the text."""
+
+    message: str
+    start: int
+    end: int
+    help: str | None = None
+
+
+def find_end(src: str, start: int) -> int | None:
+    """Offset just past the `>>` closing the annotation opened at `start`, or None.
+
+    Quoted strings may contain `>>`; an annotation never crosses a line end.
+    """
+    i, n = start + 2, len(src)
+    in_string = False
+    while i < n:
+        ch = src[i]
+        if ch == "\n":
+            return None
+        if in_string:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == ">" and src.startswith(">>", i):
+            return i + 2
+        i += 1
+    return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def parse_annotation(text: str) -> Annotation | SyntaxProblem:
+    """Parse `<<...>>`; never raises."""
+    try:
+        tree = parser().parse(text, start="annotation")
+    except UnexpectedInput as exc:
+        return _problem_from_lark(text, exc)
+    except LarkError as exc:  # defensive: any other lark failure is still a syntax error
+        return SyntaxProblem(f"cannot parse annotation: {exc}", 0, len(text))
+    try:
+        return _build(text, tree)
+    except _Bad as bad:
+        return bad.problem
+
+
+class _Bad(Exception):
+    def __init__(self, problem: SyntaxProblem) -> None:
+        self.problem = problem
+
+
+def _problem_from_lark(text: str, exc: UnexpectedInput) -> SyntaxProblem:
+    pos = _offset(exc, text)
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[pos] if pos < len(text) else ""
+        hint = None
+        if ch == "'":
+            hint = 'strings are written in double quotes: quote="..."'
+        elif ch == "<":
+            hint = r"write \<< for a literal `<<` in prose"
+        return SyntaxProblem(f"unexpected character {ch!r} in annotation", pos, pos + 1, hint)
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            return SyntaxProblem("annotation ends too early", pos, pos + 1)
+        width = max(len(str(tok)), 1)
+        expected = _describe_expected(exc.expected)
+        what = f"unexpected {str(tok)!r}" + (f", expected {expected}" if expected else "")
+        hint = None
+        if tok.type == "CLOSE" and text[2:3].isspace():
+            hint = "no space is allowed between `<<` and the kind"
+        elif tok.type == "CLOSE" and text[:pos].rstrip().endswith("="):
+            hint = "every `key=` needs a value"
+        return SyntaxProblem(what, pos, pos + width, hint)
+    return SyntaxProblem("cannot parse annotation", pos, pos + 1)
+
+
+def _offset(exc: UnexpectedInput, text: str) -> int:
+    pos = getattr(exc, "pos_in_stream", None)
+    if isinstance(pos, int) and pos >= 0:
+        return min(pos, max(len(text) - 1, 0))
+    return max(min((getattr(exc, "column", 1) or 1) - 1, len(text) - 1), 0)
+
+
+_EXPECTED_NAMES = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage",
+    "STRING": "a string",
+    "DATE": "a date",
+    "FACTREF": "a @fact",
+    "CLOSE": "`>>`",
+    "EQUAL": "`=`",
+    "SLASH": "`/`",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = sorted({_EXPECTED_NAMES.get(e, e.lower()) for e in expected})
+    if not names:
+        return ""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# ------------------------------------------------------------- tree to nodes
+
+
+def _build(text: str, tree: Tree) -> Annotation:
+    kind_tok = tree.children[1]
+    assert isinstance(kind_tok, Token)
+    if kind_tok.start_pos != 2:
+        raise _Bad(SyntaxProblem("no space is allowed between `<<` and the kind", 2, kind_tok.start_pos))
+    args = tuple(_arg(text, t) for t in tree.children[2:-1] if isinstance(t, Tree))
+    previous_end = kind_tok.end_pos
+    for arg in args:
+        if arg.start == previous_end:
+            raise _Bad(SyntaxProblem("arguments must be separated by white space", arg.start, arg.end))
+        previous_end = arg.end
+    return Annotation(str(kind_tok), args, text, kind_tok.start_pos, kind_tok.end_pos)
+
+
+def _arg(text: str, t: Tree) -> Arg:
+    if t.data == "keyword":
+        key_tok, value_tree = t.children
+        value = _value(text, value_tree)
+        return Arg(str(key_tok), value, key_tok.start_pos, value.end, key_tok.end_pos)
+    value = _value(text, t.children[0])
+    return Arg(None, value, value.start, value.end, value.start)
+
+
+def _value(text: str, t: Tree) -> Value:
+    if t.data == "ratio":
+        left, right = (_value(text, c) for c in t.children)
+        return Value("ratio", text[left.start : right.end], left.start, right.end, parts=(left, right))
+    tok = t.children[0]
+    assert isinstance(tok, Token)
+    raw, start, end = str(tok), tok.start_pos, tok.end_pos
+    if t.data == "number":
+        return Value("number", raw, start, end, number=_decimal(raw, start, end))
+    if t.data == "percent":
+        return Value("percent", raw, start, end, number=_decimal(raw[:-1], start, end))
+    if t.data == "string":
+        return Value("string", raw, start, end, text=_unescape(raw[1:-1]))
+    if t.data == "date":
+        return Value("date", raw, start, end, text=raw, date=_date(raw))
+    if t.data == "factref":
+        return Value("factref", raw, start, end, text=raw[1:])
+    if raw.lower() in BOOLEANS:
+        return Value("bool", raw, start, end, text=raw, flag=BOOLEANS[raw.lower()])
+    return Value("name", raw, start, end, text=raw)
+
+
+def _decimal(raw: str, start: int, end: int) -> Decimal:
+    try:
+        return Decimal(raw.replace(",", ""))
+    except InvalidOperation as exc:  # the token regex makes this unreachable; keep it an SG101
+        raise _Bad(SyntaxProblem(f"not a number: {raw!r}", start, end)) from exc
+
+
+def _date(raw: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _unescape(body: str) -> str:
+    return re.sub(r"\\(.)", r"\1", body)

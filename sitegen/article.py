@@ -1,0 +1,78 @@
+"""Parse one article: front matter, Markdown tokens and its annotations, placed in the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from markdown_it.token import Token
+
+from sitegen.diagnostics import Diagnostic, error
+from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
+from sitegen.markdown import Placed, locate_annotations, parse
+from sitegen.site import slugify, split_front_matter
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    title: str
+    date: dt.date | None
+    slug: str
+    tags: tuple[str, ...] = ()
+    author: str | None = None
+    summary: str | None = None
+    draft: bool = False
+
+
+@dataclass
+class Document:
+    """An article after the parse stage."""
+
+    path: str
+    text: str
+    meta: ArticleMeta
+    tokens: list[Token]
+    env: dict
+    annotations: list[Placed]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def parse_article(path: str, text: str) -> Document:
+    yaml_text, first_line, _ = split_front_matter(text)
+    fm, diags = read_front_matter(path, yaml_text, first_line)
+    meta = _meta(path, fm, diags)
+    env: dict = {}
+    tokens = parse(text, env)
+    placed = locate_annotations(tokens, text.split("\n"))
+    return Document(path, text, meta, tokens, env, placed, diags)
+
+
+def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
+    required = fm.present
+    title = as_text(fm, "title", required=required, diags=diags)
+    date = as_date(fm, "date", required=required, diags=diags)
+    default_slug = slugify(PurePosixPath(path).stem) or "article"
+    slug = default_slug
+    given = fm.values.get("slug")
+    if given is not None:
+        if isinstance(given, str) and SLUG.match(given):
+            slug = given
+        else:
+            diags.append(
+                error("SG501", fm.span("slug"),
+                      f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens",
+                      help=f"for example `slug: {slugify(str(given)) or default_slug}`")
+            )
+    return ArticleMeta(
+        title=title or PurePosixPath(path).stem,
+        date=date,
+        slug=slug,
+        tags=as_tags(fm, diags),
+        author=as_text(fm, "author", required=False, diags=diags),
+        summary=as_text(fm, "summary", required=False, diags=diags),
+        draft=as_flag(fm, "draft", diags),
+    )

@@ -1,0 +1,97 @@
+"""`claim` (sources and quotes) and `fact` (site-wide named figures)."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from sitegen.checks.context import Ctx, FactDef, did_you_mean
+from sitegen.diagnostics import Span
+
+_QUOTES = str.maketrans({
+    "“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+    "–": "-", "—": "-", "‒": "-", "―": "-", "−": "-", "‐": "-", "‑": "-",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+})
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=256)
+def fold(text: str) -> str:
+    """Compare quotes ignoring case, runs of white space and typographic quotes and dashes."""
+    return _SPACES.sub(" ", text.translate(_QUOTES).casefold()).strip()
+
+
+def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
+    ctx.reject_repeats(allowed=("src",))
+    ctx.reject_positional()
+    for key, arg in ctx.keywords.items():
+        if key not in ("src", "quote", "prose"):
+            ctx.unknown_key(arg, ("src", "quote"))
+    ids: list[str] = []
+    sources_args = ([ctx.keywords["src"]] if "src" in ctx.keywords else []) + ctx.repeated.get("src", [])
+    if not sources_args:
+        ctx.error("SG103", None, "`claim` needs `src=` naming a source, e.g. src=001")
+    known = ctx.site.sources
+    found = []
+    for arg in sources_args:
+        value = arg.value
+        if value.type not in ("number", "name", "string"):
+            ctx.error("SG104", value, f"`src` must be a source id such as 001, not {value.raw!r}"[:200])
+            continue
+        source_id = value.text if value.type == "string" else value.raw
+        ids.append(source_id or "")
+        if source_id not in known:
+            listing = ", ".join(sorted(known)[:12]) or "none"
+            ctx.error("SG302", value, f"unknown source `{source_id}` (content/sources has: {listing})"[:300],
+                      help=did_you_mean(source_id or "", known) or f"add content/sources/{source_id}.md")
+        else:
+            found.append(known[source_id])
+    quote = _quote(ctx)
+    if quote is not None and found and not any(fold(quote) in fold(s.text) for s in found):
+        names = ", ".join(s.id for s in found)
+        ctx.error("SG303", ctx.keywords["quote"].value,
+                  f"quote not found in source {names}: {quote[:80]!r}{'…' if len(quote) > 80 else ''}",
+                  help="quotes are compared ignoring case, spacing and curly quotes; "
+                       "check the wording against the source text")
+    words = "Cites " + ", ".join(ids) if ids else "Claim"
+    return words, tuple(ids), quote
+
+
+def _quote(ctx: Ctx) -> str | None:
+    arg = ctx.keywords.get("quote")
+    if arg is None:
+        return None
+    if arg.value.type != "string":
+        ctx.error("SG104", arg.value, 'a quote must be a string in double quotes: quote="..."')
+        return None
+    if not (arg.value.text or "").strip():
+        ctx.error("SG104", arg.value, "the quote is empty")
+        return None
+    return arg.value.text
+
+
+def fact_definitions(ctx: Ctx) -> list[FactDef]:
+    """The figures a `fact` annotation defines; bad arguments are reported on ctx."""
+    ctx.reject_repeats()
+    ctx.reject_positional()
+    defs: list[FactDef] = []
+    for key, arg in ctx.keywords.items():
+        value = arg.value
+        if value.type not in ("number", "percent") or value.number is None:
+            what = "another fact" if value.type == "factref" else repr(value.raw)
+            ctx.error("SG104", value, f"fact `{key}` must be a number or a percentage, not {what}"[:200])
+            continue
+        defs.append(FactDef(key, value.number, value.type == "percent", value.raw, ctx.at(arg)))
+    if not ctx.keywords and not ctx.positional:
+        ctx.error("SG103", None, "`fact` needs NAME=VALUE, e.g. <<fact na_seats=342>>")
+    return defs
+
+
+def fact_summary(defs: list[FactDef]) -> str:
+    return "; ".join(f"{d.name} = {d.shown()}" for d in defs)
+
+
+def where(span: Span) -> str:
+    return f"{span.file}:{span.line}:{span.column}"

@@ -1,0 +1,231 @@
+"""What one annotation's check can see, and the argument helpers every kind shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sitegen.annotations import Annotation, Arg, Value
+from sitegen.config import SiteConfig
+from sitegen.diagnostics import Diagnostic, Span, error, warning
+from sitegen.prose import show_number
+from sitegen.rules import Body, Rule, RuleError
+from sitegen.site import Source
+
+
+@dataclass(frozen=True)
+class FactDef:
+    name: str
+    value: Decimal
+    percent: bool
+    raw: str
+    span: Span
+
+    def shown(self) -> str:
+        return show_number(self.value) + ("%" if self.percent else "")
+
+
+@dataclass
+class SiteFacts:
+    """Site-wide named figures: the first definition in (path, line) order is the reference."""
+
+    first: dict[str, FactDef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """The read-only parts of a site that checks consult."""
+
+    config: SiteConfig
+    sources: Mapping[str, Source]
+    facts: SiteFacts
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+class Ctx:
+    """One annotation being checked: its place, its arguments and the diagnostics found."""
+
+    def __init__(self, ann: Annotation, file: str, line: int, column: int, site: SiteView,
+                 article_date: dt.date | None) -> None:
+        self.ann, self.file, self.line, self.column = ann, file, line, column
+        self.site, self.article_date = site, article_date
+        self.diagnostics: list[Diagnostic] = []
+        self.keywords: dict[str, Arg] = {}
+        self.repeated: dict[str, list[Arg]] = {}
+        self.positional: list[Arg] = []
+        self.figures: list[Decimal] = []  # literal figures the prose must state
+        for arg in ann.args:
+            if arg.key is None:
+                self.positional.append(arg)
+            elif arg.key in self.keywords:
+                self.repeated.setdefault(arg.key, []).append(arg)
+            else:
+                self.keywords[arg.key] = arg
+
+    # ----------------------------------------------------------- positions
+    def span(self, start: int, end: int) -> Span:
+        return Span(self.file, self.line, self.column + start, self.line, self.column + end)
+
+    def whole(self) -> Span:
+        return self.span(0, len(self.ann.text))
+
+    def at(self, node: Arg | Value) -> Span:
+        return self.span(node.start, node.end)
+
+    def error(self, code: str, node: Arg | Value | None, message: str, help: str | None = None) -> None:
+        span = self.whole() if node is None else self.at(node)
+        self.diagnostics.append(error(code, span, message, help))
+
+    def warn(self, code: str, message: str, help: str | None = None) -> None:
+        self.diagnostics.append(warning(code, self.whole(), message, help))
+
+    @property
+    def failed(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    # ----------------------------------------------------------- arguments
+    def reject_repeats(self, allowed: Iterable[str] = ()) -> None:
+        allowed = set(allowed)
+        for key, args in self.repeated.items():
+            if key not in allowed:
+                for arg in args:
+                    self.error("SG104", arg, f"`{key}` is given more than once",
+                               help="each argument may appear once in an annotation")
+
+    def reject_positional(self, keep: int = 0) -> None:
+        for arg in self.positional[keep:]:
+            self.error("SG105", arg, f"`{self.ann.kind}` takes no positional argument {arg.value.raw!r}"[:200],
+                       help=f"write it as key=value; see `{self.ann.kind}` in the README")
+
+    def unknown_key(self, arg: Arg, known: Iterable[str]) -> None:
+        self.error("SG105", arg, f"`{self.ann.kind}` has no argument `{arg.key}`",
+                   help=did_you_mean(arg.key or "", known))
+
+    def require(self, *keys: str) -> bool:
+        missing = [k for k in keys if k not in self.keywords]
+        for key in missing:
+            self.error("SG103", None, f"`{self.ann.kind}` needs `{key}=`")
+        return not missing
+
+    # --------------------------------------------------------------- values
+    def number(self, value: Value, what: str, *, whole: bool = True, figure: bool = True,
+               percent_ok: bool = False) -> Decimal | None:
+        """A numeric value (or @fact); whole, non-negative counts unless told otherwise."""
+        if value.type == "factref":
+            fact = self.site.facts.first.get(value.text or "")
+            if fact is None:
+                self.error("SG304", value, f"unknown fact `@{value.text}`: no `fact` annotation defines it",
+                           help=did_you_mean(value.text or "", self.site.facts.first)
+                           or "define it once with <<fact NAME=VALUE>>")
+                return None
+            number = fact.value
+        elif value.type == "number" or (percent_ok and value.type == "percent"):
+            number = value.number
+            if figure and number is not None:
+                self.figures.append(number)
+        else:
+            self.error("SG104", value, f"{what} must be a number, not {value.raw!r}"[:200])
+            return None
+        if number is None:
+            return None
+        if whole and (number != number.to_integral_value() or number < 0):
+            self.error("SG104", value, f"{what} must be a whole number of 0 or more, not {value.raw}")
+            return None
+        return number
+
+    def flag(self, key: str) -> bool | None:
+        arg = self.keywords.get(key)
+        if arg is None:
+            return None
+        if arg.value.type != "bool":
+            self.error("SG104", arg.value, f"`{key}` must be yes or no, not {arg.value.raw!r}"[:200])
+            return None
+        return arg.value.flag
+
+    def choice(self, key: str, options: tuple[str, ...]) -> str | None:
+        arg = self.keywords.get(key)
+        if arg is None:
+            return None
+        raw = arg.value.raw
+        if arg.value.type != "name" or raw not in options:
+            self.error("SG104", arg.value, f"`{key}` must be {' or '.join(options)}, not {raw!r}"[:200],
+                       help=did_you_mean(raw, options))
+            return None
+        return raw
+
+    @property
+    def prose_wanted(self) -> bool:
+        return self.flag("prose") is not False
+
+    def date(self) -> dt.date | None:
+        arg = self.keywords.get("date")
+        if arg is None:
+            return self.article_date
+        if arg.value.type != "date" or arg.value.date is None:
+            self.error("SG104", arg.value, f"`date` must be a real date YYYY-MM-DD, not {arg.value.raw!r}"[:200])
+            return self.article_date
+        return arg.value.date
+
+    # --------------------------------------------------------------- bodies
+    def body(self, name: str, node: Arg | Value) -> Body | None:
+        body = self.site.config.bodies.get(name)
+        if body is None:
+            known = self.site.config.bodies
+            listing = ", ".join(sorted(known)) or "none are defined"
+            self.error("SG301", node, f"unknown body `{name}` (site.toml defines: {listing})"[:300],
+                       help=did_you_mean(name, known) or "add it to site.toml as [bodies.<ID>]")
+        return body
+
+    def positional_body(self, *, required: bool) -> Body | None:
+        if not self.positional:
+            if required:
+                self.error("SG103", None, f"`{self.ann.kind}` needs a body, e.g. <<{self.ann.kind} NA ...>>")
+            return None
+        arg = self.positional[0]
+        if arg.value.type != "name":
+            self.error("SG104", arg, f"expected a body name here, not {arg.value.raw!r}"[:200])
+            return None
+        return self.body(arg.value.raw, arg)
+
+    def rule(self, name: str) -> Rule | None:
+        return self.site.config.rules.get(name)
+
+    def rule_value(self, rule: Rule, body: Body, day: dt.date | None) -> int | None:
+        try:
+            return rule.evaluate(body.seats, body.strength(day))
+        except RuleError as exc:
+            self.error("SG204", None, exc.message)
+            return None
+
+    def size_words(self, body: Body, day: dt.date | None) -> str:
+        strength = body.strength(day)
+        if strength == body.seats:
+            return f"the {body.name} has {body.seats} seats"
+        return (f"the {body.name} has {body.seats} seats, {strength} filled on {day.isoformat()}"
+                if day else f"the {body.name} has {body.seats} seats")
+
+    def size_help(self, body: Body, day: dt.date | None) -> str:
+        strength = body.strength(day)
+        if strength == body.seats:
+            return f"use {body.seats}"
+        return f"use {body.seats} (all seats) or {strength} (its strength on {day})"
+
+    def within_body(self, body: Body, day: dt.date | None, count: Decimal, node: Arg | Value | None,
+                    what: str) -> None:
+        """SG201 when a count exceeds the larger of the body's seats and strength."""
+        limit = max(body.seats, body.strength(day))
+        if count > limit:
+            self.error("SG201", node,
+                       f"{what} {show_number(count)} exceeds the size of the body: {self.size_words(body, day)}")

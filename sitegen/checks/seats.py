@@ -1,0 +1,182 @@
+"""`seats`, `threshold` and `votes`: figures measured against a body and its rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sitegen.annotations import Arg
+from sitegen.checks.context import Ctx, did_you_mean
+from sitegen.prose import show_number as n
+from sitegen.rules import Body
+
+SEATS_KEYS = ("majority", "date", "prose")
+
+
+def check_seats(ctx: Ctx) -> str:
+    ctx.reject_repeats()
+    ctx.reject_positional()
+    day = ctx.date()
+    claim = ctx.flag("majority")
+    entries = [arg for key, arg in ctx.keywords.items() if key not in SEATS_KEYS]
+    if not entries:
+        ctx.error("SG103", None, "`seats` needs at least one BODY=N/TOTAL, e.g. NA=178/342")
+        return "seats: nothing to check"
+    parts = [_seats_entry(ctx, arg, claim, day) for arg in entries]
+    return "; ".join(p for p in parts if p)
+
+
+def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day) -> str | None:
+    key = arg.key or ""
+    if arg.value.type != "ratio":
+        if key not in ctx.site.config.bodies:
+            ctx.unknown_key(arg, (*SEATS_KEYS, *ctx.site.config.bodies))
+        else:
+            ctx.error("SG104", arg.value, f"`{key}` takes N/TOTAL seats, e.g. {key}=178/342, not {arg.value.raw!r}"[:200])
+        return None
+    body = ctx.body(key, arg)
+    held_value, total_value = arg.value.parts or (arg.value, arg.value)
+    held = ctx.number(held_value, "a seat count")
+    total = ctx.number(total_value, "a total of seats")
+    if body is None or held is None or total is None:
+        return None
+    if held > total:
+        ctx.error("SG201", arg.value, f"{n(held)} seats out of {n(total)}: the part exceeds the whole")
+    strength = body.strength(day)
+    if total not in (body.seats, strength):
+        ctx.error("SG202", total_value, f"total {n(total)} does not match: {ctx.size_words(body, day)}",
+                  help=ctx.size_help(body, day))
+    words = f"{body.name}: {n(held)} of {n(total)} seats"
+    if total == strength != body.seats:
+        words += f" (its strength on {day}; {body.seats - strength} vacant)"
+    if claim is None:
+        return words
+    return words + _majority(ctx, body, held, claim, day, arg)
+
+
+def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, arg: Arg) -> str:
+    rule = ctx.rule("majority")
+    if rule is None:
+        return ""
+    needed = ctx.rule_value(rule, body, day)
+    if needed is None:
+        return ""
+    formula = rule.explain(body.seats, body.strength(day))
+    has = held >= needed
+    if has != claim:
+        relation = f"{n(held)} < {needed}" if not has else f"{n(held)} ≥ {needed}"
+        ctx.error("SG203", ctx.keywords["majority"].value,
+                  f"majority={'yes' if claim else 'no'} is wrong for the {body.name}: {relation}, "
+                  f"and a majority is {formula} = {needed}",
+                  help=f"write majority={'yes' if has else 'no'}")
+    mark = "majority ✓" if has else "no majority ✓"
+    return f"; simple majority {needed} ({formula}) — {mark}"
+
+
+def check_threshold(ctx: Ctx) -> str:
+    ctx.reject_repeats()
+    body = ctx.positional_body(required=True)
+    ctx.reject_positional(keep=1)
+    day = ctx.date()
+    rules = [arg for key, arg in ctx.keywords.items() if key not in ("date", "prose")]
+    known_rules = ctx.site.config.rules
+    if not rules:
+        names = ", ".join(sorted(known_rules)) or "majority"
+        ctx.error("SG103", None, f"`threshold` needs RULE=VALUE, e.g. majority=172 (rules: {names})")
+    parts: list[str] = []
+    for arg in rules:
+        rule = known_rules.get(arg.key or "")
+        if rule is None:
+            ctx.error("SG105", arg, f"unknown rule `{arg.key}` (site rules: {', '.join(sorted(known_rules))})",
+                      help=did_you_mean(arg.key or "", known_rules) or "define it under [rules] in site.toml")
+            continue
+        stated = ctx.number(arg.value, f"the `{arg.key}` threshold")
+        if body is None or stated is None:
+            continue
+        actual = ctx.rule_value(rule, body, day)
+        if actual is None:
+            continue
+        formula = rule.explain(body.seats, body.strength(day))
+        if stated != actual:
+            ctx.error("SG204", arg.value,
+                      f"{arg.key} of the {body.name} is {formula} = {actual}, not {n(stated)}",
+                      help=f"write {arg.key}={actual}")
+        parts.append(f"{body.name}: {arg.key} = {formula} = {actual} ✓")
+    return "; ".join(parts) or "threshold"
+
+
+VOTE_COUNTS = ("for", "against", "abstain", "absent")
+VOTE_KEYS = (*VOTE_COUNTS, "total", "needs", "result", "date", "prose")
+
+
+def check_votes(ctx: Ctx) -> str:
+    ctx.reject_repeats()
+    body = ctx.positional_body(required=False)
+    ctx.reject_positional(keep=1)
+    for key, arg in ctx.keywords.items():
+        if key not in VOTE_KEYS:
+            ctx.unknown_key(arg, VOTE_KEYS)
+    ctx.require("for", "against")
+    day = ctx.date()
+    counts = {k: ctx.number(ctx.keywords[k].value, f"`{k}`") for k in VOTE_COUNTS if k in ctx.keywords}
+    total_arg = ctx.keywords.get("total")
+    total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
+    result = ctx.choice("result", ("passed", "failed"))
+    if any(v is None for v in counts.values()) or "for" not in counts or "against" not in counts:
+        return "vote"
+    added = sum(counts.values(), Decimal(0))
+    arithmetic = " + ".join(n(v) for v in counts.values())
+    if total is not None and added != total:
+        ctx.error("SG205", total_arg.value if total_arg else None,
+                  f"the votes do not add up: {arithmetic} = {n(added)}, but total is {n(total)}")
+    counted = total if total is not None else added
+    if body is not None:
+        ctx.within_body(body, day, counted, total_arg.value if total_arg else None,
+                        "the total vote" if total is not None else "the votes cast")
+    words = ", ".join(f"{n(v)} {_vote_word(k)}" for k, v in counts.items())
+    words = f"{body.name + ' vote: ' if body else 'Vote: '}{words} (total {n(counted)})"
+    return words + _vote_result(ctx, body, day, counts, result)
+
+
+def _vote_word(key: str) -> str:
+    return {"abstain": "abstained", "absent": "absent"}.get(key, key)
+
+
+def _vote_result(ctx: Ctx, body: Body | None, day, counts: dict, result: str | None) -> str:
+    needs_arg = ctx.keywords.get("needs")
+    yes, no = counts["for"], counts["against"]
+    if needs_arg is None:
+        passes = yes > no
+        rule_words = f"{n(yes)} for {'>' if passes else '≤'} {n(no)} against"
+    else:
+        needed, label = _needed(ctx, body, day, needs_arg)
+        if needed is None:
+            return ""
+        passes = yes >= needed
+        rule_words = f"needs {label}; {n(yes)} {'≥' if passes else '<'} {needed}"
+    outcome = "passed" if passes else "failed"
+    if result is not None and result != outcome:
+        ctx.error("SG206", ctx.keywords["result"].value,
+                  f"result={result} disagrees with the count: {rule_words}, so the vote {outcome}",
+                  help=f"write result={outcome}")
+    return f"; {rule_words} — {outcome} ✓" if result else f"; {rule_words} — {outcome}"
+
+
+def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int | None, str]:
+    value = arg.value
+    if value.type in ("number", "factref"):
+        needed = ctx.number(value, "`needs`", figure=False)
+        return needed, n(needed) if needed is not None else ""
+    if value.type != "name":
+        ctx.error("SG104", value, f"`needs` must be a rule name or a number, not {value.raw!r}"[:200])
+        return None, ""
+    rule = ctx.rule(value.raw)
+    if rule is None:
+        ctx.error("SG104", value, f"`needs={value.raw}` names no rule",
+                  help=did_you_mean(value.raw, ctx.site.config.rules) or "define it under [rules]")
+        return None, ""
+    if body is None:
+        ctx.error("SG103", value, f"`needs={value.raw}` needs a body to evaluate the rule on, e.g. <<votes NA ...>>")
+        return None, ""
+    needed = ctx.rule_value(rule, body, day)
+    formula = rule.explain(body.seats, body.strength(day))
+    return needed, f"{value.raw} = {formula} = {needed}"

@@ -1,0 +1,175 @@
+"""`tally`, `sum` and `pct`: parts, totals, winners and percentages."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sitegen.annotations import Arg
+from sitegen.checks.context import Ctx
+from sitegen.prose import show_number as n
+
+TALLY_KEYS = ("invalid", "total", "winner", "margin", "date", "prose")
+
+
+def _named_counts(ctx: Ctx, fixed: tuple[str, ...], what: str) -> dict[str, Decimal] | None:
+    """The NAME=N arguments that are not one of the kind's fixed keys; None if any is bad."""
+    counts: dict[str, Decimal] = {}
+    ok = True
+    entries = [arg for key, arg in ctx.keywords.items() if key not in fixed]
+    for arg in entries:
+        value = ctx.number(arg.value, f"{what} `{arg.key}`")
+        if value is None:
+            ok = False
+        else:
+            counts[arg.key or ""] = value
+    if len(entries) < 2:
+        ctx.error("SG103", None, f"`{ctx.ann.kind}` needs two or more {what}s as NAME=N")
+        return None
+    return counts if ok else None
+
+
+def check_tally(ctx: Ctx) -> str:
+    ctx.reject_repeats()
+    body = ctx.positional_body(required=False)
+    ctx.reject_positional(keep=1)
+    day = ctx.date()
+    candidates = _named_counts(ctx, TALLY_KEYS, "candidate")
+    invalid_arg, total_arg = ctx.keywords.get("invalid"), ctx.keywords.get("total")
+    invalid = ctx.number(invalid_arg.value, "`invalid`", figure=False) if invalid_arg else Decimal(0)
+    total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
+    if candidates is None or invalid is None:
+        return "tally"
+    added = sum(candidates.values(), Decimal(0)) + invalid
+    terms = [n(v) for v in candidates.values()] + ([n(invalid)] if invalid_arg else [])
+    if total is not None and total_arg is not None and added != total:
+        ctx.error("SG205", total_arg.value,
+                  f"the tally does not add up: {' + '.join(terms)} = {n(added)}, but total is {n(total)}")
+    counted = total if total is not None else added
+    if body is not None:
+        ctx.within_body(body, day, counted, total_arg.value if total_arg else None, "the tally's total")
+    ranked = sorted(candidates.items(), key=lambda item: item[1], reverse=True)
+    words = ", ".join(f"{name} {n(v)}" for name, v in candidates.items())
+    if invalid_arg:
+        words += f", invalid {n(invalid)}"
+    words = f"{body.name + ': ' if body else ''}{words}; total {n(counted)}"
+    return words + _winner(ctx, ranked) + _margin(ctx, ranked)
+
+
+def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
+    arg = ctx.keywords.get("winner")
+    if arg is None:
+        return ""
+    name = arg.value.raw
+    top = ranked[0][1]
+    leaders = [c for c, v in ranked if v == top]
+    if arg.value.type not in ("name", "string") or name not in dict(ranked):
+        ctx.error("SG207", arg.value, f"winner `{name}` is not a candidate in this tally",
+                  help=f"candidates: {', '.join(c for c, _ in ranked)}")
+    elif len(leaders) > 1:
+        ctx.error("SG207", arg.value, f"no single winner: {' and '.join(leaders)} tie on {n(top)}")
+    elif leaders[0] != name:
+        ctx.error("SG207", arg.value,
+                  f"winner `{name}` has {n(dict(ranked)[name])}, but {leaders[0]} has the most votes ({n(top)})",
+                  help=f"write winner={leaders[0]}")
+    return f"; winner {name} ✓"
+
+
+def _margin(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
+    arg = ctx.keywords.get("margin")
+    if arg is None:
+        return ""
+    stated = ctx.number(arg.value, "`margin`", figure=False)
+    if stated is None:
+        return ""
+    (first, a), (second, b) = ranked[0], ranked[1]
+    actual = a - b
+    if stated != actual:
+        ctx.error("SG208", arg.value,
+                  f"margin {n(stated)} is wrong: {first} {n(a)} − {second} {n(b)} = {n(actual)}",
+                  help=f"write margin={n(actual)}")
+    return f"; margin {n(a)} − {n(b)} = {n(actual)} ✓"
+
+
+SUM_KEYS = ("total", "date", "prose")
+
+
+def check_sum(ctx: Ctx) -> str:
+    ctx.reject_repeats()
+    body = ctx.positional_body(required=False)
+    ctx.reject_positional(keep=1)
+    day = ctx.date()
+    parts = _named_counts(ctx, SUM_KEYS, "part")
+    total_arg = ctx.keywords.get("total")
+    total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
+    if total_arg is None and body is None and not ctx.positional:
+        ctx.error("SG103", None, "`sum` needs `total=` or a body whose size is the total")
+    if parts is None or (total_arg is not None and total is None):
+        return "sum"
+    added = sum(parts.values(), Decimal(0))
+    arithmetic = f"{' + '.join(n(v) for v in parts.values())} = {n(added)}"
+    prefix = f"{body.name}: " if body else ""
+    if total is not None:
+        if added != total:
+            ctx.error("SG205", total_arg.value if total_arg else None,
+                      f"the parts do not add up: {arithmetic}, but total is {n(total)}")
+        return f"{prefix}{_labelled(parts)} = {n(total)} ✓"
+    if body is None:
+        return "sum"
+    sizes = (body.seats, body.strength(day))
+    if added not in sizes:
+        ctx.error("SG205", None, f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
+                  help=ctx.size_help(body, day))
+    return f"{prefix}{_labelled(parts)} = {n(added)} seats ✓"
+
+
+def _labelled(parts: dict[str, Decimal]) -> str:
+    return " + ".join(f"{name} {n(v)}" for name, v in parts.items())
+
+
+def check_pct(ctx: Ctx) -> str:
+    ctx.reject_repeats()
+    part_arg, whole_arg, value_arg = (ctx.keywords.get(k) for k in ("part", "whole", "value"))
+    for key, arg in ctx.keywords.items():
+        if key not in ("part", "whole", "value", "prose"):
+            ctx.unknown_key(arg, ("part", "whole", "value", "prose"))
+    part_node, whole_node, value_node = _pct_positional(ctx, part_arg, whole_arg, value_arg)
+    if part_node is None or whole_node is None or value_node is None:
+        missing = [k for k, v in (("N/M or part= and whole=", part_node), ("a percentage", value_node)) if v is None]
+        ctx.error("SG103", None, f"`pct` needs {' and '.join(missing)}, e.g. <<pct 177/342 51.8%>>")
+        return "percentage"
+    part = ctx.number(part_node, "the part", whole=False)
+    whole = ctx.number(whole_node, "the whole", whole=False)
+    stated = ctx.number(value_node, "the percentage", whole=False, percent_ok=True)
+    if part is None or whole is None or stated is None:
+        return "percentage"
+    if whole == 0:
+        ctx.error("SG104", whole_node, "the whole of a percentage cannot be 0")
+        return "percentage"
+    exact = part * 100 / whole
+    places = max(-stated.as_tuple().exponent, 0) if isinstance(stated.as_tuple().exponent, int) else 0
+    step = Decimal(1).scaleb(-places)
+    rounded = exact.quantize(step, rounding=ROUND_HALF_UP)
+    shown = f"{n(part)}/{n(whole)} = {n(exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP))}%"
+    if rounded != stated:
+        low, high = stated - step / 2, stated + step / 2
+        ctx.error("SG209", value_node,
+                  f"{shown}, which rounds to {n(rounded)}%, not {value_node.raw}: "
+                  f"{value_node.raw} covers [{n(low)}, {n(high)})",
+                  help=f"write {format(rounded, 'f')}%")
+    return f"{shown} ≈ {format(stated, 'f')}% ✓"
+
+
+def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value_arg: Arg | None):
+    part = part_arg.value if part_arg else None
+    whole = whole_arg.value if whole_arg else None
+    value = value_arg.value if value_arg else None
+    for arg in ctx.positional:
+        v = arg.value
+        if v.type == "ratio" and part is None and whole is None and v.parts:
+            part, whole = v.parts
+        elif v.type == "percent" and value is None:
+            value = v
+        else:
+            ctx.error("SG105", arg, f"`pct` does not take {v.raw!r} here"[:200],
+                      help="write <<pct N/M P%>> or <<pct part=N whole=M value=P%>>")
+    return part, whole, value

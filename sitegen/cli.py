@@ -1,0 +1,122 @@
+"""Command line: argument parsing, output formats and exit codes; nothing else (SPEC §7)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.diagnostics import (
+    Diagnostic,
+    Summary,
+    exit_status,
+    format_github,
+    format_json,
+    format_summary_line,
+    format_text,
+)
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitegen", description="Static sites for fact-checked journalism: every figure checked before it is published."
+    )
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("site", nargs="?", default=".", metavar="SITE", help="site directory (default: .)")
+        cmd.add_argument("--strict", action="store_true", help="treat warnings as errors")
+        cmd.add_argument("--format", choices=("text", "json", "github"), default="text",
+                         help="how diagnostics are printed")
+
+    check = commands.add_parser("check", help="check every annotation; write nothing")
+    common(check)
+    build = commands.add_parser("build", help="check, render and publish the site")
+    common(build)
+    build.add_argument("--out", metavar="DIR", help="output directory (default: SITE/public)")
+    build.add_argument("--drafts", action="store_true", help="publish drafts too")
+    build.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)")
+    watch = commands.add_parser("watch", help="build, serve and rebuild on every change")
+    watch.add_argument("site", nargs="?", default=".", metavar="SITE")
+    watch.add_argument("--host", default="127.0.0.1")
+    watch.add_argument("--port", type=int, default=8000)
+    watch.add_argument("--out", metavar="DIR")
+    watch.add_argument("--drafts", action="store_true", help="show drafts too")
+    init = commands.add_parser("init", help="create a new site that builds clean")
+    init.add_argument("dir", metavar="DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("sitegen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the promise: no traceback reaches a user
+        print(f"sitegen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("SITEGEN_DEBUG"):
+            raise
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        from sitegen.scaffold import init_site
+
+        return init_site(Path(args.dir))
+    root = Path(args.site)
+    if not root.is_dir():
+        print(f"sitegen: {args.site}: no such site directory", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "check":
+        return _check(root, args)
+    if args.command == "build":
+        from sitegen.build import build_command
+
+        return build_command(root, args, report)
+    from sitegen.watch import watch_command
+
+    return watch_command(root, args)
+
+
+def _check(root: Path, args: argparse.Namespace) -> int:
+    from sitegen.pipeline import check_site
+
+    started = time.perf_counter()
+    checked = check_site(root)
+    report(checked.diagnostics, checked.summary, checked.site.texts, args.format,
+           time.perf_counter() - started)
+    return exit_status(checked.diagnostics, strict=args.strict)
+
+
+def report(diags: list[Diagnostic], summary: Summary, texts: dict[str, str], fmt: str,
+           seconds: float | None) -> None:
+    """Print diagnostics in the chosen format; the summary line goes to stderr."""
+    if fmt == "json":
+        sys.stdout.write(format_json(diags, summary) + "\n")
+        return
+    if fmt == "github":
+        sys.stdout.write(format_github(diags))
+    else:
+        sys.stderr.write(format_text(diags, texts, color=sys.stderr.isatty() and not os.environ.get("NO_COLOR")))
+    sys.stderr.write(f"sitegen: {format_summary_line(summary, seconds)}\n")
+
+
+def entry() -> None:
+    sys.exit(main())

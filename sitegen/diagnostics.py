@@ -1,0 +1,199 @@
+"""One `Span` and one `Diagnostic` type for every stage, and their three output formats."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A region of one file: 1-based line and column (in characters), end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, file: str, line: int = 1, column: int = 1, width: int = 1) -> Span:
+        return cls(file, line, column, line, column + max(width, 1))
+
+
+#: Codes whose failure is a configuration problem: exit status 2 (SPEC §7).
+CONFIG_CODES = frozenset({"SG901", "SG902"})
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A finding of any stage, pointing at the text that caused it."""
+
+    code: str
+    severity: Severity
+    span: Span
+    message: str
+    help: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        return (s.file, s.line, s.column, self.code, self.message)
+
+    def to_json(self) -> dict:
+        s = self.span
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "file": s.file,
+            "line": s.line,
+            "column": s.column,
+            "end_line": s.end_line,
+            "end_column": s.end_column,
+            "message": self.message,
+            "help": self.help,
+        }
+
+
+def error(code: str, span: Span, message: str, help: str | None = None) -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, span, message, help)
+
+
+def warning(code: str, span: Span, message: str, help: str | None = None) -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, span, message, help)
+
+
+def sorted_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by file, line, column; exact duplicates dropped."""
+    return sorted(set(diags), key=Diagnostic.sort_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    articles: int
+    annotations: int
+    errors: int
+    warnings: int
+
+
+def summarize(diags: Sequence[Diagnostic], articles: int, annotations: int) -> Summary:
+    errors = sum(1 for d in diags if d.is_error)
+    return Summary(articles, annotations, errors, len(diags) - errors)
+
+
+def exit_status(diags: Iterable[Diagnostic], *, strict: bool) -> int:
+    """0 clean, 1 content errors (or warnings under --strict), 2 configuration/template errors."""
+    diags = list(diags)
+    if any(d.code in CONFIG_CODES for d in diags):
+        return 2
+    if any(d.is_error for d in diags):
+        return 1
+    return 1 if strict and diags else 0
+
+
+# ------------------------------------------------------------------ formats
+
+
+def format_text(diags: Sequence[Diagnostic], sources: Mapping[str, str], *, color: bool = False) -> str:
+    """rustc/ruff-style: header, location arrow, the source line, a caret under the span."""
+    return "".join(_format_one(d, sources.get(d.span.file), color) for d in diags)
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _format_one(d: Diagnostic, text: str | None, color: bool) -> str:
+    s = d.span
+    head_color = "1;31" if d.is_error else "1;33"
+    out = [f"{_paint(f'{d.severity.value}[{d.code}]', head_color, color)}: {d.message}\n"]
+    gutter = " " * len(str(s.line))
+    out.append(f"{gutter}--> {s.file}:{s.line}:{s.column}\n")
+    line = _source_line(text, s.line)
+    if line is not None:
+        shown, start, width = _clip(line, s)
+        caret = " " * start + "^" * width
+        out.append(f"{gutter} |\n{s.line} | {shown}\n{gutter} | {_paint(caret, head_color, color)}\n")
+    if d.help:
+        out.append(f"{gutter} = help: {d.help}\n")
+    out.append("\n")
+    return "".join(out)
+
+
+def _source_line(text: str | None, line: int) -> str | None:
+    if text is None:
+        return None
+    lines = text.splitlines()
+    if 1 <= line <= len(lines):
+        return lines[line - 1].replace("\t", " ")
+    return None
+
+
+_MAX_SHOWN = 160
+
+
+def _clip(line: str, s: Span) -> tuple[str, int, int]:
+    """The part of a (possibly huge) line around the span, the caret start and width."""
+    start = max(s.column - 1, 0)
+    end = s.end_column - 1 if s.end_line == s.line else len(line)
+    width = max(min(end, len(line) + 1) - start, 1)
+    if len(line) <= _MAX_SHOWN:
+        return line, min(start, len(line)), width
+    left = max(start - 40, 0)
+    width = min(width, _MAX_SHOWN - 40)
+    prefix = "…" if left else ""
+    return prefix + line[left : left + _MAX_SHOWN] + "…", start - left + len(prefix), width
+
+
+def format_json(diags: Sequence[Diagnostic], summary: Summary) -> str:
+    return json.dumps(
+        {"diagnostics": [d.to_json() for d in diags], "summary": asdict(summary)},
+        ensure_ascii=False,
+        indent=1,
+    )
+
+
+def _gh_escape(value: str, *, prop: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+def format_github(diags: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands, one per diagnostic."""
+    lines = []
+    for d in diags:
+        s = d.span
+        kind = "error" if d.is_error else "warning"
+        message = d.message + (f"\n{d.help}" if d.help else "")
+        props = (
+            f"file={_gh_escape(s.file, prop=True)},line={s.line},col={s.column},"
+            f"endLine={s.end_line},endColumn={s.end_column},title={d.code}"
+        )
+        lines.append(f"::{kind} {props}::{_gh_escape(message)}\n")
+    return "".join(lines)
+
+
+def format_summary_line(summary: Summary, seconds: float | None = None) -> str:
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    parts = [
+        plural(summary.articles, "article"),
+        plural(summary.annotations, "annotation"),
+        plural(summary.errors, "error"),
+        plural(summary.warnings, "warning"),
+    ]
+    timing = f" in {seconds:.2f}s" if seconds is not None else ""
+    return ", ".join(parts) + timing

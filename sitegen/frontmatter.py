@@ -1,0 +1,159 @@
+"""Front matter: YAML between `---` fences, read with positions so errors point into it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from sitegen.diagnostics import Diagnostic, Span, error
+
+
+@dataclass
+class FrontMatter:
+    """The YAML mapping of a file, and where each key's value is (for diagnostics)."""
+
+    file: str
+    values: dict[str, Any] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    header: Span | None = None  # the opening fence, where "missing key" errors point
+    present: bool = False
+
+    def span(self, key: str) -> Span:
+        if key in self.spans:
+            return self.spans[key]
+        return self.header or Span.point(self.file, 1, 1, 3)
+
+
+def read_front_matter(file: str, yaml_text: str | None, first_line: int) -> tuple[FrontMatter, list[Diagnostic]]:
+    """Parse YAML whose first line is file line `first_line` (1-based)."""
+    fm = FrontMatter(file, header=Span.point(file, max(first_line - 1, 1), 1, 3))
+    if yaml_text is None:
+        return fm, [
+            error(
+                "SG501",
+                Span.point(file, 1, 1),
+                "no front matter: a file must start with a `---` line, YAML, and a closing `---`",
+                help="add front matter with at least `title:` and `date:`",
+            )
+        ]
+    fm.present = True
+    try:
+        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        data = yaml.load(yaml_text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        return fm, [_yaml_error(file, exc, first_line)]
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. a date YAML cannot build
+        return fm, [error("SG501", fm.span(""), f"invalid front matter: {exc}")]
+    if data is None:
+        return fm, []
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        return fm, [error("SG501", fm.span(""), "front matter must be a mapping of `key: value` lines")]
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        fm.spans[key] = _node_span(file, value_node, first_line)
+    fm.values = {str(k): v for k, v in data.items()}
+    return fm, []
+
+
+def _node_span(file: str, node: yaml.Node, first_line: int) -> Span:
+    start, end = node.start_mark, node.end_mark
+    line = first_line + start.line
+    end_line = first_line + end.line
+    end_col = end.column + 1
+    if end_line != line or end_col <= start.column + 1:
+        end_line, end_col = line, start.column + 2
+    return Span(file, line, start.column + 1, end_line, end_col)
+
+
+def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return error("SG501", Span.point(file, first_line, 1), f"invalid YAML in front matter: {problem}")
+    span = Span.point(file, first_line + mark.line, mark.column + 1)
+    return error(
+        "SG501", span, f"invalid YAML in front matter: {problem}", help="check quoting and indentation"
+    )
+
+
+# --------------------------------------------------------------- field readers
+
+
+def as_text(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic]) -> str | None:
+    value = fm.values.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            diags.append(error("SG501", fm.span(key), f"front matter needs `{key}:`"))
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | dt.date):
+        diags.append(error("SG501", fm.span(key), f"`{key}` must be text, not {_describe(value)}"))
+        return None
+    return str(value).strip()
+
+
+def as_date(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic]) -> dt.date | None:
+    value = fm.values.get(key)
+    if value is None:
+        if required:
+            diags.append(error("SG501", fm.span(key), f"front matter needs `{key}:` (YYYY-MM-DD)"))
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        parsed = parse_date(value)
+        if parsed is not None:
+            return parsed
+    diags.append(
+        error("SG501", fm.span(key), f"`{key}` must be a date (YYYY-MM-DD), not {value!r}"[:200])
+    )
+    return None
+
+
+def parse_date(text: str) -> dt.date | None:
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?", text):
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+    return None
+
+
+def as_tags(fm: FrontMatter, diags: list[Diagnostic]) -> tuple[str, ...]:
+    value = fm.values.get("tags")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [part for part in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(t, str | int) and not isinstance(t, bool) for t in value):
+        diags.append(error("SG501", fm.span("tags"), "`tags` must be a list of words, e.g. [politics, senate]"))
+        return ()
+    tags: list[str] = []
+    for tag in (str(t).strip() for t in value):
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def as_flag(fm: FrontMatter, key: str, diags: list[Diagnostic]) -> bool:
+    value = fm.values.get(key, False)
+    if isinstance(value, bool):
+        return value
+    diags.append(error("SG501", fm.span(key), f"`{key}` must be true or false, not {value!r}"[:200]))
+    return False
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)[:60]

@@ -1,0 +1,161 @@
+"""The markdown-it-py parser shared by checking and rendering, with the annotation inline rule.
+
+Annotations are an inline rule placed ahead of the escape, autolink and raw-HTML rules,
+so `<<` is only ever seen in prose: code spans, code blocks and raw HTML consume their
+text before this rule could see it.  Positions are not known inside the inline rule
+(inline tokens carry no map), so `locate_annotations` maps every annotation back to
+its file line and column afterwards, through the block token's map and the raw line.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from sitegen.annotations import Annotation, SyntaxProblem, find_end, parse_annotation
+
+ANNOTATION = "annotation"
+
+
+def annotation_rule(state: StateInline, silent: bool) -> bool:
+    """`<<KIND ...>>` becomes one `annotation` token; `\\<<` becomes a literal `<<`."""
+    src, pos = state.src, state.pos
+    if src.startswith("\\<<", pos):
+        if not silent:
+            state.push("text", "", 0).content = "<<"
+        state.pos += 3
+        return True
+    if not src.startswith("<<", pos):
+        return False
+    end = find_end(src, pos)
+    # An unterminated `<<` is consumed on its own, so that it is reported (SG101)
+    # instead of being taken as the start of a raw HTML tag.
+    stop = end if end is not None and end <= state.posMax else pos + 2
+    if not silent:
+        token = state.push(ANNOTATION, "", 0)
+        raw = src[pos:stop] if end is not None and stop == end else src[pos : _line_end(src, pos)]
+        token.content = raw
+        token.meta = {"offset": pos, "terminated": stop == end}
+    state.pos = stop
+    return True
+
+
+def _line_end(src: str, pos: int) -> int:
+    end = src.find("\n", pos)
+    return len(src) if end < 0 else end
+
+
+def annotation_plugin(md: MarkdownIt) -> None:
+    md.inline.ruler.before("escape", ANNOTATION, annotation_rule)
+
+
+@functools.cache
+def markdown() -> MarkdownIt:
+    """CommonMark + tables + strikethrough, front matter, footnotes, heading anchors, annotations."""
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(front_matter_plugin)
+    md.use(footnote_plugin)
+    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False)
+    md.use(annotation_plugin)
+    return md
+
+
+def parse(text: str, env: dict | None = None) -> list[Token]:
+    return markdown().parse(text, env if env is not None else {})
+
+
+# ------------------------------------------------------------ placing tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An annotation found in the document, with where it is and the prose before it."""
+
+    token: Token
+    parsed: Annotation | SyntaxProblem
+    line: int  # 1-based
+    column: int  # 1-based, in characters
+    sentence: str  # the prose of its sentence before it (SPEC §3, prose agreement)
+    raw: str
+
+
+def inline_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
+    for token in tokens:
+        if token.type == "inline":
+            yield token
+
+
+def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Placed]:
+    """Every annotation of the document in reading order, placed in the file."""
+    placed: list[Placed] = []
+    for block in inline_tokens(tokens):
+        if not block.children or not any(c.type == ANNOTATION for c in block.children):
+            continue
+        sentences = _sentences_before_annotations(block.children)
+        annotations = [c for c in block.children if c.type == ANNOTATION]
+        for child, sentence in zip(annotations, sentences, strict=True):
+            line, column = _position(block, child, lines)
+            raw = child.content
+            parsed: Annotation | SyntaxProblem = (
+                parse_annotation(raw)
+                if child.meta.get("terminated")
+                else SyntaxProblem(
+                    "unterminated annotation: `<<` needs a closing `>>` on the same line",
+                    0,
+                    2,
+                    r"write \<< for a literal `<<` in prose",
+                )
+            )
+            placed.append(Placed(child, parsed, line, column, sentence, raw))
+    return placed
+
+
+def _position(block: Token, child: Token, lines: Sequence[str]) -> tuple[int, int]:
+    content, offset = block.content, child.meta["offset"]
+    line_start = content.rfind("\n", 0, offset) + 1
+    line_end = _line_end(content, offset)
+    shown = content[line_start:line_end]
+    if block.map is None:
+        return _search(lines, child.content)
+    index = block.map[0] + content.count("\n", 0, offset)
+    raw = lines[index] if index < len(lines) else ""
+    base = len(raw) - len(shown) if raw.endswith(shown) else raw.find(shown)
+    if base < 0:
+        column = raw.find(child.content)
+        return (index + 1, column + 1) if column >= 0 else _search(lines, child.content)
+    return index + 1, base + (offset - line_start) + 1
+
+
+def _search(lines: Sequence[str], needle: str) -> tuple[int, int]:
+    for number, line in enumerate(lines, 1):
+        column = line.find(needle)
+        if column >= 0:
+            return number, column + 1
+    return 1, 1
+
+
+def _sentences_before_annotations(children: Sequence[Token]) -> list[str]:
+    """For each annotation child, the plain text between the previous annotation and it."""
+    from sitegen.prose import last_sentence  # prose is pure text logic; no cycle at import time
+
+    out: list[str] = []
+    buffer: list[str] = []
+    for child in children:
+        if child.type == ANNOTATION:
+            out.append(last_sentence("".join(buffer)))
+            buffer = []
+        elif child.type in ("text", "code_inline"):
+            buffer.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            buffer.append("\n")
+        elif child.type == "image":
+            buffer.append(child.content)
+    return out

@@ -1,0 +1,71 @@
+"""Sentences and the numbers in them, for the prose-agreement check (SPEC §3, SG401)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "st", "no", "vs", "e.g", "i.e"}
+)
+_END = re.compile(r"[.!?]+(?=\s)")
+_TRAILING = re.compile(r"""[\s.!?"'”’)\]]*\Z""")
+_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
+_WORD = re.compile(r"\b(" + "|".join(WORDS) + r")\b", re.IGNORECASE)
+
+
+def last_sentence(text: str) -> str:
+    """The sentence that text before an annotation ends with.
+
+    A marker right after a full stop belongs to the sentence that stop ended, so the
+    closing punctuation (and quotes) before the marker are not a boundary.
+    """
+    body = text[: _TRAILING.search(text).start()]  # type: ignore[union-attr]
+    start = 0
+    for match in _END.finditer(body):
+        if not _is_abbreviation(body, match.start()):
+            start = match.end()
+    return body[start:].strip()
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    if text[dot] != ".":
+        return False
+    word_start = dot
+    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'“‘":
+        word_start -= 1
+    word = text[word_start:dot].lower()
+    if word in ABBREVIATIONS:
+        return True
+    # a single capital letter: initials and acronyms written with stops (M.Q.M.)
+    return dot >= 1 and text[dot - 1].isupper() and (dot == 1 or not text[dot - 2].isalpha())
+
+
+def numbers_in(sentence: str) -> list[Decimal]:
+    """The numbers a sentence states, as digits or as the words zero to twenty, in order."""
+    found: list[tuple[int, Decimal]] = [
+        (m.start(), Decimal(m.group().replace(",", ""))) for m in _NUMBER.finditer(sentence)
+    ]
+    found += [(m.start(), Decimal(WORDS.index(m.group().lower()))) for m in _WORD.finditer(sentence)]
+    return [value for _, value in sorted(found, key=lambda pair: pair[0])]
+
+
+def missing_figures(sentence: str, figures: list[Decimal]) -> list[Decimal]:
+    present = set(numbers_in(sentence))
+    missing: list[Decimal] = []
+    for figure in figures:
+        if figure not in present and figure not in missing:
+            missing.append(figure)
+    return missing
+
+
+def show_number(value: Decimal) -> str:
+    """A Decimal as a reader writes it: no exponent, no trailing zeros after the point."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

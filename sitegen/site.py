@@ -1,0 +1,150 @@
+"""Load a site from disk: site.toml, sources, article files (SPEC §1). Nothing here parses prose."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitegen.config import CONFIG_FILE, SiteConfig, load_config
+from sitegen.diagnostics import Diagnostic, Span, error
+from sitegen.frontmatter import as_date, as_text, read_front_matter
+
+ARTICLES_DIR = "content/articles"
+SOURCES_DIR = "content/sources"
+SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
+_FENCE = re.compile(r"(-{3,})[ \t]*\Z")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    path: str
+    title: str
+    publisher: str
+    date: dt.date | None
+    url: str | None
+    author: str | None
+    text: str
+
+
+@dataclass
+class Site:
+    root: Path
+    config: SiteConfig
+    sources: dict[str, Source] = field(default_factory=dict)
+    article_paths: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # file -> text, for showing source lines
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII letters and digits; runs of anything else become one hyphen."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def read_text(root: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
+    """A site file as text with `\\n` line ends; bad UTF-8 or a path out of the site is SG501."""
+    path = root / rel
+    try:
+        real = path.resolve()
+        if not real.is_relative_to(root.resolve()):
+            return None, error("SG501", Span.point(rel), "file links outside the site; not followed")
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, error("SG501", Span.point(rel), f"cannot read file: {exc.strerror or exc}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, error("SG501", Span.point(rel), f"file is not valid UTF-8 (byte {exc.start})",
+                           help="save the file as UTF-8")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def split_front_matter(text: str) -> tuple[str | None, int, int]:
+    """(yaml, first YAML line, first body line), lines 1-based; yaml is None when absent.
+
+    Same fences as mdit-py-plugins' front_matter: three or more dashes on the first
+    line, closed by as many dashes or `...`.
+    """
+    lines = text.split("\n")
+    opening = _FENCE.match(lines[0]) if lines else None
+    if not opening:
+        return None, 1, 1
+    width = len(opening.group(1))
+    for index in range(1, len(lines)):
+        stripped = lines[index].rstrip()
+        if stripped == "..." or (set(stripped) == {"-"} and len(stripped) >= width):
+            return "\n".join(lines[1:index]), 2, index + 2
+    return None, 1, 1
+
+
+def list_markdown(root: Path, folder: str) -> list[str]:
+    """*.md files under folder (recursively), relative with `/`, never through a link out of the site."""
+    base = root / folder
+    if not base.is_dir():
+        return []
+    found: list[str] = []
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.endswith(".md") and not name.startswith((".", "#", "~")):
+                path = Path(dirpath) / name
+                if path.resolve().is_relative_to(real_root):
+                    found.append(path.relative_to(root).as_posix())
+    return sorted(found)
+
+
+def load_site(root: Path) -> Site:
+    """Config, sources and the list of articles; every problem becomes a diagnostic."""
+    texts: dict[str, str] = {}
+    config_text, problem = (None, None)
+    if (root / CONFIG_FILE).is_file():
+        config_text, problem = read_text(root, CONFIG_FILE)
+    config, diags = load_config(config_text)
+    if problem is not None:
+        diags = [error("SG901", problem.span, problem.message)]
+    if config_text is not None:
+        texts[CONFIG_FILE] = config_text
+    site = Site(root, config, diagnostics=list(diags), texts=texts)
+    for rel in list_markdown(root, SOURCES_DIR):
+        _load_source(site, rel)
+    site.article_paths = list_markdown(root, ARTICLES_DIR)
+    return site
+
+
+def _load_source(site: Site, rel: str) -> None:
+    text, problem = read_text(site.root, rel)
+    if problem is not None or text is None:
+        site.diagnostics.append(problem or error("SG501", Span.point(rel), "cannot read source"))
+        return
+    site.texts[rel] = text
+    source_id = Path(rel).stem
+    if not SOURCE_ID.match(source_id):
+        site.diagnostics.append(error("SG501", Span.point(rel), f"source id {source_id!r} must be letters, digits, `-`, `_` or `.`"))
+        return
+    yaml_text, first_line, body_line = split_front_matter(text)
+    fm, diags = read_front_matter(rel, yaml_text, first_line)
+    title = as_text(fm, "title", required=True, diags=diags)
+    publisher = as_text(fm, "publisher", required=True, diags=diags)
+    date = as_date(fm, "date", required=True, diags=diags)
+    url = as_text(fm, "url", required=False, diags=diags)
+    author = as_text(fm, "author", required=False, diags=diags)
+    if url is not None and not re.match(r"https?://[^\s\"'<>]+\Z", url, re.IGNORECASE):
+        diags.append(error("SG501", fm.span("url"), "a source `url` must be an http:// or https:// address"))
+        url = None
+    if source_id in site.sources:
+        first = site.sources[source_id].path
+        diags.append(error("SG501", Span.point(rel), f"source id {source_id!r} is already used by {first}"))
+    site.diagnostics.extend(diags)
+    if source_id not in site.sources:
+        body = "\n".join(text.split("\n")[body_line - 1 :]) if yaml_text is not None else text
+        site.sources[source_id] = Source(source_id, rel, title or source_id, publisher or "",
+                                         date, url, author, body)
