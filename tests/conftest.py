@@ -1,0 +1,82 @@
+"""Shared helpers: the dot-format fixture reader and a throwaway copy of the fixture site."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_SITE = FIXTURES / "site"
+EXAMPLE_SITE = Path(__file__).parent.parent
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fixture case: a title, files to write into the site, and the expected lines."""
+
+    file: Path
+    line: int
+    title: str
+    files: dict[str, str]
+    expected: list[str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.file.stem}:{self.line}:{self.title}"
+
+
+def read_cases(path: Path) -> list[Case]:
+    """Cases are `# title`, `.`, input, `.`, expected, `.`; input may hold several files.
+
+    The input is the article `content/articles/case.md` unless it holds lines
+    `=== relative/path` that start another file (e.g. a second article or site.toml).
+    """
+    lines = path.read_text(encoding="utf-8").split("\n")
+    cases: list[Case] = []
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith("# "):
+            i += 1
+            continue
+        title, start = lines[i][2:].strip(), i + 1
+        assert lines[i + 1] == ".", f"{path}:{i + 2}: expected '.' after the title"
+        body_end = lines.index(".", i + 2)
+        expected_end = lines.index(".", body_end + 1)
+        files = _split_files("\n".join(lines[i + 2 : body_end]) + "\n")
+        expected = [e.strip() for e in lines[body_end + 1 : expected_end] if e.strip()]
+        cases.append(Case(path, start, title, files, expected))
+        i = expected_end + 1
+    return cases
+
+
+def _split_files(text: str) -> dict[str, str]:
+    files: dict[str, list[str]] = {"content/articles/case.md": []}
+    current = "content/articles/case.md"
+    for line in text.split("\n")[:-1]:
+        if line.startswith("=== "):
+            current = line[4:].strip()
+            files[current] = []
+        else:
+            files[current].append(line)
+    return {
+        path: "\n".join(body) + "\n"
+        for path, body in files.items()
+        if path != "content/articles/case.md" or any(line.strip() for line in body)
+    }
+
+
+@pytest.fixture
+def fixture_site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURE_SITE, site)
+    return site
+
+
+def write_files(site: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        target = site / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
