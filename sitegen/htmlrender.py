@@ -1,0 +1,151 @@
+"""Article body HTML: annotation markers and Markdown footnotes share one numbering (SPEC §5)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from markdown_it.token import Token
+from markupsafe import Markup, escape
+
+from sitegen.checks import CheckResult
+from sitegen.markdown import ANNOTATION, Placed, markdown
+
+
+@dataclass
+class Note:
+    """One item of the article's footnote list."""
+
+    number: int
+    result: CheckResult | None = None  # an annotation's check
+    html: Markup | None = None  # a Markdown footnote's text
+    refs: list[str] = field(default_factory=list)  # ids of the markers pointing here
+
+    @property
+    def anchor(self) -> str:
+        return f"fn-{self.number}"
+
+
+@dataclass
+class RenderedBody:
+    html: Markup
+    notes: list[Note]
+
+
+def render_body(tokens: list[Token], env: dict, placed: Sequence[Placed],
+                results: Sequence[CheckResult]) -> RenderedBody:
+    """Body HTML and its notes. Tokens are annotated in place (numbers, dropped spaces)."""
+    md = _renderer()
+    by_token = {id(p.token): r for p, r in zip(placed, results, strict=True)}
+    main, tail = _split_tail(tokens)
+    notes = _number(main + tail, by_token)
+    html = md.renderer.render(main, md.options, {**env, "sg_links": []})
+    _attach_footnote_texts(tail, notes, md, env)
+    return RenderedBody(Markup(html), sorted(notes.values(), key=lambda n: n.number))
+
+
+def _split_tail(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
+    for index, token in enumerate(tokens):
+        if token.type == "footnote_block_open":
+            return tokens[:index], tokens[index:]
+    return tokens, []
+
+
+def _number(tokens: list[Token], by_token: dict[int, CheckResult]) -> dict[str, Note]:
+    """Number markers in reading order; a footnote referenced twice keeps its first number."""
+    notes: dict[str, Note] = {}
+    for block in tokens:
+        for index, child in enumerate(block.children or ()):
+            if child.type == ANNOTATION:
+                _number_annotation(block.children, index, by_token, notes)
+            elif child.type == "footnote_ref":
+                key = f"footnote:{child.meta['id']}"
+                note = notes.get(key) or notes.setdefault(key, Note(len(notes) + 1))
+                ref_id = f"fnref-{note.number}" + (f"-{len(note.refs) + 1}" if note.refs else "")
+                note.refs.append(ref_id)
+                child.meta["sg_number"], child.meta["sg_ref"] = note.number, ref_id
+    return notes
+
+
+def _number_annotation(children: list[Token], index: int, by_token: dict[int, CheckResult],
+                       notes: dict[str, Note]) -> None:
+    child = children[index]
+    result = by_token.get(id(child))
+    if result is None or not result.renders:
+        # A `fact` renders nothing, not even the space before it.
+        if index and children[index - 1].type == "text":
+            children[index - 1].content = children[index - 1].content.rstrip(" \t")
+        child.meta["sg_number"] = None
+        return
+    note = Note(len(notes) + 1, result=result)
+    note.refs.append(f"fnref-{note.number}")
+    notes[f"annotation:{id(child)}"] = note
+    child.meta["sg_number"], child.meta["sg_result"] = note.number, result
+
+
+def _attach_footnote_texts(tail: list[Token], notes: dict[str, Note], md, env: dict) -> None:
+    current: list[Token] = []
+    note_id = None
+    for token in tail:
+        if token.type == "footnote_open":
+            note_id, current = token.meta["id"], []
+        elif token.type == "footnote_close":
+            note = notes.get(f"footnote:{note_id}")
+            if note is not None:
+                note.html = Markup(md.renderer.render(current, md.options, {**env, "sg_links": []}))
+        elif token.type not in ("footnote_anchor", "footnote_block_open", "footnote_block_close"):
+            current.append(token)
+
+
+# ------------------------------------------------------------ render rules
+
+
+def marker_html(number: int, kind: str, status: str) -> str:
+    return (f'<sup class="fc fc-{escape(kind)} fc-{escape(status)}">'
+            f'<a href="#fn-{number}" id="fnref-{number}">{number}</a></sup>')
+
+
+def _render_annotation(self, tokens: list[Token], idx: int, options, env: dict) -> str:
+    token = tokens[idx]
+    number = token.meta.get("sg_number")
+    if number is None:
+        if token.meta.get("sg_result") is None and "sg_number" not in token.meta:
+            return str(escape(token.content))  # not checked (never happens in a build)
+        return ""
+    result: CheckResult = token.meta["sg_result"]
+    html = marker_html(number, result.kind, result.status)
+    if env.get("sg_links"):
+        env["sg_links"][-1].append(html)  # never nest a marker inside a link: emit it after
+        return ""
+    return html
+
+
+def _render_footnote_ref(self, tokens: list[Token], idx: int, options, env: dict) -> str:
+    meta = tokens[idx].meta
+    number, ref = meta.get("sg_number"), meta.get("sg_ref")
+    html = f'<sup class="footnote-ref"><a href="#fn-{number}" id="{ref}">{number}</a></sup>'
+    if env.get("sg_links"):
+        env["sg_links"][-1].append(html)
+        return ""
+    return html
+
+
+def _render_link_open(self, tokens: list[Token], idx: int, options, env: dict) -> str:
+    env.setdefault("sg_links", []).append([])
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _render_link_close(self, tokens: list[Token], idx: int, options, env: dict) -> str:
+    deferred = env["sg_links"].pop() if env.get("sg_links") else []
+    return self.renderToken(tokens, idx, options, env) + "".join(deferred)
+
+
+@functools.cache
+def _renderer():
+    md = markdown()
+    md.add_render_rule(ANNOTATION, _render_annotation)
+    md.add_render_rule("footnote_ref", _render_footnote_ref)
+    md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("link_close", _render_link_close)
+    return md

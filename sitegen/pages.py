@@ -1,0 +1,213 @@
+"""Templating: every page of SPEC §6 from checked documents, as {relative path: bytes}."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from sitegen import __version__
+from sitegen.article import Document
+from sitegen.checks import CheckResult
+from sitegen.diagnostics import Diagnostic, Span, error
+from sitegen.htmlrender import Note, render_body
+from sitegen.site import Site, Source, slugify
+
+TEMPLATES = ("base.html", "article.html", "index.html", "source.html", "tag.html", "checks.html",
+             "feed.xml", "sitemap.xml")
+
+
+class TemplateProblem(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def environment(root: Path) -> jinja2.Environment:
+    """Built-in templates, overridden file by file by the site's templates/."""
+    loaders: list[jinja2.BaseLoader] = []
+    if (root / "templates").is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(root / "templates"), followlinks=False))
+    loaders.append(jinja2.PackageLoader("sitegen", "templates"))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
+    """SG902 pointing at the template line that failed, in the site's or the built-in file."""
+    filename = getattr(exc, "filename", None) or getattr(exc, "name", None) or name
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None and line is None:
+        if tb.tb_frame.f_code.co_filename.endswith(os.sep + str(filename).split("/")[-1]):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    site_file = root / "templates" / Path(str(filename)).name
+    rel = f"templates/{site_file.name}" if site_file.is_file() else f"(built-in)/{Path(str(filename)).name}"
+    message = getattr(exc, "message", None) or str(exc)
+    return error("SG902", Span.point(rel, line or 1, 1), f"template error in {Path(str(filename)).name}: {message}",
+                 help="templates use StrictUndefined: every variable must exist")
+
+
+def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **context) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateError as exc:
+        raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
+    except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:
+        raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
+
+
+# ------------------------------------------------------------------ views
+
+
+def date_text(day: dt.date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else "undated"
+
+
+@dataclass(frozen=True)
+class TagView:
+    name: str
+    slug: str
+    href: str
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    slug: str
+    title: str
+    date: dt.date | None
+    author: str | None
+    summary: str | None
+    tags: tuple[TagView, ...]
+    draft: bool
+    checks: int
+    path: str
+
+    @property
+    def href(self) -> str:
+        return f"articles/{self.slug}/index.html"
+
+    @property
+    def date_iso(self) -> str:
+        return self.date.isoformat() if self.date else ""
+
+    @property
+    def date_text(self) -> str:
+        return date_text(self.date)
+
+
+def tag_view(name: str) -> TagView:
+    slug = slugify(name) or "tag"
+    return TagView(name, slug, f"tags/{slug}/index.html")
+
+
+def article_view(doc: Document, results: Sequence[CheckResult]) -> ArticleView:
+    m = doc.meta
+    return ArticleView(m.slug, m.title, m.date, m.author, m.summary, tuple(tag_view(t) for t in m.tags),
+                       m.draft, sum(1 for r in results if r.renders), doc.path)
+
+
+def newest_first(views: Sequence[ArticleView]) -> list[ArticleView]:
+    ordered = sorted(views, key=lambda v: (v.title.lower(), v.slug))
+    return sorted(ordered, key=lambda v: v.date or dt.date.min, reverse=True)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    known: bool
+    title: str = ""
+    publisher: str = ""
+    date_iso: str = ""
+    date_text: str = ""
+    url: str | None = None
+
+    @property
+    def href(self) -> str:
+        return f"sources/{self.id}/index.html"
+
+
+def source_ref(sources: dict[str, Source], source_id: str) -> SourceRef:
+    s = sources.get(source_id)
+    if s is None:
+        return SourceRef(source_id, False)
+    return SourceRef(s.id, True, s.title, s.publisher, s.date.isoformat() if s.date else "",
+                     date_text(s.date), s.url)
+
+
+@dataclass(frozen=True)
+class NoteView:
+    number: int
+    result: CheckResult | None
+    html: Markup | None
+    refs: list[str]
+    sources: list[SourceRef]
+    warnings: list[Diagnostic]
+
+    @property
+    def css(self) -> str:
+        if self.result is None:
+            return "footnote"
+        return f"fc-note fc-{self.result.kind} fc-{self.result.status}"
+
+
+def note_view(note: Note, sources: dict[str, Source]) -> NoteView:
+    r = note.result
+    refs = [source_ref(sources, s) for s in r.sources] if r else []
+    warnings = [d for d in r.diagnostics if not d.is_error] if r else []
+    return NoteView(note.number, r, note.html, note.refs, refs, warnings)
+
+
+def json_ld(site: Site, view: ArticleView, sources: dict[str, Source], cited: Sequence[str]) -> Markup:
+    base = site.config.base_url
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": view.title,
+        "datePublished": view.date_iso,
+        "url": f"{base}articles/{view.slug}/",
+        "mainEntityOfPage": f"{base}articles/{view.slug}/",
+        "publisher": {"@type": "Organization", "name": site.config.title},
+        "citation": [_citation(sources[s], base) for s in cited if s in sources],
+    }
+    if view.author:
+        data["author"] = {"@type": "Person", "name": view.author}
+    if view.summary:
+        data["description"] = view.summary
+    if view.tags:
+        data["keywords"] = [t.name for t in view.tags]
+    return safe_json(data)
+
+
+def _citation(s: Source, base: str) -> dict:
+    item = {"@type": "CreativeWork", "name": s.title, "publisher": {"@type": "Organization", "name": s.publisher},
+            "url": s.url or f"{base}sources/{s.id}/"}
+    if s.date:
+        item["datePublished"] = s.date.isoformat()
+    if s.author:
+        item["author"] = s.author
+    return item
+
+
+def safe_json(data: object) -> Markup:
+    """JSON for a <script> element: nothing in it can close the element or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+Writer = Callable[[str, str], None]

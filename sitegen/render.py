@@ -1,0 +1,163 @@
+"""The render stage: checked documents in, every output page out as {relative path: bytes}."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from sitegen import __version__
+from sitegen.article import Document
+from sitegen.checks import CheckResult
+from sitegen.htmlrender import render_body
+from sitegen.pages import (
+    ArticleView,
+    TagView,
+    article_view,
+    date_text,
+    environment,
+    json_ld,
+    newest_first,
+    note_view,
+    render_template,
+    tag_view,
+)
+from sitegen.site import Site, Source
+
+PageMap = dict[str, bytes]
+
+
+@dataclass
+class Rendered:
+    """One article after rendering: its page and what the site-wide pages need from it."""
+
+    view: ArticleView
+    html: bytes
+    checks: list[dict] = field(default_factory=list)
+    cited: list[str] = field(default_factory=list)
+    feed_content: str = ""
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    site: Site
+    env: jinja2.Environment
+    live_reload: Markup = Markup("")
+
+    def common(self, depth: int, canonical: str | None) -> dict:
+        config = self.site.config
+        site = {"title": config.title, "base_url": config.base_url, "language": config.language}
+        return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": self.live_reload}
+
+
+def make_context(site: Site, live_reload: str = "") -> RenderContext:
+    return RenderContext(site, environment(site.root), Markup(live_reload))
+
+
+def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckResult]) -> Rendered:
+    body = render_body(doc.tokens, doc.env, doc.annotations, results)
+    view = article_view(doc, results)
+    sources = ctx.site.sources
+    notes = [note_view(n, sources) for n in body.notes]
+    cited = list(dict.fromkeys(s for r in results for s in r.sources))
+    canonical = f"{ctx.site.config.base_url}articles/{view.slug}/"
+    html = render_template(
+        ctx.env, ctx.site.root, "article.html", **ctx.common(2, canonical),
+        article=view, body=body.html, notes=notes, json_ld=json_ld(ctx.site, view, sources, cited),
+    )
+    checks = [
+        {"article": view.slug, "file": doc.path, "line": n.result.span.line, "column": n.result.span.column,
+         "kind": n.result.kind, "status": n.result.status, "summary": n.result.summary, "number": n.number}
+        for n in body.notes if n.result is not None
+    ]
+    return Rendered(view, html.encode("utf-8"), checks, cited, str(body.html))
+
+
+def render_site_pages(ctx: RenderContext, rendered: Sequence[Rendered]) -> Iterator[tuple[str, bytes]]:
+    """Index, sources, tags, checks, feed and sitemap from the rendered articles."""
+    articles = newest_first([r.view for r in rendered])
+    by_slug = {r.view.slug: r for r in rendered}
+    yield "index.html", _page(ctx, "index.html", 0, "", articles=articles)
+    yield from _source_pages(ctx, articles, by_slug)
+    yield from _tag_pages(ctx, articles)
+    checks = [{**c, "title": by_slug[c["article"]].view.title, "href": by_slug[c["article"]].view.href}
+              for a in articles for c in by_slug[a.slug].checks]
+    yield "checks/index.html", _page(ctx, "checks.html", 1, "checks/", checks=checks, article_count=len(articles))
+    public = [{k: c[k] for k in ("article", "file", "line", "column", "kind", "status", "summary")} for c in checks]
+    yield "checks.json", (json.dumps({"checks": public}, ensure_ascii=False, indent=1) + "\n").encode()
+    yield "feed.xml", _feed(ctx, articles, by_slug)
+    yield "sitemap.xml", _sitemap(ctx, articles)
+
+
+def _page(ctx: RenderContext, template: str, depth: int, path: str, **values) -> bytes:
+    canonical = ctx.site.config.base_url + path
+    return render_template(ctx.env, ctx.site.root, template, **ctx.common(depth, canonical), **values).encode()
+
+
+def _source_pages(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered]):
+    for source in sorted(ctx.site.sources.values(), key=lambda s: s.id):
+        citing = [a for a in articles if source.id in by_slug[a.slug].cited]
+        yield f"sources/{source.id}/index.html", _page(
+            ctx, "source.html", 2, f"sources/{source.id}/", source=_source_view(source), citing=citing)
+
+
+def _source_view(s: Source) -> dict:
+    paragraphs = [" ".join(p.split()) for p in s.text.split("\n\n") if p.strip()]
+    return {"id": s.id, "title": s.title, "publisher": s.publisher, "author": s.author, "url": s.url,
+            "date_iso": s.date.isoformat() if s.date else "", "date_text": date_text(s.date),
+            "paragraphs": paragraphs}
+
+
+def _tag_pages(ctx: RenderContext, articles: list[ArticleView]):
+    tags: dict[str, TagView] = {}
+    members: dict[str, list[ArticleView]] = {}
+    for article in articles:
+        for tag in article.tags:
+            tags.setdefault(tag.slug, tag)
+            members.setdefault(tag.slug, []).append(article)
+    for slug in sorted(tags):
+        yield f"tags/{slug}/index.html", _page(ctx, "tag.html", 2, f"tags/{slug}/", tag=tags[slug],
+                                               articles=members[slug])
+
+
+def _timestamp(day: dt.date | None) -> str:
+    return f"{(day or dt.date(1970, 1, 1)).isoformat()}T00:00:00Z"
+
+
+def _feed(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered]) -> bytes:
+    base = ctx.site.config.base_url
+    entries = [{"title": a.title, "url": f"{base}articles/{a.slug}/", "timestamp": _timestamp(a.date),
+                "author": a.author, "summary": a.summary, "tags": a.tags,
+                "content": by_slug[a.slug].feed_content} for a in articles[:50]]
+    updated = _timestamp(max((a.date for a in articles if a.date), default=_epoch_date()))
+    return render_template(ctx.env, ctx.site.root, "feed.xml", **ctx.common(0, None), articles=entries,
+                           updated=updated, version=__version__).encode()
+
+
+def _epoch_date() -> dt.date:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.date(1970, 1, 1)
+
+
+def _sitemap(ctx: RenderContext, articles: list[ArticleView]) -> bytes:
+    base = ctx.site.config.base_url
+    urls = [{"loc": base, "lastmod": articles[0].date_iso if articles else None}]
+    urls += [{"loc": f"{base}articles/{a.slug}/", "lastmod": a.date_iso or None} for a in articles]
+    urls += [{"loc": f"{base}sources/{s}/", "lastmod": None} for s in sorted(ctx.site.sources)]
+    tag_slugs = sorted({t.slug for a in articles for t in a.tags})
+    urls += [{"loc": f"{base}tags/{t}/", "lastmod": None} for t in tag_slugs]
+    urls.append({"loc": f"{base}checks/", "lastmod": None})
+    return render_template(ctx.env, ctx.site.root, "sitemap.xml", **ctx.common(0, None), urls=urls).encode()
+
+
+def builtin_static() -> Path:
+    return Path(__file__).parent / "static"
+
