@@ -63,9 +63,12 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
             slug = given
         else:
             diags.append(
-                error("SG501", fm.span("slug"),
-                      f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens",
-                      help=f"for example `slug: {slugify(str(given)) or default_slug}`")
+                error(
+                    "SG501",
+                    fm.span("slug"),
+                    f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens",
+                    help=f"for example `slug: {slugify(str(given)) or default_slug}`",
+                )
             )
     return ArticleMeta(
         title=title or PurePosixPath(path).stem,

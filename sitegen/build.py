@@ -28,8 +28,13 @@ class BuildResult:
     extra: list[str] = field(default_factory=list)
 
 
-def render_pages(checked: Checked, *, drafts: bool, live_reload: str = "",
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, bytes]:
+def render_pages(
+    checked: Checked,
+    *,
+    drafts: bool,
+    live_reload: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, bytes]:
     """Every page of the site; raises TemplateProblem on a template error."""
     ctx = make_context(checked.site, live_reload)
     docs = [d for d in checked.documents if drafts or not d.meta.draft]
@@ -45,8 +50,15 @@ def render_pages(checked: Checked, *, drafts: bool, live_reload: str = "",
     return pages
 
 
-def build_site(root: Path, out: Path, *, strict: bool = False, drafts: bool = False, live_reload: str = "",
-               progress: Callable[[int, int], None] | None = None) -> BuildResult:
+def build_site(
+    root: Path,
+    out: Path,
+    *,
+    strict: bool = False,
+    drafts: bool = False,
+    live_reload: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildResult:
     checked = check_site(root)
     result = BuildResult(checked, list(checked.diagnostics))
     if exit_status(checked.diagnostics, strict=strict) != 0:
@@ -104,7 +116,9 @@ class Progress:
         width = 30
         filled = width * done // total
         elapsed = time.perf_counter() - self.started
-        self.stream.write(f"\rrendering [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:.1f}s")
+        self.stream.write(
+            f"\rrendering [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:.1f}s"
+        )
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
@@ -127,8 +141,11 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     report(result.diagnostics, checked.summary, checked.site.texts, args.format, elapsed)
     status = exit_status(result.diagnostics, strict=args.strict)
     if result.published:
-        print(f"sitegen: built {result.articles} article pages, {result.pages} pages in all, into {out} "
-              f"in {elapsed:.2f}s", file=sys.stderr)
+        print(
+            f"sitegen: built {result.articles} article pages, {result.pages} pages in all, into {out} "
+            f"in {elapsed:.2f}s",
+            file=sys.stderr,
+        )
     else:
         print(f"sitegen: nothing published; {out} is unchanged", file=sys.stderr)
     return status

@@ -25,7 +25,8 @@ EXIT_USAGE = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sitegen", description="Static sites for fact-checked journalism: every figure checked before it is published."
+        prog="sitegen",
+        description="Static sites for fact-checked journalism: every figure checked before it is published.",
     )
     parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -33,8 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     def common(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("site", nargs="?", default=".", metavar="SITE", help="site directory (default: .)")
         cmd.add_argument("--strict", action="store_true", help="treat warnings as errors")
-        cmd.add_argument("--format", choices=("text", "json", "github"), default="text",
-                         help="how diagnostics are printed")
+        cmd.add_argument(
+            "--format", choices=("text", "json", "github"), default="text", help="how diagnostics are printed"
+        )
 
     check = commands.add_parser("check", help="check every annotation; write nothing")
     common(check)
@@ -42,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     common(build)
     build.add_argument("--out", metavar="DIR", help="output directory (default: SITE/public)")
     build.add_argument("--drafts", action="store_true", help="publish drafts too")
-    build.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)")
+    build.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
+    )
     watch = commands.add_parser("watch", help="build, serve and rebuild on every change")
     watch.add_argument("site", nargs="?", default=".", metavar="SITE")
     watch.add_argument("--host", default="127.0.0.1")
@@ -100,13 +104,15 @@ def _check(root: Path, args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     checked = check_site(root)
-    report(checked.diagnostics, checked.summary, checked.site.texts, args.format,
-           time.perf_counter() - started)
+    report(
+        checked.diagnostics, checked.summary, checked.site.texts, args.format, time.perf_counter() - started
+    )
     return exit_status(checked.diagnostics, strict=args.strict)
 
 
-def report(diags: list[Diagnostic], summary: Summary, texts: dict[str, str], fmt: str,
-           seconds: float | None) -> None:
+def report(
+    diags: list[Diagnostic], summary: Summary, texts: dict[str, str], fmt: str, seconds: float | None
+) -> None:
     """Print diagnostics in the chosen format; the summary line goes to stderr."""
     if fmt == "json":
         sys.stdout.write(format_json(diags, summary) + "\n")
@@ -114,7 +120,9 @@ def report(diags: list[Diagnostic], summary: Summary, texts: dict[str, str], fmt
     if fmt == "github":
         sys.stdout.write(format_github(diags))
     else:
-        sys.stderr.write(format_text(diags, texts, color=sys.stderr.isatty() and not os.environ.get("NO_COLOR")))
+        sys.stderr.write(
+            format_text(diags, texts, color=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
+        )
     sys.stderr.write(f"sitegen: {format_summary_line(summary, seconds)}\n")
 
 

@@ -78,13 +78,21 @@ def load_config(text: str | None) -> tuple[SiteConfig, list[Diagnostic]]:
         base_url = "https://example.org/"
     language = _string(site, "site", "language", where, diags, required=False) or "en"
     if not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
-        diags.append(error("SG901", where.span("site", "language"), f"`language` {language!r} is not a language tag"))
+        diags.append(
+            error("SG901", where.span("site", "language"), f"`language` {language!r} is not a language tag")
+        )
         language = "en"
     bodies = _bodies(data, where, diags)
     rules = _rules(data, bodies, where, diags)
     for key in sorted(set(data) - {"site", "rules", "bodies"}):
-        diags.append(error("SG901", where.span(key), f"unknown table `[{key}]` in site.toml",
-                           help="site.toml has [site], [rules] and [bodies.<ID>]"))
+        diags.append(
+            error(
+                "SG901",
+                where.span(key),
+                f"unknown table `[{key}]` in site.toml",
+                help="site.toml has [site], [rules] and [bodies.<ID>]",
+            )
+        )
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     return SiteConfig(title, base_url, language, bodies, rules, text), diags
 
@@ -97,8 +105,9 @@ def _toml_error(exc: tomllib.TOMLDecodeError) -> Diagnostic:
     return error("SG901", Span.point(CONFIG_FILE, line, column), f"site.toml is not valid TOML: {message}")
 
 
-def _table(data: Mapping[str, Any], name: str, where: _Locator, diags: list[Diagnostic], *,
-           required: bool) -> Mapping[str, Any]:
+def _table(
+    data: Mapping[str, Any], name: str, where: _Locator, diags: list[Diagnostic], *, required: bool
+) -> Mapping[str, Any]:
     value = data.get(name)
     if value is None:
         if required:
@@ -110,8 +119,15 @@ def _table(data: Mapping[str, Any], name: str, where: _Locator, diags: list[Diag
     return value
 
 
-def _string(table: Mapping[str, Any], section: str, key: str, where: _Locator, diags: list[Diagnostic], *,
-            required: bool) -> str | None:
+def _string(
+    table: Mapping[str, Any],
+    section: str,
+    key: str,
+    where: _Locator,
+    diags: list[Diagnostic],
+    *,
+    required: bool,
+) -> str | None:
     value = table.get(key)
     if value is None:
         if required:
@@ -128,7 +144,9 @@ def _bodies(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -
     for body_id, spec in _table(data, "bodies", where, diags, required=False).items():
         section = f"bodies.{body_id}"
         if not _ID.match(body_id):
-            diags.append(error("SG901", where.span(section), f"body id {body_id!r} must be a name like NA or Senate"))
+            diags.append(
+                error("SG901", where.span(section), f"body id {body_id!r} must be a name like NA or Senate")
+            )
             continue
         if not isinstance(spec, dict):
             diags.append(error("SG901", where.span(None, body_id), f"[{section}] must be a table"))
@@ -139,12 +157,17 @@ def _bodies(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -
     return bodies
 
 
-def _body(body_id: str, spec: Mapping[str, Any], section: str, where: _Locator,
-          diags: list[Diagnostic]) -> Body | None:
+def _body(
+    body_id: str, spec: Mapping[str, Any], section: str, where: _Locator, diags: list[Diagnostic]
+) -> Body | None:
     name = _string(spec, section, "name", where, diags, required=False) or body_id
     seats = spec.get("seats")
     if isinstance(seats, bool) or not isinstance(seats, int) or seats <= 0:
-        diags.append(error("SG901", where.span(section, "seats"), f"[{section}] needs `seats`, a positive whole number"))
+        diags.append(
+            error(
+                "SG901", where.span(section, "seats"), f"[{section}] needs `seats`, a positive whole number"
+            )
+        )
         return None
     for key in sorted(set(spec) - {"name", "seats", "vacancies"}):
         diags.append(error("SG901", where.span(section, key), f"unknown key `{key}` in [{section}]"))
@@ -152,7 +175,9 @@ def _body(body_id: str, spec: Mapping[str, Any], section: str, where: _Locator,
     return Body(body_id, name, seats, tuple(vacancies))
 
 
-def _vacancies(value: Any, seats: int, section: str, where: _Locator, diags: list[Diagnostic]) -> list[Vacancy]:
+def _vacancies(
+    value: Any, seats: int, section: str, where: _Locator, diags: list[Diagnostic]
+) -> list[Vacancy]:
     span = where.span(section, "vacancies")
     if not isinstance(value, list):
         diags.append(error("SG901", span, "`vacancies` must be a list of { from, to, count } tables"))
@@ -167,7 +192,9 @@ def _vacancies(value: Any, seats: int, section: str, where: _Locator, diags: lis
 
 def _vacancy(item: Any, seats: int, span: Span, diags: list[Diagnostic]) -> Vacancy | None:
     if not isinstance(item, dict):
-        diags.append(error("SG901", span, "each vacancy must be a table like { from = 2021-03-01, count = 1 }"))
+        diags.append(
+            error("SG901", span, "each vacancy must be a table like { from = 2021-03-01, count = 1 }")
+        )
         return None
     start, end, count = item.get("from"), item.get("to"), item.get("count", 1)
     unknown = sorted(set(item) - {"from", "to", "count"})
@@ -194,8 +221,9 @@ def _day(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def _rules(data: Mapping[str, Any], bodies: Mapping[str, Body], where: _Locator,
-           diags: list[Diagnostic]) -> dict[str, Rule]:
+def _rules(
+    data: Mapping[str, Any], bodies: Mapping[str, Body], where: _Locator, diags: list[Diagnostic]
+) -> dict[str, Rule]:
     sources = dict(DEFAULT_RULES)
     own = _table(data, "rules", where, diags, required=False)
     rules: dict[str, Rule] = {}
@@ -213,8 +241,9 @@ def _rules(data: Mapping[str, Any], bodies: Mapping[str, Body], where: _Locator,
     return rules
 
 
-def _rule(name: str, expression: str, bodies: Mapping[str, Body], span: Span,
-          diags: list[Diagnostic]) -> Rule | None:
+def _rule(
+    name: str, expression: str, bodies: Mapping[str, Body], span: Span, diags: list[Diagnostic]
+) -> Rule | None:
     try:
         rule = parse_rule(name, expression)
     except RuleError as exc:
@@ -225,8 +254,13 @@ def _rule(name: str, expression: str, bodies: Mapping[str, Body], span: Span,
             try:
                 rule.evaluate(body.seats, strength)
             except RuleError as exc:
-                diags.append(error("SG901", span,
-                                   f"{exc.message} for {body.name} (seats {body.seats}, strength {strength})",
-                                   help="wrap the expression in floor() or ceil()"))
+                diags.append(
+                    error(
+                        "SG901",
+                        span,
+                        f"{exc.message} for {body.name} (seats {body.seats}, strength {strength})",
+                        help="wrap the expression in floor() or ceil()",
+                    )
+                )
                 return None
     return rule

@@ -28,7 +28,9 @@ class FrontMatter:
         return self.header or Span.point(self.file, 1, 1, 3)
 
 
-def read_front_matter(file: str, yaml_text: str | None, first_line: int) -> tuple[FrontMatter, list[Diagnostic]]:
+def read_front_matter(
+    file: str, yaml_text: str | None, first_line: int
+) -> tuple[FrontMatter, list[Diagnostic]]:
     """Parse YAML whose first line is file line `first_line` (1-based)."""
     fm = FrontMatter(file, header=Span.point(file, max(first_line - 1, 1), 1, 3))
     if yaml_text is None:
@@ -109,9 +111,7 @@ def as_date(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic
         parsed = parse_date(value)
         if parsed is not None:
             return parsed
-    diags.append(
-        error("SG501", fm.span(key), f"`{key}` must be a date (YYYY-MM-DD), not {value!r}"[:200])
-    )
+    diags.append(error("SG501", fm.span(key), f"`{key}` must be a date (YYYY-MM-DD), not {value!r}"[:200]))
     return None
 
 
@@ -133,8 +133,12 @@ def as_tags(fm: FrontMatter, diags: list[Diagnostic]) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = [part for part in value.split(",")]
-    if not isinstance(value, list) or not all(isinstance(t, str | int) and not isinstance(t, bool) for t in value):
-        diags.append(error("SG501", fm.span("tags"), "`tags` must be a list of words, e.g. [politics, senate]"))
+    if not isinstance(value, list) or not all(
+        isinstance(t, str | int) and not isinstance(t, bool) for t in value
+    ):
+        diags.append(
+            error("SG501", fm.span("tags"), "`tags` must be a list of words, e.g. [politics, senate]")
+        )
         return ()
     tags: list[str] = []
     for tag in (str(t).strip() for t in value):

@@ -33,8 +33,9 @@ class RenderedBody:
     notes: list[Note]
 
 
-def render_body(tokens: list[Token], env: dict, placed: Sequence[Placed],
-                results: Sequence[CheckResult]) -> RenderedBody:
+def render_body(
+    tokens: list[Token], env: dict, placed: Sequence[Placed], results: Sequence[CheckResult]
+) -> RenderedBody:
     """Body HTML and its notes. Tokens are annotated in place (numbers, dropped spaces)."""
     md = _renderer()
     by_token = {id(p.token): r for p, r in zip(placed, results, strict=True)}
@@ -68,8 +69,9 @@ def _number(tokens: list[Token], by_token: dict[int, CheckResult]) -> dict[str, 
     return notes
 
 
-def _number_annotation(children: list[Token], index: int, by_token: dict[int, CheckResult],
-                       notes: dict[str, Note]) -> None:
+def _number_annotation(
+    children: list[Token], index: int, by_token: dict[int, CheckResult], notes: dict[str, Note]
+) -> None:
     child = children[index]
     result = by_token.get(id(child))
     if result is None or not result.renders:
@@ -102,8 +104,10 @@ def _attach_footnote_texts(tail: list[Token], notes: dict[str, Note], md, env: d
 
 
 def marker_html(number: int, kind: str, status: str) -> str:
-    return (f'<sup class="fc fc-{escape(kind)} fc-{escape(status)}">'
-            f'<a href="#fn-{number}" id="fnref-{number}">{number}</a></sup>')
+    return (
+        f'<sup class="fc fc-{escape(kind)} fc-{escape(status)}">'
+        f'<a href="#fn-{number}" id="fnref-{number}">{number}</a></sup>'
+    )
 
 
 def _render_annotation(self, tokens: list[Token], idx: int, options, env: dict) -> str:

@@ -12,15 +12,22 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from sitegen import __version__
 from sitegen.article import Document
 from sitegen.checks import CheckResult
 from sitegen.diagnostics import Diagnostic, Span, error
-from sitegen.htmlrender import Note, render_body
+from sitegen.htmlrender import Note
 from sitegen.site import Site, Source, slugify
 
-TEMPLATES = ("base.html", "article.html", "index.html", "source.html", "tag.html", "checks.html",
-             "feed.xml", "sitemap.xml")
+TEMPLATES = (
+    "base.html",
+    "article.html",
+    "index.html",
+    "source.html",
+    "tag.html",
+    "checks.html",
+    "feed.xml",
+    "sitemap.xml",
+)
 
 
 class TemplateProblem(Exception):
@@ -57,8 +64,12 @@ def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
     site_file = root / "templates" / Path(str(filename)).name
     rel = f"templates/{site_file.name}" if site_file.is_file() else f"(built-in)/{Path(str(filename)).name}"
     message = getattr(exc, "message", None) or str(exc)
-    return error("SG902", Span.point(rel, line or 1, 1), f"template error in {Path(str(filename)).name}: {message}",
-                 help="templates use StrictUndefined: every variable must exist")
+    return error(
+        "SG902",
+        Span.point(rel, line or 1, 1),
+        f"template error in {Path(str(filename)).name}: {message}",
+        help="templates use StrictUndefined: every variable must exist",
+    )
 
 
 def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **context) -> str:
@@ -116,8 +127,17 @@ def tag_view(name: str) -> TagView:
 
 def article_view(doc: Document, results: Sequence[CheckResult]) -> ArticleView:
     m = doc.meta
-    return ArticleView(m.slug, m.title, m.date, m.author, m.summary, tuple(tag_view(t) for t in m.tags),
-                       m.draft, sum(1 for r in results if r.renders), doc.path)
+    return ArticleView(
+        m.slug,
+        m.title,
+        m.date,
+        m.author,
+        m.summary,
+        tuple(tag_view(t) for t in m.tags),
+        m.draft,
+        sum(1 for r in results if r.renders),
+        doc.path,
+    )
 
 
 def newest_first(views: Sequence[ArticleView]) -> list[ArticleView]:
@@ -144,8 +164,9 @@ def source_ref(sources: dict[str, Source], source_id: str) -> SourceRef:
     s = sources.get(source_id)
     if s is None:
         return SourceRef(source_id, False)
-    return SourceRef(s.id, True, s.title, s.publisher, s.date.isoformat() if s.date else "",
-                     date_text(s.date), s.url)
+    return SourceRef(
+        s.id, True, s.title, s.publisher, s.date.isoformat() if s.date else "", date_text(s.date), s.url
+    )
 
 
 @dataclass(frozen=True)
@@ -193,8 +214,12 @@ def json_ld(site: Site, view: ArticleView, sources: dict[str, Source], cited: Se
 
 
 def _citation(s: Source, base: str) -> dict:
-    item = {"@type": "CreativeWork", "name": s.title, "publisher": {"@type": "Organization", "name": s.publisher},
-            "url": s.url or f"{base}sources/{s.id}/"}
+    item = {
+        "@type": "CreativeWork",
+        "name": s.title,
+        "publisher": {"@type": "Organization", "name": s.publisher},
+        "url": s.url or f"{base}sources/{s.id}/",
+    }
     if s.date:
         item["datePublished"] = s.date.isoformat()
     if s.author:
@@ -205,7 +230,13 @@ def _citation(s: Source, base: str) -> dict:
 def safe_json(data: object) -> Markup:
     """JSON for a <script> element: nothing in it can close the element or open a comment."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return Markup(text)
 

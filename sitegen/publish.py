@@ -86,7 +86,9 @@ class Publisher:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"sitegen: another build is publishing into {self.parent}; waiting for it…", file=sys.stderr)
+            print(
+                f"sitegen: another build is publishing into {self.parent}; waiting for it…", file=sys.stderr
+            )
             fcntl.flock(fd, fcntl.LOCK_EX)
         self._lock_fd = fd
 
@@ -122,7 +124,9 @@ class Publisher:
         count = 0
         base = inside.resolve()
         for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
+            )
             for name in sorted(filenames):
                 src = Path(dirpath) / name
                 if name.startswith(".") or src.is_symlink() or not src.resolve().is_relative_to(base):

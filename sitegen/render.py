@@ -26,7 +26,6 @@ from sitegen.pages import (
     newest_first,
     note_view,
     render_template,
-    tag_view,
 )
 from sitegen.site import Site, Source
 
@@ -68,13 +67,28 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
     cited = list(dict.fromkeys(s for r in results for s in r.sources))
     canonical = f"{ctx.site.config.base_url}articles/{view.slug}/"
     html = render_template(
-        ctx.env, ctx.site.root, "article.html", **ctx.common(2, canonical),
-        article=view, body=body.html, notes=notes, json_ld=json_ld(ctx.site, view, sources, cited),
+        ctx.env,
+        ctx.site.root,
+        "article.html",
+        **ctx.common(2, canonical),
+        article=view,
+        body=body.html,
+        notes=notes,
+        json_ld=json_ld(ctx.site, view, sources, cited),
     )
     checks = [
-        {"article": view.slug, "file": doc.path, "line": n.result.span.line, "column": n.result.span.column,
-         "kind": n.result.kind, "status": n.result.status, "summary": n.result.summary, "number": n.number}
-        for n in body.notes if n.result is not None
+        {
+            "article": view.slug,
+            "file": doc.path,
+            "line": n.result.span.line,
+            "column": n.result.span.column,
+            "kind": n.result.kind,
+            "status": n.result.status,
+            "summary": n.result.summary,
+            "number": n.number,
+        }
+        for n in body.notes
+        if n.result is not None
     ]
     return Rendered(view, html.encode("utf-8"), checks, cited, str(body.html))
 
@@ -86,10 +100,18 @@ def render_site_pages(ctx: RenderContext, rendered: Sequence[Rendered]) -> Itera
     yield "index.html", _page(ctx, "index.html", 0, "", articles=articles)
     yield from _source_pages(ctx, articles, by_slug)
     yield from _tag_pages(ctx, articles)
-    checks = [{**c, "title": by_slug[c["article"]].view.title, "href": by_slug[c["article"]].view.href}
-              for a in articles for c in by_slug[a.slug].checks]
-    yield "checks/index.html", _page(ctx, "checks.html", 1, "checks/", checks=checks, article_count=len(articles))
-    public = [{k: c[k] for k in ("article", "file", "line", "column", "kind", "status", "summary")} for c in checks]
+    checks = [
+        {**c, "title": by_slug[c["article"]].view.title, "href": by_slug[c["article"]].view.href}
+        for a in articles
+        for c in by_slug[a.slug].checks
+    ]
+    yield (
+        "checks/index.html",
+        _page(ctx, "checks.html", 1, "checks/", checks=checks, article_count=len(articles)),
+    )
+    public = [
+        {k: c[k] for k in ("article", "file", "line", "column", "kind", "status", "summary")} for c in checks
+    ]
     yield "checks.json", (json.dumps({"checks": public}, ensure_ascii=False, indent=1) + "\n").encode()
     yield "feed.xml", _feed(ctx, articles, by_slug)
     yield "sitemap.xml", _sitemap(ctx, articles)
@@ -97,21 +119,32 @@ def render_site_pages(ctx: RenderContext, rendered: Sequence[Rendered]) -> Itera
 
 def _page(ctx: RenderContext, template: str, depth: int, path: str, **values) -> bytes:
     canonical = ctx.site.config.base_url + path
-    return render_template(ctx.env, ctx.site.root, template, **ctx.common(depth, canonical), **values).encode()
+    return render_template(
+        ctx.env, ctx.site.root, template, **ctx.common(depth, canonical), **values
+    ).encode()
 
 
 def _source_pages(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered]):
     for source in sorted(ctx.site.sources.values(), key=lambda s: s.id):
         citing = [a for a in articles if source.id in by_slug[a.slug].cited]
-        yield f"sources/{source.id}/index.html", _page(
-            ctx, "source.html", 2, f"sources/{source.id}/", source=_source_view(source), citing=citing)
+        yield (
+            f"sources/{source.id}/index.html",
+            _page(ctx, "source.html", 2, f"sources/{source.id}/", source=_source_view(source), citing=citing),
+        )
 
 
 def _source_view(s: Source) -> dict:
     paragraphs = [" ".join(p.split()) for p in s.text.split("\n\n") if p.strip()]
-    return {"id": s.id, "title": s.title, "publisher": s.publisher, "author": s.author, "url": s.url,
-            "date_iso": s.date.isoformat() if s.date else "", "date_text": date_text(s.date),
-            "paragraphs": paragraphs}
+    return {
+        "id": s.id,
+        "title": s.title,
+        "publisher": s.publisher,
+        "author": s.author,
+        "url": s.url,
+        "date_iso": s.date.isoformat() if s.date else "",
+        "date_text": date_text(s.date),
+        "paragraphs": paragraphs,
+    }
 
 
 def _tag_pages(ctx: RenderContext, articles: list[ArticleView]):
@@ -122,8 +155,10 @@ def _tag_pages(ctx: RenderContext, articles: list[ArticleView]):
             tags.setdefault(tag.slug, tag)
             members.setdefault(tag.slug, []).append(article)
     for slug in sorted(tags):
-        yield f"tags/{slug}/index.html", _page(ctx, "tag.html", 2, f"tags/{slug}/", tag=tags[slug],
-                                               articles=members[slug])
+        yield (
+            f"tags/{slug}/index.html",
+            _page(ctx, "tag.html", 2, f"tags/{slug}/", tag=tags[slug], articles=members[slug]),
+        )
 
 
 def _timestamp(day: dt.date | None) -> str:
@@ -132,12 +167,28 @@ def _timestamp(day: dt.date | None) -> str:
 
 def _feed(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered]) -> bytes:
     base = ctx.site.config.base_url
-    entries = [{"title": a.title, "url": f"{base}articles/{a.slug}/", "timestamp": _timestamp(a.date),
-                "author": a.author, "summary": a.summary, "tags": a.tags,
-                "content": by_slug[a.slug].feed_content} for a in articles[:50]]
+    entries = [
+        {
+            "title": a.title,
+            "url": f"{base}articles/{a.slug}/",
+            "timestamp": _timestamp(a.date),
+            "author": a.author,
+            "summary": a.summary,
+            "tags": a.tags,
+            "content": by_slug[a.slug].feed_content,
+        }
+        for a in articles[:50]
+    ]
     updated = _timestamp(max((a.date for a in articles if a.date), default=_epoch_date()))
-    return render_template(ctx.env, ctx.site.root, "feed.xml", **ctx.common(0, None), articles=entries,
-                           updated=updated, version=__version__).encode()
+    return render_template(
+        ctx.env,
+        ctx.site.root,
+        "feed.xml",
+        **ctx.common(0, None),
+        articles=entries,
+        updated=updated,
+        version=__version__,
+    ).encode()
 
 
 def _epoch_date() -> dt.date:
@@ -160,4 +211,3 @@ def _sitemap(ctx: RenderContext, articles: list[ArticleView]) -> bytes:
 
 def builtin_static() -> Path:
     return Path(__file__).parent / "static"
-

@@ -60,8 +60,12 @@ def read_text(root: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, error("SG501", Span.point(rel), f"file is not valid UTF-8 (byte {exc.start})",
-                           help="save the file as UTF-8")
+        return None, error(
+            "SG501",
+            Span.point(rel),
+            f"file is not valid UTF-8 (byte {exc.start})",
+            help="save the file as UTF-8",
+        )
     if text.startswith("\ufeff"):
         text = text[1:]
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
@@ -128,7 +132,11 @@ def _load_source(site: Site, rel: str) -> None:
     site.texts[rel] = text
     source_id = Path(rel).stem
     if not SOURCE_ID.match(source_id):
-        site.diagnostics.append(error("SG501", Span.point(rel), f"source id {source_id!r} must be letters, digits, `-`, `_` or `.`"))
+        site.diagnostics.append(
+            error(
+                "SG501", Span.point(rel), f"source id {source_id!r} must be letters, digits, `-`, `_` or `.`"
+            )
+        )
         return
     yaml_text, first_line, body_line = split_front_matter(text)
     fm, diags = read_front_matter(rel, yaml_text, first_line)
@@ -146,5 +154,6 @@ def _load_source(site: Site, rel: str) -> None:
     site.diagnostics.extend(diags)
     if source_id not in site.sources:
         body = "\n".join(text.split("\n")[body_line - 1 :]) if yaml_text is not None else text
-        site.sources[source_id] = Source(source_id, rel, title or source_id, publisher or "",
-                                         date, url, author, body)
+        site.sources[source_id] = Source(
+            source_id, rel, title or source_id, publisher or "", date, url, author, body
+        )

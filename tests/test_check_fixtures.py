@@ -42,6 +42,32 @@ def _order(line: str) -> tuple:
 
 def test_every_code_is_covered() -> None:
     codes = {line.split()[0] for case in CASES for line in case.expected if line != "(none)"}
-    wanted = {f"SG{n}" for n in (101, 102, 103, 104, 105, 201, 202, 203, 204, 205, 206, 207, 208, 209,
-                                 301, 302, 303, 304, 401, 402, 501, 502, 901)}
+    wanted = {
+        f"SG{n}"
+        for n in (
+            101,
+            102,
+            103,
+            104,
+            105,
+            201,
+            202,
+            203,
+            204,
+            205,
+            206,
+            207,
+            208,
+            209,
+            301,
+            302,
+            303,
+            304,
+            401,
+            402,
+            501,
+            502,
+            901,
+        )
+    }
     assert wanted <= codes, f"no fixture produces {sorted(wanted - codes)}"

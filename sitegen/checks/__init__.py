@@ -58,20 +58,30 @@ def collect_facts(documents: Sequence[Document], view: SiteView) -> tuple[SiteFa
     """First definition of each fact in (path, line) order; later disagreeing ones are SG402."""
     facts = SiteFacts()
     diags: list[Diagnostic] = []
+    for definition in _fact_definitions(documents, view):
+        first = facts.first.setdefault(definition.name, definition)
+        if first is not definition and (first.value, first.percent) != (definition.value, definition.percent):
+            diags.append(_conflict(definition, first))
+    return facts, diags
+
+
+def _fact_definitions(documents: Sequence[Document], view: SiteView) -> list[FactDef]:
+    found: list[FactDef] = []
     for doc in sorted(documents, key=lambda d: d.path):
         for placed in doc.annotations:
-            if not isinstance(placed.parsed, Annotation) or placed.parsed.kind != "fact":
-                continue
-            ctx = Ctx(placed.parsed, doc.path, placed.line, placed.column, view, doc.meta.date)
-            for definition in fact_definitions(ctx):
-                first = facts.first.setdefault(definition.name, definition)
-                if first is not definition and (first.value, first.percent) != (definition.value, definition.percent):
-                    diags.append(error(
-                        "SG402", definition.span,
-                        f"fact `{definition.name}` is {definition.shown()} here, but {first.shown()} at {where(first.span)}",
-                        help="a named figure has one value across the site; correct one of the definitions",
-                    ))
-    return facts, diags
+            if isinstance(placed.parsed, Annotation) and placed.parsed.kind == "fact":
+                ctx = Ctx(placed.parsed, doc.path, placed.line, placed.column, view, doc.meta.date)
+                found.extend(fact_definitions(ctx))
+    return found
+
+
+def _conflict(later: FactDef, first: FactDef) -> Diagnostic:
+    return error(
+        "SG402",
+        later.span,
+        f"fact `{later.name}` is {later.shown()} here, but {first.shown()} at {where(first.span)}",
+        help="a named figure has one value across the site; correct one of the definitions",
+    )
 
 
 def check_documents(documents: Sequence[Document], view: SiteView) -> CheckReport:
@@ -89,8 +99,13 @@ def check_documents(documents: Sequence[Document], view: SiteView) -> CheckRepor
 def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResult:
     parsed = placed.parsed
     if isinstance(parsed, SyntaxProblem):
-        span = Span(doc.path, placed.line, placed.column + parsed.start, placed.line,
-                    placed.column + max(parsed.end, parsed.start + 1))
+        span = Span(
+            doc.path,
+            placed.line,
+            placed.column + parsed.start,
+            placed.line,
+            placed.column + max(parsed.end, parsed.start + 1),
+        )
         diag = error("SG101", span, f"annotation syntax error: {parsed.message}", parsed.help)
         return CheckResult("error", "error", "syntax error", span, (diag,))
     ctx = Ctx(parsed, doc.path, placed.line, placed.column, view, doc.meta.date)
@@ -98,8 +113,9 @@ def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResu
     if not ctx.failed and ctx.prose_wanted and parsed.kind in CHECKERS:
         _prose(ctx, placed.sentence)
     status = "error" if ctx.failed else "warn" if ctx.diagnostics else "ok"
-    return CheckResult(parsed.kind, status, summary, ctx.whole(), tuple(ctx.diagnostics),
-                       sources, quote, tuple(facts))
+    return CheckResult(
+        parsed.kind, status, summary, ctx.whole(), tuple(ctx.diagnostics), sources, quote, tuple(facts)
+    )
 
 
 def _dispatch(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None, list[FactDef]]:
@@ -112,10 +128,18 @@ def _dispatch(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None, list[FactDef]
     if kind == "fact":
         defs = fact_definitions(ctx)
         return fact_summary(defs), (), None, defs
-    ctx.error("SG102", None, f"unknown annotation kind `{kind}`",
-              help=did_you_mean(kind, KINDS) or f"kinds: {', '.join(KINDS)}")
-    ctx.diagnostics[-1] = error("SG102", ctx.span(ctx.ann.kind_start, ctx.ann.kind_end),
-                                ctx.diagnostics[-1].message, ctx.diagnostics[-1].help)
+    ctx.error(
+        "SG102",
+        None,
+        f"unknown annotation kind `{kind}`",
+        help=did_you_mean(kind, KINDS) or f"kinds: {', '.join(KINDS)}",
+    )
+    ctx.diagnostics[-1] = error(
+        "SG102",
+        ctx.span(ctx.ann.kind_start, ctx.ann.kind_end),
+        ctx.diagnostics[-1].message,
+        ctx.diagnostics[-1].help,
+    )
     return kind, (), None, []
 
 
@@ -127,12 +151,15 @@ def _prose(ctx: Ctx, sentence: str) -> None:
     listed = ", ".join(show_number(v) for v in missing)
     noun = "figure" if len(missing) == 1 else "figures"
     verb = "does" if len(missing) == 1 else "do"
-    ctx.diagnostics.append(warning(
-        "SG401", ctx.whole(),
-        f"checked {noun} {listed} {verb} not appear in the sentence before this annotation "
-        f"(it states {stated})",
-        help="write the checked figures in the sentence, or add prose=no if they are stated elsewhere",
-    ))
+    ctx.diagnostics.append(
+        warning(
+            "SG401",
+            ctx.whole(),
+            f"checked {noun} {listed} {verb} not appear in the sentence before this annotation "
+            f"(it states {stated})",
+            help="write the checked figures in the sentence, or add prose=no if they are stated elsewhere",
+        )
+    )
 
 
 def duplicate_slugs(documents: Sequence[Document]) -> list[Diagnostic]:
@@ -141,9 +168,12 @@ def duplicate_slugs(documents: Sequence[Document]) -> list[Diagnostic]:
     for doc in sorted(documents, key=lambda d: d.path):
         first = seen.setdefault(doc.meta.slug, doc)
         if first is not doc:
-            diags.append(error(
-                "SG502", Span.point(doc.path, 1, 1, 3),
-                f"slug `{doc.meta.slug}` is already used by {first.path}",
-                help="give one of the articles its own `slug:` in the front matter",
-            ))
+            diags.append(
+                error(
+                    "SG502",
+                    Span.point(doc.path, 1, 1, 3),
+                    f"slug `{doc.meta.slug}` is already used by {first.path}",
+                    help="give one of the articles its own `slug:` in the front matter",
+                )
+            )
     return diags

@@ -8,12 +8,33 @@ import re
 from sitegen.checks.context import Ctx, FactDef, did_you_mean
 from sitegen.diagnostics import Span
 
-_QUOTES = str.maketrans({
-    "“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
-    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
-    "–": "-", "—": "-", "‒": "-", "―": "-", "−": "-", "‐": "-", "‑": "-",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-})
+_QUOTES = str.maketrans(
+    {
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "«": '"',
+        "»": '"',
+        "″": '"',
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "′": "'",
+        "`": "'",
+        "–": "-",
+        "—": "-",
+        "‒": "-",
+        "―": "-",
+        "−": "-",
+        "‐": "-",
+        "‑": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+    }
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -44,17 +65,24 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
         ids.append(source_id or "")
         if source_id not in known:
             listing = ", ".join(sorted(known)[:12]) or "none"
-            ctx.error("SG302", value, f"unknown source `{source_id}` (content/sources has: {listing})"[:300],
-                      help=did_you_mean(source_id or "", known) or f"add content/sources/{source_id}.md")
+            ctx.error(
+                "SG302",
+                value,
+                f"unknown source `{source_id}` (content/sources has: {listing})"[:300],
+                help=did_you_mean(source_id or "", known) or f"add content/sources/{source_id}.md",
+            )
         else:
             found.append(known[source_id])
     quote = _quote(ctx)
     if quote is not None and found and not any(fold(quote) in fold(s.text) for s in found):
         names = ", ".join(s.id for s in found)
-        ctx.error("SG303", ctx.keywords["quote"].value,
-                  f"quote not found in source {names}: {quote[:80]!r}{'…' if len(quote) > 80 else ''}",
-                  help="quotes are compared ignoring case, spacing and curly quotes; "
-                       "check the wording against the source text")
+        ctx.error(
+            "SG303",
+            ctx.keywords["quote"].value,
+            f"quote not found in source {names}: {quote[:80]!r}{'…' if len(quote) > 80 else ''}",
+            help="quotes are compared ignoring case, spacing and curly quotes; "
+            "check the wording against the source text",
+        )
     words = "Cites " + ", ".join(ids) if ids else "Claim"
     return words, tuple(ids), quote
 

@@ -57,8 +57,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 class Ctx:
     """One annotation being checked: its place, its arguments and the diagnostics found."""
 
-    def __init__(self, ann: Annotation, file: str, line: int, column: int, site: SiteView,
-                 article_date: dt.date | None) -> None:
+    def __init__(
+        self, ann: Annotation, file: str, line: int, column: int, site: SiteView, article_date: dt.date | None
+    ) -> None:
         self.ann, self.file, self.line, self.column = ann, file, line, column
         self.site, self.article_date = site, article_date
         self.diagnostics: list[Diagnostic] = []
@@ -101,17 +102,29 @@ class Ctx:
         for key, args in self.repeated.items():
             if key not in allowed:
                 for arg in args:
-                    self.error("SG104", arg, f"`{key}` is given more than once",
-                               help="each argument may appear once in an annotation")
+                    self.error(
+                        "SG104",
+                        arg,
+                        f"`{key}` is given more than once",
+                        help="each argument may appear once in an annotation",
+                    )
 
     def reject_positional(self, keep: int = 0) -> None:
         for arg in self.positional[keep:]:
-            self.error("SG105", arg, f"`{self.ann.kind}` takes no positional argument {arg.value.raw!r}"[:200],
-                       help=f"write it as key=value; see `{self.ann.kind}` in the README")
+            self.error(
+                "SG105",
+                arg,
+                f"`{self.ann.kind}` takes no positional argument {arg.value.raw!r}"[:200],
+                help=f"write it as key=value; see `{self.ann.kind}` in the README",
+            )
 
     def unknown_key(self, arg: Arg, known: Iterable[str]) -> None:
-        self.error("SG105", arg, f"`{self.ann.kind}` has no argument `{arg.key}`",
-                   help=did_you_mean(arg.key or "", known))
+        self.error(
+            "SG105",
+            arg,
+            f"`{self.ann.kind}` has no argument `{arg.key}`",
+            help=did_you_mean(arg.key or "", known),
+        )
 
     def require(self, *keys: str) -> bool:
         missing = [k for k in keys if k not in self.keywords]
@@ -120,15 +133,20 @@ class Ctx:
         return not missing
 
     # --------------------------------------------------------------- values
-    def number(self, value: Value, what: str, *, whole: bool = True, figure: bool = True,
-               percent_ok: bool = False) -> Decimal | None:
+    def number(
+        self, value: Value, what: str, *, whole: bool = True, figure: bool = True, percent_ok: bool = False
+    ) -> Decimal | None:
         """A numeric value (or @fact); whole, non-negative counts unless told otherwise."""
         if value.type == "factref":
             fact = self.site.facts.first.get(value.text or "")
             if fact is None:
-                self.error("SG304", value, f"unknown fact `@{value.text}`: no `fact` annotation defines it",
-                           help=did_you_mean(value.text or "", self.site.facts.first)
-                           or "define it once with <<fact NAME=VALUE>>")
+                self.error(
+                    "SG304",
+                    value,
+                    f"unknown fact `@{value.text}`: no `fact` annotation defines it",
+                    help=did_you_mean(value.text or "", self.site.facts.first)
+                    or "define it once with <<fact NAME=VALUE>>",
+                )
                 return None
             number = fact.value
         elif value.type == "number" or (percent_ok and value.type == "percent"):
@@ -160,8 +178,12 @@ class Ctx:
             return None
         raw = arg.value.raw
         if arg.value.type != "name" or raw not in options:
-            self.error("SG104", arg.value, f"`{key}` must be {' or '.join(options)}, not {raw!r}"[:200],
-                       help=did_you_mean(raw, options))
+            self.error(
+                "SG104",
+                arg.value,
+                f"`{key}` must be {' or '.join(options)}, not {raw!r}"[:200],
+                help=did_you_mean(raw, options),
+            )
             return None
         return raw
 
@@ -174,7 +196,9 @@ class Ctx:
         if arg is None:
             return self.article_date
         if arg.value.type != "date" or arg.value.date is None:
-            self.error("SG104", arg.value, f"`date` must be a real date YYYY-MM-DD, not {arg.value.raw!r}"[:200])
+            self.error(
+                "SG104", arg.value, f"`date` must be a real date YYYY-MM-DD, not {arg.value.raw!r}"[:200]
+            )
             return self.article_date
         return arg.value.date
 
@@ -184,8 +208,12 @@ class Ctx:
         if body is None:
             known = self.site.config.bodies
             listing = ", ".join(sorted(known)) or "none are defined"
-            self.error("SG301", node, f"unknown body `{name}` (site.toml defines: {listing})"[:300],
-                       help=did_you_mean(name, known) or "add it to site.toml as [bodies.<ID>]")
+            self.error(
+                "SG301",
+                node,
+                f"unknown body `{name}` (site.toml defines: {listing})"[:300],
+                help=did_you_mean(name, known) or "add it to site.toml as [bodies.<ID>]",
+            )
         return body
 
     def positional_body(self, *, required: bool) -> Body | None:
@@ -213,8 +241,11 @@ class Ctx:
         strength = body.strength(day)
         if strength == body.seats:
             return f"the {body.name} has {body.seats} seats"
-        return (f"the {body.name} has {body.seats} seats, {strength} filled on {day.isoformat()}"
-                if day else f"the {body.name} has {body.seats} seats")
+        return (
+            f"the {body.name} has {body.seats} seats, {strength} filled on {day.isoformat()}"
+            if day
+            else f"the {body.name} has {body.seats} seats"
+        )
 
     def size_help(self, body: Body, day: dt.date | None) -> str:
         strength = body.strength(day)
@@ -222,10 +253,14 @@ class Ctx:
             return f"use {body.seats}"
         return f"use {body.seats} (all seats) or {strength} (its strength on {day})"
 
-    def within_body(self, body: Body, day: dt.date | None, count: Decimal, node: Arg | Value | None,
-                    what: str) -> None:
+    def within_body(
+        self, body: Body, day: dt.date | None, count: Decimal, node: Arg | Value | None, what: str
+    ) -> None:
         """SG201 when a count exceeds the larger of the body's seats and strength."""
         limit = max(body.seats, body.strength(day))
         if count > limit:
-            self.error("SG201", node,
-                       f"{what} {show_number(count)} exceeds the size of the body: {self.size_words(body, day)}")
+            self.error(
+                "SG201",
+                node,
+                f"{what} {show_number(count)} exceeds the size of the body: {self.size_words(body, day)}",
+            )

@@ -31,7 +31,11 @@ def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day) -> str | None:
         if key not in ctx.site.config.bodies:
             ctx.unknown_key(arg, (*SEATS_KEYS, *ctx.site.config.bodies))
         else:
-            ctx.error("SG104", arg.value, f"`{key}` takes N/TOTAL seats, e.g. {key}=178/342, not {arg.value.raw!r}"[:200])
+            ctx.error(
+                "SG104",
+                arg.value,
+                f"`{key}` takes N/TOTAL seats, e.g. {key}=178/342, not {arg.value.raw!r}"[:200],
+            )
         return None
     body = ctx.body(key, arg)
     held_value, total_value = arg.value.parts or (arg.value, arg.value)
@@ -43,8 +47,12 @@ def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day) -> str | None:
         ctx.error("SG201", arg.value, f"{n(held)} seats out of {n(total)}: the part exceeds the whole")
     strength = body.strength(day)
     if total not in (body.seats, strength):
-        ctx.error("SG202", total_value, f"total {n(total)} does not match: {ctx.size_words(body, day)}",
-                  help=ctx.size_help(body, day))
+        ctx.error(
+            "SG202",
+            total_value,
+            f"total {n(total)} does not match: {ctx.size_words(body, day)}",
+            help=ctx.size_help(body, day),
+        )
     words = f"{body.name}: {n(held)} of {n(total)} seats"
     if total == strength != body.seats:
         words += f" (its strength on {day}; {body.seats - strength} vacant)"
@@ -64,10 +72,13 @@ def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, arg: Arg) -
     has = held >= needed
     if has != claim:
         relation = f"{n(held)} < {needed}" if not has else f"{n(held)} ≥ {needed}"
-        ctx.error("SG203", ctx.keywords["majority"].value,
-                  f"majority={'yes' if claim else 'no'} is wrong for the {body.name}: {relation}, "
-                  f"and a majority is {formula} = {needed}",
-                  help=f"write majority={'yes' if has else 'no'}")
+        ctx.error(
+            "SG203",
+            ctx.keywords["majority"].value,
+            f"majority={'yes' if claim else 'no'} is wrong for the {body.name}: {relation}, "
+            f"and a majority is {formula} = {needed}",
+            help=f"write majority={'yes' if has else 'no'}",
+        )
     mark = "majority ✓" if has else "no majority ✓"
     return f"; simple majority {needed} ({formula}) — {mark}"
 
@@ -86,8 +97,12 @@ def check_threshold(ctx: Ctx) -> str:
     for arg in rules:
         rule = known_rules.get(arg.key or "")
         if rule is None:
-            ctx.error("SG105", arg, f"unknown rule `{arg.key}` (site rules: {', '.join(sorted(known_rules))})",
-                      help=did_you_mean(arg.key or "", known_rules) or "define it under [rules] in site.toml")
+            ctx.error(
+                "SG105",
+                arg,
+                f"unknown rule `{arg.key}` (site rules: {', '.join(sorted(known_rules))})",
+                help=did_you_mean(arg.key or "", known_rules) or "define it under [rules] in site.toml",
+            )
             continue
         stated = ctx.number(arg.value, f"the `{arg.key}` threshold")
         if body is None or stated is None:
@@ -97,9 +112,12 @@ def check_threshold(ctx: Ctx) -> str:
             continue
         formula = rule.explain(body.seats, body.strength(day))
         if stated != actual:
-            ctx.error("SG204", arg.value,
-                      f"{arg.key} of the {body.name} is {formula} = {actual}, not {n(stated)}",
-                      help=f"write {arg.key}={actual}")
+            ctx.error(
+                "SG204",
+                arg.value,
+                f"{arg.key} of the {body.name} is {formula} = {actual}, not {n(stated)}",
+                help=f"write {arg.key}={actual}",
+            )
         parts.append(f"{body.name}: {arg.key} = {formula} = {actual} ✓")
     return "; ".join(parts) or "threshold"
 
@@ -126,12 +144,20 @@ def check_votes(ctx: Ctx) -> str:
     added = sum(counts.values(), Decimal(0))
     arithmetic = " + ".join(n(v) for v in counts.values())
     if total is not None and added != total:
-        ctx.error("SG205", total_arg.value if total_arg else None,
-                  f"the votes do not add up: {arithmetic} = {n(added)}, but total is {n(total)}")
+        ctx.error(
+            "SG205",
+            total_arg.value if total_arg else None,
+            f"the votes do not add up: {arithmetic} = {n(added)}, but total is {n(total)}",
+        )
     counted = total if total is not None else added
     if body is not None:
-        ctx.within_body(body, day, counted, total_arg.value if total_arg else None,
-                        "the total vote" if total is not None else "the votes cast")
+        ctx.within_body(
+            body,
+            day,
+            counted,
+            total_arg.value if total_arg else None,
+            "the total vote" if total is not None else "the votes cast",
+        )
     words = ", ".join(f"{n(v)} {_vote_word(k)}" for k, v in counts.items())
     words = f"{body.name + ' vote: ' if body else 'Vote: '}{words} (total {n(counted)})"
     return words + _vote_result(ctx, body, day, counts, result)
@@ -155,9 +181,12 @@ def _vote_result(ctx: Ctx, body: Body | None, day, counts: dict, result: str | N
         rule_words = f"needs {label}; {n(yes)} {'≥' if passes else '<'} {needed}"
     outcome = "passed" if passes else "failed"
     if result is not None and result != outcome:
-        ctx.error("SG206", ctx.keywords["result"].value,
-                  f"result={result} disagrees with the count: {rule_words}, so the vote {outcome}",
-                  help=f"write result={outcome}")
+        ctx.error(
+            "SG206",
+            ctx.keywords["result"].value,
+            f"result={result} disagrees with the count: {rule_words}, so the vote {outcome}",
+            help=f"write result={outcome}",
+        )
     return f"; {rule_words} — {outcome} ✓" if result else f"; {rule_words} — {outcome}"
 
 
@@ -171,11 +200,17 @@ def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int |
         return None, ""
     rule = ctx.rule(value.raw)
     if rule is None:
-        ctx.error("SG104", value, f"`needs={value.raw}` names no rule",
-                  help=did_you_mean(value.raw, ctx.site.config.rules) or "define it under [rules]")
+        ctx.error(
+            "SG104",
+            value,
+            f"`needs={value.raw}` names no rule",
+            help=did_you_mean(value.raw, ctx.site.config.rules) or "define it under [rules]",
+        )
         return None, ""
     if body is None:
-        ctx.error("SG103", value, f"`needs={value.raw}` needs a body to evaluate the rule on, e.g. <<votes NA ...>>")
+        ctx.error(
+            "SG103", value, f"`needs={value.raw}` needs a body to evaluate the rule on, e.g. <<votes NA ...>>"
+        )
         return None, ""
     needed = ctx.rule_value(rule, body, day)
     formula = rule.explain(body.seats, body.strength(day))

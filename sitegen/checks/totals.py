@@ -42,8 +42,11 @@ def check_tally(ctx: Ctx) -> str:
     added = sum(candidates.values(), Decimal(0)) + invalid
     terms = [n(v) for v in candidates.values()] + ([n(invalid)] if invalid_arg else [])
     if total is not None and total_arg is not None and added != total:
-        ctx.error("SG205", total_arg.value,
-                  f"the tally does not add up: {' + '.join(terms)} = {n(added)}, but total is {n(total)}")
+        ctx.error(
+            "SG205",
+            total_arg.value,
+            f"the tally does not add up: {' + '.join(terms)} = {n(added)}, but total is {n(total)}",
+        )
     counted = total if total is not None else added
     if body is not None:
         ctx.within_body(body, day, counted, total_arg.value if total_arg else None, "the tally's total")
@@ -63,14 +66,21 @@ def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
     top = ranked[0][1]
     leaders = [c for c, v in ranked if v == top]
     if arg.value.type not in ("name", "string") or name not in dict(ranked):
-        ctx.error("SG207", arg.value, f"winner `{name}` is not a candidate in this tally",
-                  help=f"candidates: {', '.join(c for c, _ in ranked)}")
+        ctx.error(
+            "SG207",
+            arg.value,
+            f"winner `{name}` is not a candidate in this tally",
+            help=f"candidates: {', '.join(c for c, _ in ranked)}",
+        )
     elif len(leaders) > 1:
         ctx.error("SG207", arg.value, f"no single winner: {' and '.join(leaders)} tie on {n(top)}")
     elif leaders[0] != name:
-        ctx.error("SG207", arg.value,
-                  f"winner `{name}` has {n(dict(ranked)[name])}, but {leaders[0]} has the most votes ({n(top)})",
-                  help=f"write winner={leaders[0]}")
+        ctx.error(
+            "SG207",
+            arg.value,
+            f"winner `{name}` has {n(dict(ranked)[name])}, but {leaders[0]} has the most votes ({n(top)})",
+            help=f"write winner={leaders[0]}",
+        )
     return f"; winner {name} ✓"
 
 
@@ -84,9 +94,12 @@ def _margin(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
     (first, a), (second, b) = ranked[0], ranked[1]
     actual = a - b
     if stated != actual:
-        ctx.error("SG208", arg.value,
-                  f"margin {n(stated)} is wrong: {first} {n(a)} − {second} {n(b)} = {n(actual)}",
-                  help=f"write margin={n(actual)}")
+        ctx.error(
+            "SG208",
+            arg.value,
+            f"margin {n(stated)} is wrong: {first} {n(a)} − {second} {n(b)} = {n(actual)}",
+            help=f"write margin={n(actual)}",
+        )
     return f"; margin {n(a)} − {n(b)} = {n(actual)} ✓"
 
 
@@ -110,15 +123,22 @@ def check_sum(ctx: Ctx) -> str:
     prefix = f"{body.name}: " if body else ""
     if total is not None:
         if added != total:
-            ctx.error("SG205", total_arg.value if total_arg else None,
-                      f"the parts do not add up: {arithmetic}, but total is {n(total)}")
+            ctx.error(
+                "SG205",
+                total_arg.value if total_arg else None,
+                f"the parts do not add up: {arithmetic}, but total is {n(total)}",
+            )
         return f"{prefix}{_labelled(parts)} = {n(total)} ✓"
     if body is None:
         return "sum"
     sizes = (body.seats, body.strength(day))
     if added not in sizes:
-        ctx.error("SG205", None, f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
-                  help=ctx.size_help(body, day))
+        ctx.error(
+            "SG205",
+            None,
+            f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
+            help=ctx.size_help(body, day),
+        )
     return f"{prefix}{_labelled(parts)} = {n(added)} seats ✓"
 
 
@@ -134,7 +154,9 @@ def check_pct(ctx: Ctx) -> str:
             ctx.unknown_key(arg, ("part", "whole", "value", "prose"))
     part_node, whole_node, value_node = _pct_positional(ctx, part_arg, whole_arg, value_arg)
     if part_node is None or whole_node is None or value_node is None:
-        missing = [k for k, v in (("N/M or part= and whole=", part_node), ("a percentage", value_node)) if v is None]
+        missing = [
+            k for k, v in (("N/M or part= and whole=", part_node), ("a percentage", value_node)) if v is None
+        ]
         ctx.error("SG103", None, f"`pct` needs {' and '.join(missing)}, e.g. <<pct 177/342 51.8%>>")
         return "percentage"
     part = ctx.number(part_node, "the part", whole=False)
@@ -152,10 +174,13 @@ def check_pct(ctx: Ctx) -> str:
     shown = f"{n(part)}/{n(whole)} = {n(exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP))}%"
     if rounded != stated:
         low, high = stated - step / 2, stated + step / 2
-        ctx.error("SG209", value_node,
-                  f"{shown}, which rounds to {n(rounded)}%, not {value_node.raw}: "
-                  f"{value_node.raw} covers [{n(low)}, {n(high)})",
-                  help=f"write {format(rounded, 'f')}%")
+        ctx.error(
+            "SG209",
+            value_node,
+            f"{shown}, which rounds to {n(rounded)}%, not {value_node.raw}: "
+            f"{value_node.raw} covers [{n(low)}, {n(high)})",
+            help=f"write {format(rounded, 'f')}%",
+        )
     return f"{shown} ≈ {format(stated, 'f')}% ✓"
 
 
@@ -170,6 +195,10 @@ def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value
         elif v.type == "percent" and value is None:
             value = v
         else:
-            ctx.error("SG105", arg, f"`pct` does not take {v.raw!r} here"[:200],
-                      help="write <<pct N/M P%>> or <<pct part=N whole=M value=P%>>")
+            ctx.error(
+                "SG105",
+                arg,
+                f"`pct` does not take {v.raw!r} here"[:200],
+                help="write <<pct N/M P%>> or <<pct part=N whole=M value=P%>>",
+            )
     return part, whole, value

@@ -1,0 +1,221 @@
+"""Whole-site builds: every page parses, every link resolves, feed/sitemap/JSON-LD are valid,
+publishing is atomic, and `init` gives a site that builds clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import html5lib
+import pytest
+from conftest import EXAMPLE_SITE, write_files
+
+from sitegen.build import build_site
+from sitegen.cli import main
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def _example_copy(tmp_path: Path) -> Path:
+    site = tmp_path / "example"
+    site.mkdir()
+    shutil.copy(EXAMPLE_SITE / "site.toml", site)
+    shutil.copytree(EXAMPLE_SITE / "content", site / "content")
+    for extra in ("templates", "static"):
+        if (EXAMPLE_SITE / extra).is_dir():
+            shutil.copytree(EXAMPLE_SITE / extra, site / extra)
+    return site
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("built")
+    site = _example_copy(tmp)
+    out = tmp / "public"
+    assert main(["build", str(site), "--out", str(out), "--strict"]) == 0
+    return out
+
+
+def _pages(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.html"))
+
+
+def test_every_page_is_parseable_html5(built: Path) -> None:
+    for page in _pages(built):
+        parser = html5lib.HTMLParser(strict=True)
+        parser.parse(page.read_bytes())  # raises on any parse error
+        assert b'<html lang="en">' in page.read_bytes()
+
+
+def test_every_relative_link_resolves_inside_the_output(built: Path) -> None:
+    for page in _pages(built):
+        doc = html5lib.parse(page.read_bytes())
+        ids = {el.get("id") for el in doc.iter() if el.get("id")}
+        for el in doc.iter():
+            for attr in ("href", "src"):
+                url = el.get(attr)
+                if not url or urlsplit(url).scheme:
+                    continue
+                target, _, fragment = url.partition("#")
+                if not target:
+                    assert fragment in ids, f"{page}: dangling #{fragment}"
+                    continue
+                resolved = (page.parent / target).resolve()
+                assert resolved.is_relative_to(built.resolve()), f"{page}: {url} leaves the site"
+                assert resolved.is_file(), f"{page}: {url} does not exist"
+
+
+def test_markers_and_footnotes_match(built: Path) -> None:
+    for page in (built / "articles").rglob("index.html"):
+        doc = html5lib.parse(page.read_bytes())
+        markers = [a for a in doc.iter(f"{XHTML}a") if (a.get("id") or "").startswith("fnref-")]
+        section = [s for s in doc.iter(f"{XHTML}section") if s.get("class") == "footnotes"]
+        assert markers and section, page
+        items = list(section[0].iter(f"{XHTML}li"))
+        numbers = {a.get("href") for a in markers}
+        assert {f"#fn-{i}" for i in range(1, len(items) + 1)} == numbers
+
+
+def test_feed_sitemap_and_checks_json(built: Path) -> None:
+    feed = feedparser.parse((built / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert len(feed.entries) == len(list((built / "articles").iterdir()))
+    assert all(e.link.startswith("https://example.org/articles/") for e in feed.entries)
+    sitemap = ET.parse(built / "sitemap.xml").getroot()
+    locs = [loc.text for loc in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert "https://example.org/" in locs and len(locs) == len(set(locs))
+    checks = json.loads((built / "checks.json").read_text())["checks"]
+    assert checks and set(checks[0]) == {"article", "file", "line", "column", "kind", "status", "summary"}
+    assert {c["status"] for c in checks} <= {"ok", "warn"}
+
+
+def test_json_ld_is_a_news_article_with_citations(built: Path) -> None:
+    cited = 0
+    for page in (built / "articles").rglob("index.html"):
+        doc = html5lib.parse(page.read_bytes())
+        scripts = [s for s in doc.iter(f"{XHTML}script") if s.get("type") == "application/ld+json"]
+        data = json.loads(scripts[0].text)
+        assert data["@type"] == "NewsArticle" and data["headline"]
+        cited += len(data["citation"])
+    assert cited > 0
+
+
+def test_source_pages_list_citing_articles(built: Path) -> None:
+    page = (built / "sources" / "001" / "index.html").read_text()
+    assert "articles/" in page and "Articles citing this source" in page
+
+
+def test_failed_build_leaves_previous_output_byte_for_byte(tmp_path: Path, fixture_site: Path) -> None:
+    write_files(
+        fixture_site,
+        {"content/articles/a.md": "---\ntitle: A\ndate: 2021-03-06\n---\n178 of 342 <<seats NA=178/342>>.\n"},
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    before = _snapshot(out)
+    siblings = sorted(os.listdir(tmp_path))
+    write_files(
+        fixture_site,
+        {"content/articles/a.md": "---\ntitle: A\ndate: 2021-03-06\n---\n178 of 340 <<seats NA=178/340>>.\n"},
+    )
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 1
+    assert _snapshot(out) == before
+    assert sorted(os.listdir(tmp_path)) == siblings
+
+
+def test_template_error_is_sg902_and_publishes_nothing(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    write_files(
+        fixture_site,
+        {
+            "content/articles/a.md": "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n",
+            "templates/article.html": "{% extends 'base.html' %}{% block main %}{{ nope }}{% endblock %}\n",
+        },
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert [d["code"] for d in report["diagnostics"]] == ["SG902"]
+    assert report["diagnostics"][0]["file"] == "templates/article.html"
+    assert not out.exists()
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _big_site(tmp_path: Path, fixture_site: Path, count: int) -> Path:
+    para = "The allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. " * 20
+    files = {
+        f"content/articles/a{i:04}.md": f"---\ntitle: A{i}\ndate: 2021-03-06\n---\n{para}\n"
+        for i in range(count)
+    }
+    write_files(fixture_site, files)
+    return fixture_site
+
+
+def test_killed_builds_leave_old_or_new_site_and_no_leftovers(tmp_path: Path, fixture_site: Path) -> None:
+    site = _big_site(tmp_path, fixture_site, 150)
+    out = tmp_path / "out"
+    assert main(["build", str(site), "--out", str(out)]) == 0
+    old = _snapshot(out)
+    write_files(site, {"content/articles/a0000.md": "---\ntitle: Changed\ndate: 2021-03-06\n---\nNew.\n"})
+    reference = tmp_path / "reference"
+    assert main(["build", str(site), "--out", str(reference)]) == 0
+    new = _snapshot(reference)
+    shutil.rmtree(reference)
+    cmd = [sys.executable, "-m", "sitegen", "build", str(site), "--out", str(out)]
+    outcomes = set()
+    for delay in (0.05, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0, 1.5):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        now = _snapshot(out)
+        assert now in (old, new), f"torn output after a kill at {delay}s"
+        outcomes.add("new" if now == new else "old")
+    assert main(["build", str(site), "--out", str(out)]) == 0
+    assert _snapshot(out) == new
+    assert sorted(os.listdir(tmp_path)) == sorted(["site", "out"])
+
+
+def test_refuses_an_out_that_covers_the_site(fixture_site: Path, capsys) -> None:
+    assert main(["build", str(fixture_site), "--out", str(fixture_site)]) == 2
+    assert main(["build", str(fixture_site), "--out", str(fixture_site.parent)]) == 2
+    assert main(["build", str(fixture_site), "--out", str(fixture_site / "content" / "x")]) == 2
+    assert "refusing" in capsys.readouterr().err
+
+
+def test_drafts_are_checked_but_published_only_on_request(tmp_path: Path, fixture_site: Path) -> None:
+    write_files(
+        fixture_site, {"content/articles/d.md": "---\ntitle: D\ndate: 2021-03-06\ndraft: true\n---\nDraft.\n"}
+    )
+    out = tmp_path / "out"
+    assert build_site(fixture_site, out).published
+    assert not (out / "articles" / "d").exists()
+    assert build_site(fixture_site, out, drafts=True).published
+    assert (out / "articles" / "d" / "index.html").is_file()
+
+
+def test_two_builds_of_the_same_input_are_identical(tmp_path: Path) -> None:
+    site = _example_copy(tmp_path)
+    assert main(["build", str(site), "--out", str(tmp_path / "one")]) == 0
+    assert main(["build", str(site), "--out", str(tmp_path / "two")]) == 0
+    assert _snapshot(tmp_path / "one") == _snapshot(tmp_path / "two")
+
+
+def test_init_site_builds_clean_under_strict(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    assert main(["init", str(target)]) == 0
+    assert main(["build", str(target), "--strict"]) == 0
+    kinds = {c["kind"] for c in json.loads((target / "public" / "checks.json").read_text())["checks"]}
+    assert kinds == {"seats", "threshold", "votes", "tally", "sum", "pct", "claim"}
+    assert main(["init", str(target)]) == 2
