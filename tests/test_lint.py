@@ -1,0 +1,19 @@
+"""The code base stays ruff-clean (including the complexity limit in pyproject.toml)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_ruff_is_clean() -> None:
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it is part of the test extra)")
+    result = subprocess.run([ruff, "check", "sitegen", "tests", "bench"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
