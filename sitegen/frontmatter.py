@@ -11,6 +11,9 @@ import yaml
 
 from sitegen.diagnostics import Diagnostic, Span, error
 
+# libyaml when PyYAML was built with it: the pure-Python composer dominates a large site's load.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class FrontMatter:
@@ -44,8 +47,12 @@ def read_front_matter(
         ]
     fm.present = True
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
-        data = yaml.load(yaml_text, Loader=yaml.SafeLoader)
+        loader = _Loader(yaml_text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         return fm, [_yaml_error(file, exc, first_line)]
     except (ValueError, TypeError, RecursionError) as exc:  # e.g. a date YAML cannot build
