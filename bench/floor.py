@@ -111,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{elapsed:.3f}")
     print(
-        f"floor: {count} articles, jobs={jobs}, {elapsed:.3f}s "
-        f"({count / elapsed:.0f} articles/s) -> {out}",
+        f"floor: {count} articles, jobs={jobs}, {elapsed:.3f}s ({count / elapsed:.0f} articles/s) -> {out}",
         file=sys.stderr,
     )
     return 0

@@ -670,11 +670,7 @@ def gen_tally(c: Ctx) -> str:
     rng.shuffle(order)
     args += [f"{names[i]}={num(counts[i], commas)}" for i in order]
     parts = [f"{names[i]} {num(counts[i])}" for i in order]
-    text = (
-        "in the election for speaker of the " + BODIES[body][0]
-        if body
-        else "in the constituency count"
-    )
+    text = "in the election for speaker of the " + BODIES[body][0] if body else "in the constituency count"
     text += ", the votes were " + ", ".join(parts[:-1]) + " and " + parts[-1]
     if invalid:
         args.append(f"invalid={invalid}")
@@ -999,8 +995,7 @@ def make_sources(count: int, seed: int) -> Sources:
         sid = f"{k:0{width}d}"
         day = random_date(rng)
         paragraphs = [
-            [source_sentence(rng) for _ in range(rng.randint(4, 6))]
-            for _ in range(rng.randint(3, 5))
+            [source_sentence(rng) for _ in range(rng.randint(4, 6))] for _ in range(rng.randint(3, 5))
         ]
         head = [
             "---",
@@ -1160,8 +1155,7 @@ def main(argv: list[str] | None = None) -> int:
     generate(args.out, args.articles, args.seed, args.words, args.sources, args.strip)
     what = "hugo site" if args.strip else "site"
     print(
-        f"wrote {what} with {args.articles} articles to {args.out} "
-        f"in {time.perf_counter() - start:.2f}s",
+        f"wrote {what} with {args.articles} articles to {args.out} in {time.perf_counter() - start:.2f}s",
         file=sys.stderr,
     )
     return 0

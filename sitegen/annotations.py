@@ -90,19 +90,35 @@ def find_end(src: str, start: int) -> int | None:
     return None
 
 
+_DIGITS = str.maketrans("123456789", "000000000")
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def parse_annotation(text: str) -> Annotation | SyntaxProblem:
     """Parse `<<...>>`; never raises."""
+    shape = _parse_shape(text.translate(_DIGITS))
+    if isinstance(shape, UnexpectedInput):
+        return _problem_from_lark(text, shape)
+    if isinstance(shape, LarkError):  # defensive: any other lark failure is still a syntax error
+        return SyntaxProblem(f"cannot parse annotation: {shape}", 0, len(text))
     try:
-        tree = parser().parse(text, start="annotation")
-    except UnexpectedInput as exc:
-        return _problem_from_lark(text, exc)
-    except LarkError as exc:  # defensive: any other lark failure is still a syntax error
-        return SyntaxProblem(f"cannot parse annotation: {exc}", 0, len(text))
-    try:
-        return _build(text, tree)
+        return _build(text, shape)
     except _Bad as bad:
         return bad.problem
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parse_shape(normalised: str) -> Tree | LarkError:
+    """The lark parse of an annotation whose ASCII digits were all turned into `0`.
+
+    No terminal of grammar.lark tells one digit from another, so this tree has exactly the
+    token types and positions of the original's; values are read back from the original
+    text.  Annotations that differ only in their figures share one parse.
+    """
+    try:
+        return parser().parse(normalised, start="annotation")
+    except LarkError as exc:
+        return exc
 
 
 class _Bad(Exception):
@@ -124,9 +140,10 @@ def _problem_from_lark(text: str, exc: UnexpectedInput) -> SyntaxProblem:
         tok = exc.token
         if tok.type == "$END":
             return SyntaxProblem("annotation ends too early", pos, pos + 1)
-        width = max(len(str(tok)), 1)
+        shown = text[tok.start_pos : tok.end_pos] if tok.start_pos is not None else str(tok)
+        width = max(len(shown), 1)
         expected = _describe_expected(exc.expected)
-        what = f"unexpected {str(tok)!r}" + (f", expected {expected}" if expected else "")
+        what = f"unexpected {shown!r}" + (f", expected {expected}" if expected else "")
         hint = None
         if tok.type == "CLOSE" and text[2:3].isspace():
             hint = "no space is allowed between `<<` and the kind"
@@ -177,14 +194,16 @@ def _build(text: str, tree: Tree) -> Annotation:
         if arg.start == previous_end:
             raise _Bad(SyntaxProblem("arguments must be separated by white space", arg.start, arg.end))
         previous_end = arg.end
-    return Annotation(str(kind_tok), args, text, kind_tok.start_pos, kind_tok.end_pos)
+    kind = text[kind_tok.start_pos : kind_tok.end_pos]
+    return Annotation(kind, args, text, kind_tok.start_pos, kind_tok.end_pos)
 
 
 def _arg(text: str, t: Tree) -> Arg:
     if t.data == "keyword":
         key_tok, value_tree = t.children
         value = _value(text, value_tree)
-        return Arg(str(key_tok), value, key_tok.start_pos, value.end, key_tok.end_pos)
+        key = text[key_tok.start_pos : key_tok.end_pos]
+        return Arg(key, value, key_tok.start_pos, value.end, key_tok.end_pos)
     value = _value(text, t.children[0])
     return Arg(None, value, value.start, value.end, value.start)
 
@@ -195,7 +214,8 @@ def _value(text: str, t: Tree) -> Value:
         return Value("ratio", text[left.start : right.end], left.start, right.end, parts=(left, right))
     tok = t.children[0]
     assert isinstance(tok, Token)
-    raw, start, end = str(tok), tok.start_pos, tok.end_pos
+    start, end = tok.start_pos, tok.end_pos
+    raw = text[start:end]
     if t.data == "number":
         return Value("number", raw, start, end, number=_decimal(raw, start, end))
     if t.data == "percent":

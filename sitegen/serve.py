@@ -1,0 +1,290 @@
+"""The HTTP side of `sitegen watch`: the output served over HTTP, live reload over SSE.
+
+Standard library only: `http.server.ThreadingHTTPServer` in a daemon thread.  Every page
+carries `SCRIPT_TAG` (put there by the build through `live_reload`, or added while serving
+for pages whose templates leave it out); the script listens on `/__sitegen/events`:
+`reload` after a good rebuild, `error` after a failed one, whose overlay (HTML escaped by
+the server) it draws over the last good page.  `/__sitegen/status` is the same as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import queue
+import socket
+import sys
+import threading
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+PREFIX = "/__sitegen/"
+BUILD_MARK = "__SITEGEN_BUILD__"
+#: What the build injects at the end of <body>; the server fills in the current build id.
+SCRIPT_TAG = f'<script src="{PREFIX}live.js" data-sitegen-build="{BUILD_MARK}"></script>'
+KEEPALIVE_SECONDS = 15.0
+MAX_CLIENTS = 64
+QUEUE_SIZE = 16
+_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+TYPES = {
+    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8", ".json": "application/json",
+    ".xml": "application/xml; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml", ".md": "text/plain; charset=utf-8",
+}
+
+LIVE_JS = r"""(() => {
+  "use strict";
+  const me = document.currentScript;
+  const page = me ? me.dataset.sitegenBuild : "";
+  let host = null;
+  const hide = () => { if (host) { host.remove(); host = null; } };
+  const show = (html) => {
+    hide();
+    host = document.createElement("div");
+    host.id = "sitegen-overlay";
+    const root = host.attachShadow({mode: "open"});
+    root.innerHTML = html;  /* built and escaped by the sitegen server */
+    const close = root.querySelector("button");
+    if (close) close.addEventListener("click", hide);
+    document.body.appendChild(host);
+  };
+  const apply = (status) => {
+    if (status.build && page && status.build !== page) { location.reload(); return; }
+    if (status.ok) hide(); else show(status.html);
+  };
+  const events = new EventSource("/__sitegen/events");
+  const on = (event) => { if (event.data) apply(JSON.parse(event.data)); };
+  for (const name of ["hello", "reload", "error"]) events.addEventListener(name, on);
+  document.documentElement.dataset.sitegenLive = "1";
+})();
+"""
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_SIZE)
+
+
+class Hub:
+    """The latest build status and the open event streams; safe to use from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: set[_Client] = set()
+        self._instance = uuid.uuid4().hex[:6]
+        self._status: dict = {"ok": True, "build": f"{self._instance}-0", "builds": 0,
+                              "generation": 0, "diagnostics": [], "html": "", "internal": None}
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return dict(self._status)
+
+    def build_id(self) -> str:
+        with self._lock:
+            return self._status["build"]
+
+    def record(self, ok: bool, **fields: object) -> dict:
+        """A rebuild finished: update the status and tell every open page."""
+        with self._lock:
+            status = dict(self._status, **fields, ok=ok, builds=self._status["builds"] + 1)
+            if ok:
+                status["generation"] += 1
+                status["build"] = f"{self._instance}-{status['generation']}"
+            self._status = status
+            message = _event("reload" if ok else "error", status)
+            for client in list(self._clients):
+                try:
+                    client.queue.put_nowait(message)
+                except queue.Full:  # a stuck client is dropped, never waited for
+                    self._clients.discard(client)
+            return status
+
+    def subscribe(self) -> _Client | None:
+        with self._lock:
+            if len(self._clients) >= MAX_CLIENTS:
+                return None
+            client = _Client()
+            self._clients.add(client)
+            return client
+
+    def unsubscribe(self, client: _Client) -> None:
+        with self._lock:
+            self._clients.discard(client)
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients:
+                try:
+                    client.queue.put_nowait(None)
+                except queue.Full:
+                    pass
+            self._clients.clear()
+
+
+def _event(name: str, data: dict) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def resolve(out: Path, url_path: str) -> tuple[Path | None, bool]:
+    """(file to serve or None, whether to redirect to the path with a trailing slash).
+
+    Only files inside the output directory are served: `..`, NUL and backslashes are refused,
+    and symbolic links are followed only where they stay inside it.
+    """
+    raw = unquote(url_path, errors="strict") if "%" in url_path else url_path
+    if "\0" in raw or "\\" in raw:
+        return None, False
+    parts = [p for p in raw.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        return None, False
+    base = out.resolve()
+    target = base.joinpath(*parts).resolve()
+    if not target.is_relative_to(base):
+        return None, False
+    if target.is_dir():
+        if not url_path.endswith("/"):
+            return None, True
+        target = target / "index.html"
+    return (target, False) if target.is_file() else (None, False)
+
+
+def content_type(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def with_script(html: bytes, build: str) -> bytes:
+    """The page with the current build id in its live-reload tag, adding the tag if it has none."""
+    mark = BUILD_MARK.encode()
+    tag = SCRIPT_TAG.encode()
+    if tag in html:
+        return html.replace(tag, tag.replace(mark, build.encode()))
+    filled = tag.replace(mark, build.encode())
+    at = html.lower().rfind(b"</body>")
+    return html[:at] + filled + html[at:] if at >= 0 else html + filled
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: LiveServer
+    server_version = "sitegen-watch"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._dispatch(head=False)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._dispatch(head=True)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # the terminal is for rebuilds, not for every request
+
+    def _dispatch(self, *, head: bool) -> None:
+        try:
+            path = urlsplit(self.path).path or "/"
+            if path == PREFIX + "events" and not head:
+                self._events()
+            elif path == PREFIX + "status":
+                self._send(200, "application/json", json.dumps(self.server.hub.snapshot()).encode(), head)
+            elif path == PREFIX + "live.js":
+                self._send(200, TYPES[".js"], LIVE_JS.encode(), head)
+            else:
+                self._static(path, head)
+        except _GONE:
+            pass
+
+    def _send(self, code: int, ctype: str, body: bytes, head: bool, extra: dict | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _static(self, path: str, head: bool) -> None:
+        build = self.server.hub.build_id()  # read before the file: a newer page only reloads once more
+        try:
+            target, redirect = resolve(self.server.out, path)
+        except (UnicodeDecodeError, ValueError, OSError):
+            target, redirect = None, False
+        if redirect:
+            query = urlsplit(self.path).query
+            self._send(301, TYPES[".txt"], b"moved\n", head, {"Location": path + "/" + (f"?{query}" if query else "")})
+            return
+        data = None
+        if target is not None:
+            try:
+                data = target.read_bytes()
+            except OSError:  # swapped away by a publish between resolve and read
+                data = None
+        if data is None:
+            self._send(404, TYPES[".html"], with_script(_not_found(path, self.server.hub.snapshot()), build), head)
+            return
+        ctype = content_type(target)
+        if ctype.startswith("text/html"):
+            data = with_script(data, build)
+        self._send(200, ctype, data, head)
+
+    def _events(self) -> None:
+        hub = self.server.hub
+        client = hub.subscribe()
+        if client is None:
+            self._send(503, TYPES[".txt"], b"too many live-reload connections\n", False)
+            return
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(b"retry: 1000\n" + _event("hello", hub.snapshot()))
+            while True:
+                try:
+                    message = client.queue.get(timeout=KEEPALIVE_SECONDS)
+                except queue.Empty:
+                    self.wfile.write(b": keep-alive\n\n")
+                    continue
+                if message is None:
+                    return
+                self.wfile.write(message)
+        except (*_GONE, OSError):
+            pass
+        finally:
+            hub.unsubscribe(client)
+
+
+def _not_found(path: str, status: dict) -> bytes:
+    from html import escape
+
+    note = ("The site has not been built yet." if status["generation"] == 0
+            else "Nothing is published at this address.")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>'
+            f"<body><h1>Not found: {escape(path)}</h1><p>{note}</p>"
+            '<p><a href="/">Home</a></p></body></html>\n').encode()
+
+
+class LiveServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, host: str, port: int, out: Path, hub: Hub) -> None:
+        self.out, self.hub = out, hub
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        super().__init__((host, port), Handler)
+
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = f"[{host}]" if ":" in str(host) else host
+        return f"http://{shown}:{port}/"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, _GONE):
+            print(f"sitegen: serving {client_address}: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -1,0 +1,250 @@
+"""`sitegen watch`: build, serve, and rebuild on every change (SPEC §7).
+
+The rebuild loop runs in the main thread over `watchfiles.watch`, whose debouncing turns
+an editor's atomic save, its temp files and a burst of saves into one batch and so one
+rebuild.  The HTTP server (sitegen.serve) runs in a daemon thread.  Nothing in a rebuild
+may end the loop: diagnostics and internal errors alike are reported and the last good
+site stays served.  SIGINT and SIGTERM set an event that stops everything within a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from html import escape
+from pathlib import Path
+
+import watchfiles
+
+from sitegen.build import build_site
+from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
+from sitegen.publish import check_out_dir
+from sitegen.serve import SCRIPT_TAG, Hub, LiveServer
+
+DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
+STEP_MS = 100  # a batch ends after this long without a new change
+WATCHED = ("content", "templates", "static")
+_TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
+_CHANGE = {watchfiles.Change.added: "added", watchfiles.Change.modified: "modified",
+           watchfiles.Change.deleted: "deleted"}
+
+
+class _Stopped(BaseException):
+    """Raised by the signal handler to abandon a build in progress (publishing stays atomic)."""
+
+
+class SiteFilter:
+    """Which changes matter: content/, templates/, static/ and site.toml, minus editors' debris."""
+
+    def __init__(self, root: Path, out: Path) -> None:
+        self.root, self.out = root.resolve(), out.resolve()
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        p = Path(path)
+        if p == self.out or p.is_relative_to(self.out) or not p.is_relative_to(self.root):
+            return False
+        parts = p.relative_to(self.root).parts
+        if parts == ("site.toml",):
+            return True
+        if not parts or parts[0] not in WATCHED:
+            return False
+        return not any(name.startswith(".") or _TEMP_NAME.search(name) for name in parts)
+
+
+class Session:
+    def __init__(self, root: Path, out: Path, drafts: bool, hub: Hub) -> None:
+        self.root, self.out, self.drafts, self.hub = root, out, drafts, hub
+        self.stop = threading.Event()
+        self.building = False
+        self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.stop.set()
+        if self.building:
+            raise _Stopped
+
+    def loop(self) -> None:
+        watch_filter = SiteFilter(self.root, self.out)
+        while not self.stop.is_set():
+            try:
+                for changes in watchfiles.watch(self.root.resolve(), watch_filter=watch_filter,
+                                                debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self.stop,
+                                                raise_interrupt=False):
+                    self.rebuild(changes)
+                    if self.stop.is_set():
+                        return
+            except Exception as exc:  # e.g. the site directory vanished: wait, then watch again
+                _say(f"watching stopped ({type(exc).__name__}: {exc}); retrying in 1s")
+                if not self.stop.wait(1.0):
+                    self.rebuild(set())
+
+    def rebuild(self, changes: set[tuple[watchfiles.Change, str]] | None) -> dict:
+        changed = self._describe(changes)
+        if changed:
+            _say(", ".join(changed))
+        started = time.perf_counter()
+        self.building = True
+        try:
+            result = build_site(self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG)
+        except Exception as exc:  # the loop outlives anything a rebuild can throw
+            seconds = time.perf_counter() - started
+            internal = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+            _say(f"internal error during rebuild: {internal}; still serving the last good site")
+            return self.hub.record(False, diagnostics=[], internal=internal, changed=changed,
+                                   seconds=round(seconds, 3), html=overlay_html([], {}, self.root, internal))
+        finally:
+            self.building = False
+        seconds = time.perf_counter() - started
+        checked = result.checked
+        texts = checked.site.texts
+        if result.diagnostics:
+            sys.stderr.write(format_text(result.diagnostics, texts, color=self.color))
+        summary = format_summary_line(checked.summary, seconds)
+        if result.published:
+            _say(f"rebuilt: {summary}")
+        else:
+            _say(f"build failed: {summary}; still serving the last good site")
+        html = "" if result.published else overlay_html(result.diagnostics, texts, self.root)
+        return self.hub.record(result.published, diagnostics=[d.to_json() for d in result.diagnostics],
+                               internal=None, changed=changed, seconds=round(seconds, 3), html=html)
+
+    def _describe(self, changes: set[tuple[watchfiles.Change, str]] | None) -> list[str]:
+        if changes is None:
+            return []
+        base = self.root.resolve()
+        seen = sorted({(Path(path).relative_to(base).as_posix(), _CHANGE.get(kind, "changed"))
+                       for kind, path in changes if Path(path).is_relative_to(base)})
+        shown = [f"{rel} {what}" for rel, what in seen[:5]]
+        return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"sitegen [{time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------ the error overlay
+
+_STYLE = """<style>
+.sg{position:fixed;inset:0;z-index:2147483647;background:rgba(20,20,20,.55);overflow:auto;
+font:15px/1.45 system-ui,sans-serif;color:#1a1a1a}
+.sg-panel{max-width:60rem;margin:2rem auto;background:#fff;border-top:6px solid #b00020;
+padding:1rem 1.5rem;box-shadow:0 4px 24px rgba(0,0,0,.4)}
+.sg h2{margin:.2rem 0 .5rem;color:#b00020;font-size:1.3rem}
+.sg ol{padding-left:1.2rem}.sg li{margin:1rem 0}
+.sg-code{font-weight:700}.sg-error .sg-code{color:#b00020}.sg-warning .sg-code{color:#8a5a00}
+.sg-loc{font-family:ui-monospace,monospace;color:#444}
+.sg pre{background:#f4f4f4;padding:.5rem .75rem;overflow-x:auto;font:13px/1.4 ui-monospace,monospace}
+.sg button{float:right;font-size:1.4rem;border:0;background:none;cursor:pointer}
+</style>"""
+
+
+def overlay_html(diags: list[Diagnostic], texts: dict[str, str], root: Path,
+                 internal: str | None = None) -> str:
+    """The diagnostics of a failed build as an HTML fragment; every value is escaped."""
+    errors = sum(1 for d in diags if d.is_error)
+    title = ("Internal error during rebuild" if internal
+             else f"Build failed: {errors} error{'' if errors == 1 else 's'}")
+    items = [f'<li class="sg-error"><span class="sg-code">internal error</span> {escape(internal)}</li>'
+             ] if internal else []
+    for d in diags:
+        s = d.span
+        snippet = _snippet(d, _text(texts, root, s.file))
+        help_html = f'<p class="sg-help">help: {escape(d.help)}</p>' if d.help else ""
+        items.append(
+            f'<li class="sg-{escape(d.severity.value)}"><p><span class="sg-code">'
+            f"{escape(d.severity.value)}[{escape(d.code)}]</span> {escape(d.message)}</p>"
+            f'<p class="sg-loc">{escape(s.file)}:{s.line}:{s.column}</p>{snippet}{help_html}</li>'
+        )
+    return (f'{_STYLE}<div class="sg" role="alertdialog" aria-modal="false" aria-labelledby="sg-title">'
+            f'<div class="sg-panel"><button type="button" aria-label="Dismiss">×</button>'
+            f'<h2 id="sg-title">{title}</h2><p>The last good version of the site stays served; '
+            f'this goes away after the next good build.</p><ol>{"".join(items)}</ol></div></div>')
+
+
+def _text(texts: dict[str, str], root: Path, rel: str) -> str | None:
+    if rel in texts:
+        return texts[rel]
+    path = (root / rel).resolve()
+    try:  # e.g. a template, which the build does not keep
+        if path.is_relative_to(root.resolve()) and path.is_file() and path.stat().st_size < 2_000_000:
+            return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        pass
+    return None
+
+
+def _snippet(d: Diagnostic, text: str | None) -> str:
+    s = d.span
+    lines = text.splitlines() if text else []
+    if not 1 <= s.line <= len(lines):
+        return ""
+    line = lines[s.line - 1].replace("\t", " ")
+    start = max(s.column - 1, 0)
+    end = s.end_column - 1 if s.end_line == s.line else len(line)
+    width = max(min(end, len(line) + 1) - start, 1)
+    if len(line) > 200:  # a huge line: the part around the span
+        left = max(start - 60, 0)
+        line, start, width = "…" + line[left : left + 200] + "…", start - left + 1, min(width, 140)
+    gutter = " " * len(str(s.line))
+    return (f"<pre>{s.line} | {escape(line)}\n{gutter} | {' ' * start}{'^' * width}</pre>")
+
+
+# ------------------------------------------------------------------ the command
+
+
+def watch_command(root: Path, args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else root / "public"
+    refusal = check_out_dir(root, out)
+    if refusal:
+        print(f"sitegen: refusing to watch: {refusal}", file=sys.stderr)
+        return 2
+    hub = Hub()
+    try:
+        server = LiveServer(args.host, args.port, out, hub)
+    except (OSError, OverflowError) as exc:
+        print(f"sitegen: cannot listen on {args.host}:{args.port}: {exc} (try --port 0)", file=sys.stderr)
+        return 2
+    session = Session(root, out, args.drafts, hub)
+    previous = _install(session.on_signal)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="sitegen-serve", daemon=True)
+    try:
+        thread.start()
+        print(f"Serving {server.url()} (Ctrl-C to stop)", flush=True)
+        session.rebuild(None)
+        if not session.stop.is_set():
+            session.loop()
+    except _Stopped:
+        pass
+    finally:
+        session.building = False
+        session.stop.set()
+        hub.close()
+        server.shutdown()
+        server.server_close()
+        _restore(previous)
+    _say("stopped")
+    return 0
+
+
+def _install(handler) -> dict:
+    """Handlers for SIGINT and SIGTERM, installed explicitly: a script's `cmd &` starts
+    SIGINT out ignored, and Python then leaves it ignored."""
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread (tests calling in-process)
+            pass
+    return previous
+
+
+def _restore(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
