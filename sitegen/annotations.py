@@ -98,7 +98,9 @@ def parse_annotation(text: str) -> Annotation | SyntaxProblem:
     """Parse `<<...>>`; never raises."""
     shape = _parse_shape(text.translate(_DIGITS))
     if isinstance(shape, UnexpectedInput):
-        return _problem_from_lark(text, shape)
+        problem = _problem_from_lark(text, shape)
+        start = min(max(problem.start, 0), len(text))
+        return SyntaxProblem(problem.message, start, min(max(problem.end, start), len(text)), problem.help)
     if isinstance(shape, LarkError):  # defensive: any other lark failure is still a syntax error
         return SyntaxProblem(f"cannot parse annotation: {shape}", 0, len(text))
     try:

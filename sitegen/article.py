@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from markdown_it.token import Token
 
-from sitegen.diagnostics import Diagnostic, error
+from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
 from sitegen.markdown import Placed, locate_annotations, parse
 from sitegen.site import slugify, split_front_matter
@@ -26,6 +26,7 @@ class ArticleMeta:
     author: str | None = None
     summary: str | None = None
     draft: bool = False
+    slug_span: Span | None = None  # where `slug:` is written, if it is
 
 
 @dataclass
@@ -41,12 +42,12 @@ class Document:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def parse_article(path: str, text: str) -> Document:
+def parse_article(path: str, text: str, *, for_render: bool = True) -> Document:
     yaml_text, first_line, _ = split_front_matter(text)
     fm, diags = read_front_matter(path, yaml_text, first_line)
     meta = _meta(path, fm, diags)
     env: dict = {}
-    tokens = parse(text, env)
+    tokens = parse(text, env, for_render=for_render)
     placed = locate_annotations(tokens, text.split("\n"))
     return Document(path, text, meta, tokens, env, placed, diags)
 
@@ -78,4 +79,5 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
         author=as_text(fm, "author", required=False, diags=diags),
         summary=as_text(fm, "summary", required=False, diags=diags),
         draft=as_flag(fm, "draft", diags),
+        slug_span=fm.spans.get("slug") if slug == given else None,
     )

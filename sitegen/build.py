@@ -59,7 +59,7 @@ def build_site(
     live_reload: str = "",
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildResult:
-    checked = check_site(root)
+    checked = check_site(root, for_render=True)
     result = BuildResult(checked, list(checked.diagnostics))
     if exit_status(checked.diagnostics, strict=strict) != 0:
         return result

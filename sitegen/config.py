@@ -68,6 +68,9 @@ def load_config(text: str | None) -> tuple[SiteConfig, list[Diagnostic]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return SiteConfig(text=text), [_toml_error(exc)]
+    except (RecursionError, ValueError) as exc:  # deep nesting; integers beyond Python's digit limit
+        reason = "is nested too deeply" if isinstance(exc, RecursionError) else f"has an unreadable value: {exc}"
+        return SiteConfig(text=text), [error("SG901", Span.point(CONFIG_FILE), f"site.toml {reason}"[:300])]
     diags: list[Diagnostic] = []
     where = _Locator(text)
     site = _table(data, "site", where, diags, required=True)
@@ -162,10 +165,10 @@ def _body(
 ) -> Body | None:
     name = _string(spec, section, "name", where, diags, required=False) or body_id
     seats = spec.get("seats")
-    if isinstance(seats, bool) or not isinstance(seats, int) or seats <= 0:
+    if isinstance(seats, bool) or not isinstance(seats, int) or not 0 < seats <= 10**9:
         diags.append(
             error(
-                "SG901", where.span(section, "seats"), f"[{section}] needs `seats`, a positive whole number"
+                "SG901", where.span(section, "seats"), f"[{section}] needs `seats`, a whole number from 1 to 1,000,000,000"
             )
         )
         return None

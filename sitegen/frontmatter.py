@@ -24,6 +24,8 @@ class FrontMatter:
     spans: dict[str, Span] = field(default_factory=dict)
     header: Span | None = None  # the opening fence, where "missing key" errors point
     present: bool = False
+    broken: set[str] = field(default_factory=set)  # keys whose value could not be read
+    unreadable: bool = False  # the YAML itself did not parse: no "missing key" follow-ups
 
     def span(self, key: str) -> Span:
         if key in self.spans:
@@ -50,22 +52,35 @@ def read_front_matter(
         loader = _Loader(yaml_text)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            if node is None:
+                return fm, []
+            if not isinstance(node, yaml.MappingNode):
+                fm.unreadable = True
+                return fm, [error("SG501", fm.span(""), "front matter must be a mapping of `key: value` lines")]
+            return fm, _read_values(fm, loader, node, first_line)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
+        fm.unreadable = True
         return fm, [_yaml_error(file, exc, first_line)]
-    except (ValueError, TypeError, RecursionError) as exc:  # e.g. a date YAML cannot build
-        return fm, [error("SG501", fm.span(""), f"invalid front matter: {exc}")]
-    if data is None:
-        return fm, []
-    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        return fm, [error("SG501", fm.span(""), "front matter must be a mapping of `key: value` lines")]
+    except RecursionError:
+        fm.unreadable = True
+        return fm, [error("SG501", fm.span(""), "front matter is nested too deeply")]
+
+
+def _read_values(fm: FrontMatter, loader, node: yaml.MappingNode, first_line: int) -> list[Diagnostic]:
+    """Build each value on its own, so one that YAML cannot build (2021-02-30) is reported where it is."""
+    diags: list[Diagnostic] = []
     for key_node, value_node in node.value:
         key = str(key_node.value)
-        fm.spans[key] = _node_span(file, value_node, first_line)
-    fm.values = {str(k): v for k, v in data.items()}
-    return fm, []
+        span = _node_span(fm.file, value_node, first_line)
+        fm.spans[key] = span
+        try:
+            fm.values[key] = loader.construct_object(value_node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            fm.broken.add(key)
+            diags.append(error("SG501", span, f"invalid value for `{key}`: {exc}"[:300]))
+    return diags
 
 
 def _node_span(file: str, node: yaml.Node, first_line: int) -> Span:
@@ -95,7 +110,7 @@ def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int) -> Diagnostic:
 def as_text(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic]) -> str | None:
     value = fm.values.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
+        if required and _should_report_missing(fm, key):
             diags.append(error("SG501", fm.span(key), f"front matter needs `{key}:`"))
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | dt.date):
@@ -107,7 +122,7 @@ def as_text(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic
 def as_date(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic]) -> dt.date | None:
     value = fm.values.get(key)
     if value is None:
-        if required:
+        if required and _should_report_missing(fm, key):
             diags.append(error("SG501", fm.span(key), f"front matter needs `{key}:` (YYYY-MM-DD)"))
         return None
     if isinstance(value, dt.datetime):
@@ -120,6 +135,10 @@ def as_date(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic
             return parsed
     diags.append(error("SG501", fm.span(key), f"`{key}` must be a date (YYYY-MM-DD), not {value!r}"[:200]))
     return None
+
+
+def _should_report_missing(fm: FrontMatter, key: str) -> bool:
+    return not fm.unreadable and key not in fm.broken
 
 
 def parse_date(text: str) -> dt.date | None:

@@ -55,6 +55,23 @@ def _line_end(src: str, pos: int) -> int:
 
 def annotation_plugin(md: MarkdownIt) -> None:
     md.inline.ruler.before("escape", ANNOTATION, annotation_rule)
+    md.core.ruler.at("inline", _inline_where_wanted)
+
+
+ONLY_ANNOTATED = "sitegen_only_annotated"
+
+
+def _inline_where_wanted(state) -> None:
+    """markdown-it's inline stage; when only checking, blocks without `<<` are left unparsed."""
+    only_annotated = state.env.get(ONLY_ANNOTATED, False)
+    for token in state.tokens:
+        if token.type == "inline":
+            if token.children is None:
+                token.children = []
+            # Footnote references must be parsed too: an unreferenced definition is dropped.
+            if only_annotated and "<<" not in token.content and "[^" not in token.content:
+                continue
+            state.md.inline.parse(token.content, state.md, state.env, token.children)
 
 
 @functools.cache
@@ -68,8 +85,11 @@ def markdown() -> MarkdownIt:
     return md
 
 
-def parse(text: str, env: dict | None = None) -> list[Token]:
-    return markdown().parse(text, env if env is not None else {})
+def parse(text: str, env: dict | None = None, *, for_render: bool = True) -> list[Token]:
+    """Tokens of a whole document; `for_render=False` parses inline only what holds annotations."""
+    env = env if env is not None else {}
+    env[ONLY_ANNOTATED] = not for_render
+    return markdown().parse(text, env)
 
 
 # ------------------------------------------------------------ placing tokens

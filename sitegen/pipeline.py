@@ -25,7 +25,7 @@ class Checked:
         return summarize(self.diagnostics, len(self.documents), annotations)
 
 
-def parse_documents(site: Site) -> tuple[list[Document], list[Diagnostic]]:
+def parse_documents(site: Site, *, for_render: bool) -> tuple[list[Document], list[Diagnostic]]:
     documents: list[Document] = []
     diags: list[Diagnostic] = []
     for rel in site.article_paths:
@@ -35,13 +35,13 @@ def parse_documents(site: Site) -> tuple[list[Document], list[Diagnostic]]:
                 diags.append(problem)
             continue
         site.texts[rel] = text
-        documents.append(parse_article(rel, text))
+        documents.append(parse_article(rel, text, for_render=for_render))
     return documents, diags
 
 
-def check_site(root: Path) -> Checked:
+def check_site(root: Path, *, for_render: bool = False) -> Checked:
     site = load_site(root)
-    documents, read_problems = parse_documents(site)
+    documents, read_problems = parse_documents(site, for_render=for_render)
     view = SiteView(site.config, site.sources, SiteFacts())
     facts, fact_diags = collect_facts(documents, view)
     view = SiteView(site.config, site.sources, facts)

@@ -69,7 +69,18 @@ def parse_rule(name: str, source: str) -> Rule:
         raise _rule_syntax_error(source, exc) from None
     except LarkError as exc:
         raise RuleError(f"cannot parse rule: {exc}") from None
-    return Rule(name, source, _to_expr(tree))
+    except RecursionError:
+        raise RuleError("rule expression is nested too deeply") from None
+    try:
+        rule = Rule(name, source, _to_expr(tree))
+        rule.explain(1, 1)  # renders and evaluates recursively too: prove the depth is fine now
+        evaluate(rule.expr, {"seats": 1, "strength": 1})
+    except RecursionError:
+        raise RuleError("rule expression is nested too deeply") from None
+    except RuleError as exc:
+        if exc.message != "division by zero":
+            raise
+    return rule
 
 
 def _rule_syntax_error(source: str, exc: UnexpectedInput) -> RuleError:
@@ -89,7 +100,10 @@ def _to_expr(t: Tree | Token) -> Expr:
         raise RuleError(f"unexpected {str(t)!r}")
     offset = (t.meta.column - 1) if not t.meta.empty else 0
     if t.data == "int":
-        return Expr("int", value=int(t.children[0]))
+        digits = str(t.children[0])
+        if len(digits) > 18:
+            raise RuleError(f"number {digits[:20]}… is too large for a rule", offset)
+        return Expr("int", value=int(digits))
     if t.data == "var":
         name = str(t.children[0])
         if name not in VARIABLES:
@@ -186,6 +200,6 @@ class Body:
     def possible_strengths(self) -> set[int]:
         """Every strength the vacancies can produce, for validating rules once at load time."""
         days = {v.start for v in self.vacancies}
-        days |= {v.end + dt.timedelta(days=1) for v in self.vacancies if v.end is not None}
+        days |= {v.end + dt.timedelta(days=1) for v in self.vacancies if v.end is not None and v.end < dt.date.max}
         days |= {v.end for v in self.vacancies if v.end is not None}
         return {self.seats} | {self.strength(d) for d in days}

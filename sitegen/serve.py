@@ -9,6 +9,7 @@ the server) it draws over the last good page.  `/__sitegen/status` is the same a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mimetypes
 import queue
@@ -16,7 +17,6 @@ import socket
 import sys
 import threading
 import uuid
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -119,10 +119,8 @@ class Hub:
     def close(self) -> None:
         with self._lock:
             for client in self._clients:
-                try:
+                with contextlib.suppress(queue.Full):
                     client.queue.put_nowait(None)
-                except queue.Full:
-                    pass
             self._clients.clear()
 
 
@@ -216,7 +214,8 @@ class Handler(BaseHTTPRequestHandler):
             target, redirect = None, False
         if redirect:
             query = urlsplit(self.path).query
-            self._send(301, TYPES[".txt"], b"moved\n", head, {"Location": path + "/" + (f"?{query}" if query else "")})
+            location = path + "/" + (f"?{query}" if query else "")
+            self._send(301, TYPES[".txt"], b"moved\n", head, {"Location": location})
             return
         data = None
         if target is not None:
@@ -225,7 +224,8 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:  # swapped away by a publish between resolve and read
                 data = None
         if data is None:
-            self._send(404, TYPES[".html"], with_script(_not_found(path, self.server.hub.snapshot()), build), head)
+            page = _not_found(path, self.server.hub.snapshot())
+            self._send(404, TYPES[".html"], with_script(page, build), head)
             return
         ctype = content_type(target)
         if ctype.startswith("text/html"):

@@ -68,7 +68,8 @@ def read_text(root: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
         )
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+    # markdown-it turns NUL into U+FFFD; doing it first keeps every column the same for both
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd"), None
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, int]:

@@ -10,6 +10,7 @@ site stays served.  SIGINT and SIGTERM set an event that stops everything within
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -23,15 +24,13 @@ import watchfiles
 
 from sitegen.build import build_site
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
-from sitegen.publish import check_out_dir
+from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import SCRIPT_TAG, Hub, LiveServer
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 STEP_MS = 100  # a batch ends after this long without a new change
 WATCHED = ("content", "templates", "static")
 _TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
-_CHANGE = {watchfiles.Change.added: "added", watchfiles.Change.modified: "modified",
-           watchfiles.Change.deleted: "deleted"}
 
 
 class _Stopped(BaseException):
@@ -93,8 +92,12 @@ class Session:
             result = build_site(self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG)
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started
-            internal = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-            _say(f"internal error during rebuild: {internal}; still serving the last good site")
+            if isinstance(exc, (OSError, PublishError)):
+                internal = f"cannot publish to {self.out}: {exc}"
+            else:
+                internal = f"internal error during rebuild: {type(exc).__name__}: {exc}"
+            internal = " ".join(internal.split())
+            _say(f"{internal}; still serving the last good site")
             return self.hub.record(False, diagnostics=[], internal=internal, changed=changed,
                                    seconds=round(seconds, 3), html=overlay_html([], {}, self.root, internal))
         finally:
@@ -117,9 +120,16 @@ class Session:
         if changes is None:
             return []
         base = self.root.resolve()
-        seen = sorted({(Path(path).relative_to(base).as_posix(), _CHANGE.get(kind, "changed"))
-                       for kind, path in changes if Path(path).is_relative_to(base)})
-        shown = [f"{rel} {what}" for rel, what in seen[:5]]
+        kinds: dict[Path, set[watchfiles.Change]] = {}
+        for kind, path in changes:
+            kinds.setdefault(Path(path), set()).add(kind)
+        seen = []
+        for path, what in sorted(kinds.items()):
+            exists = path.exists()
+            if (not exists and watchfiles.Change.added in what) or path.is_dir():
+                continue  # a temporary file that came and went, or a folder (its files are listed)
+            seen.append(f"{path.relative_to(base).as_posix()} {'changed' if exists else 'deleted'}")
+        shown = seen[:5]
         return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
 
 
@@ -148,9 +158,9 @@ def overlay_html(diags: list[Diagnostic], texts: dict[str, str], root: Path,
                  internal: str | None = None) -> str:
     """The diagnostics of a failed build as an HTML fragment; every value is escaped."""
     errors = sum(1 for d in diags if d.is_error)
-    title = ("Internal error during rebuild" if internal
+    title = ("Rebuild failed" if internal
              else f"Build failed: {errors} error{'' if errors == 1 else 's'}")
-    items = [f'<li class="sg-error"><span class="sg-code">internal error</span> {escape(internal)}</li>'
+    items = [f'<li class="sg-error">{escape(internal)}</li>'
              ] if internal else []
     for d in diags:
         s = d.span
@@ -238,10 +248,8 @@ def _install(handler) -> dict:
     SIGINT out ignored, and Python then leaves it ignored."""
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(ValueError):  # not the main thread (tests calling in-process)
             previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread (tests calling in-process)
-            pass
     return previous
 
 

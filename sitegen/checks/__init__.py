@@ -171,7 +171,7 @@ def duplicate_slugs(documents: Sequence[Document]) -> list[Diagnostic]:
             diags.append(
                 error(
                     "SG502",
-                    Span.point(doc.path, 1, 1, 3),
+                    doc.meta.slug_span or Span.point(doc.path, 1, 1, 3),
                     f"slug `{doc.meta.slug}` is already used by {first.path}",
                     help="give one of the articles its own `slug:` in the front matter",
                 )

@@ -16,6 +16,9 @@ from sitegen.rules import Body, Rule, RuleError
 from sitegen.site import Source
 
 
+LARGEST = Decimal(10) ** 15
+
+
 @dataclass(frozen=True)
 class FactDef:
     name: str
@@ -157,6 +160,9 @@ class Ctx:
             self.error("SG104", value, f"{what} must be a number, not {value.raw!r}"[:200])
             return None
         if number is None:
+            return None
+        if abs(number) >= LARGEST or number.as_tuple().exponent < -12:  # type: ignore[operator]
+            self.error("SG104", value, f"{what} {value.raw[:30]} is beyond any real figure")
             return None
         if whole and (number != number.to_integral_value() or number < 0):
             self.error("SG104", value, f"{what} must be a whole number of 0 or more, not {value.raw}")

@@ -11,13 +11,15 @@ from sitegen.prose import show_number as n
 TALLY_KEYS = ("invalid", "total", "winner", "margin", "date", "prose")
 
 
-def _named_counts(ctx: Ctx, fixed: tuple[str, ...], what: str) -> dict[str, Decimal] | None:
+def _named_counts(
+    ctx: Ctx, fixed: tuple[str, ...], what: str, *, whole: bool = True
+) -> dict[str, Decimal] | None:
     """The NAME=N arguments that are not one of the kind's fixed keys; None if any is bad."""
     counts: dict[str, Decimal] = {}
     ok = True
     entries = [arg for key, arg in ctx.keywords.items() if key not in fixed]
     for arg in entries:
-        value = ctx.number(arg.value, f"{what} `{arg.key}`")
+        value = ctx.number(arg.value, f"{what} `{arg.key}`", whole=whole)
         if value is None:
             ok = False
         else:
@@ -62,10 +64,12 @@ def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
     arg = ctx.keywords.get("winner")
     if arg is None:
         return ""
-    name = arg.value.raw
+    name = arg.value.text if arg.value.type == "string" else arg.value.raw
     top = ranked[0][1]
     leaders = [c for c, v in ranked if v == top]
-    if arg.value.type not in ("name", "string") or name not in dict(ranked):
+    if arg.value.type not in ("name", "string"):
+        ctx.error("SG104", arg.value, f"`winner` must be a candidate's name, not {name!r}"[:200])
+    elif name not in dict(ranked):
         ctx.error(
             "SG207",
             arg.value,
@@ -111,9 +115,9 @@ def check_sum(ctx: Ctx) -> str:
     body = ctx.positional_body(required=False)
     ctx.reject_positional(keep=1)
     day = ctx.date()
-    parts = _named_counts(ctx, SUM_KEYS, "part")
+    parts = _named_counts(ctx, SUM_KEYS, "part", whole=False)
     total_arg = ctx.keywords.get("total")
-    total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
+    total = ctx.number(total_arg.value, "`total`", figure=False, whole=False) if total_arg else None
     if total_arg is None and body is None and not ctx.positional:
         ctx.error("SG103", None, "`sum` needs `total=` or a body whose size is the total")
     if parts is None or (total_arg is not None and total is None):
@@ -192,7 +196,7 @@ def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value
         v = arg.value
         if v.type == "ratio" and part is None and whole is None and v.parts:
             part, whole = v.parts
-        elif v.type == "percent" and value is None:
+        elif v.type in ("percent", "factref") and value is None:
             value = v
         else:
             ctx.error(

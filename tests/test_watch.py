@@ -1,0 +1,431 @@
+"""`sitegen watch` end to end: a real subprocess on a free port, edited files, HTTP and SSE.
+
+Every wait is bounded and the subprocess is always stopped in a `finally`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURE_SITE
+
+ARTICLE = """---
+title: "First"
+date: 2021-03-06
+---
+Khan's allies hold 178 seats in the 342-member National Assembly <<seats NA=178/342 majority=yes>>.
+"""
+# A wrong total (SG202) on a line that also holds markup the overlay must escape.
+BROKEN = ARTICLE.replace("allies", "<em>allies</em>").replace("178/342", "178/300")
+ARTICLE_REL = "content/articles/first.md"
+TIMEOUT = 15.0
+
+
+def _wait(predicate: Callable[[], object], timeout: float = TIMEOUT, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Watch:
+    """A running `sitegen watch` on a copy of the fixture site."""
+
+    def __init__(self, site: Path, log: Path, *extra: str, ignore_sigint: bool = False) -> None:
+        self.site, self.log = site, log
+        self.out_file = open(log.with_suffix(".out"), "w+b")  # files, not pipes: the child never blocks
+        self.err_file = open(log.with_suffix(".err"), "w+b")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sitegen", "watch", str(site), "--port", "0", *extra],
+            stdout=self.out_file, stderr=self.err_file, stdin=subprocess.DEVNULL,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None,
+        )
+        self.url = str(_wait(self._serving_url, what="the 'Serving' line"))
+
+    def _serving_url(self) -> str | None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"sitegen watch exited {self.proc.returncode}: {self.stderr()}")
+        for line in log_text(self.out_file).splitlines():
+            if line.startswith("Serving http://"):
+                return line.split()[1]
+        return None
+
+    def stderr(self) -> str:
+        return log_text(self.err_file)
+
+    def get(self, path: str) -> tuple[int, dict[str, str], str]:
+        try:
+            with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=5) as resp:
+                return resp.status, dict(resp.headers), resp.read().decode("utf-8")
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read().decode("utf-8")
+
+    def raw_get(self, path: str) -> tuple[int, dict[str, str]]:
+        """A request line sent exactly as written (no client-side normalisation of `..`)."""
+        host, port = self.url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            conn.putrequest("GET", path, skip_accept_encoding=True)
+            conn.endheaders()
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status, dict(resp.getheaders())
+        finally:
+            conn.close()
+
+    def status(self) -> dict:
+        return json.loads(self.get("/__sitegen/status")[2])
+
+    def builds(self) -> int:
+        return self.status()["builds"]
+
+    def wait_build(self, after: int, timeout: float = TIMEOUT) -> dict:
+        """The status once a rebuild after the `after`-th has finished."""
+        _wait(lambda: self.builds() > after, timeout, f"a rebuild after build {after}\n{self.stderr()}")
+        return self.status()
+
+    def edit(self, rel: str, text: str) -> int:
+        """Write a file as an editor with atomic saves does; returns the build count before."""
+        before = self.builds()
+        write_atomic(self.site / rel, text)
+        return before
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, float]:
+        started = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=5)
+        finally:
+            self.kill()
+        return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.out_file.close()
+        self.err_file.close()
+
+
+def log_text(handle) -> str:
+    return Path(handle.name).read_text(encoding="utf-8", errors="replace")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.swp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Events:
+    """An open `/__sitegen/events` stream, read with a socket timeout."""
+
+    def __init__(self, url: str) -> None:
+        self.resp = urllib.request.urlopen(url + "__sitegen/events", timeout=TIMEOUT)
+        assert self.resp.headers["Content-Type"] == "text/event-stream"
+
+    def next(self, timeout: float = TIMEOUT) -> tuple[str, dict]:
+        """The next named event (keep-alive comments skipped)."""
+        deadline = time.monotonic() + timeout
+        name, data = "", ""
+        while time.monotonic() < deadline:
+            line = self.resp.readline().decode("utf-8")
+            if not line:
+                raise AssertionError("event stream closed")
+            line = line.rstrip("\n")
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data += line[6:]
+            elif line == "" and name:
+                return name, json.loads(data)
+        raise AssertionError(f"no event within {timeout}s")
+
+    def close(self) -> None:
+        self.resp.close()
+
+
+@pytest.fixture
+def watch(tmp_path: Path) -> Iterator[Callable[..., Watch]]:
+    started: list[Watch] = []
+
+    def start(*extra: str, article: str | None = ARTICLE, ignore_sigint: bool = False) -> Watch:
+        site = tmp_path / f"site{len(started)}"
+        if not site.exists():
+            shutil.copytree(FIXTURE_SITE, site)
+            if article is not None:
+                (site / ARTICLE_REL).parent.mkdir(parents=True, exist_ok=True)
+                (site / ARTICLE_REL).write_text(article, encoding="utf-8")
+        w = Watch(site, tmp_path / f"watch{len(started)}.log", *extra, ignore_sigint=ignore_sigint)
+        started.append(w)
+        return w
+
+    try:
+        yield start
+    finally:
+        for w in started:
+            w.kill()
+
+
+def first_build(w: Watch) -> dict:
+    return w.wait_build(0)
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_serves_rebuilds_and_sends_reload(watch) -> None:
+    w = watch()
+    assert first_build(w)["ok"]
+    code, headers, body = w.get("/articles/first/")
+    assert code == 200 and "178 seats" in body
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    build = w.status()["build"]
+    assert f'data-sitegen-build="{build}"' in body  # the live-reload tag, with the current build
+    events = Events(w.url)
+    try:
+        name, hello = events.next()
+        assert name == "hello" and hello["build"] == build
+        before = w.edit(ARTICLE_REL, ARTICLE.replace("allies hold", "allies now hold"))
+        name, data = events.next()
+        assert name == "reload" and data["ok"] and data["build"] != build
+        assert data["builds"] == before + 1
+        assert "content/articles/first.md changed" in data["changed"]
+    finally:
+        events.close()
+    assert "allies now hold" in w.get("/articles/first/")[2]
+    assert "rebuilt:" in w.stderr() and "content/articles/first.md changed" in w.stderr()
+
+
+def test_failed_build_keeps_last_good_site_and_shows_overlay(watch) -> None:
+    w = watch()
+    first_build(w)
+    events = Events(w.url)
+    try:
+        assert events.next()[0] == "hello"
+        w.edit(ARTICLE_REL, BROKEN)
+        name, data = events.next()
+        assert name == "error" and not data["ok"]
+        assert [d["code"] for d in data["diagnostics"]] == ["SG202"]
+        html = data["html"]
+        assert "error[SG202]" in html and "does not match" in html
+        assert "content/articles/first.md:5:" in html
+        # the source line, escaped: the article's markup and the annotation's brackets
+        assert "&lt;em&gt;allies&lt;/em&gt;" in html and "&lt;&lt;seats NA=178/300" in html
+        assert "<em>" not in html
+        assert w.status() == {**data, "changed": data["changed"]}
+        # the last good site is still what is served
+        body = w.get("/articles/first/")[2]
+        assert "178 seats" in body and "<em>" not in body
+        w.edit(ARTICLE_REL, ARTICLE.replace("allies", "partners"))
+        name, data = events.next()
+        assert name == "reload" and data["ok"] and data["html"] == "" and data["diagnostics"] == []
+    finally:
+        events.close()
+    assert "partners" in w.get("/articles/first/")[2]
+    err = w.stderr()
+    assert "error[SG202]" in err and "--> content/articles/first.md:5:" in err
+    assert "build failed" in err and "still serving the last good site" in err
+
+
+def test_recovers_from_everything_a_reporter_can_do(watch) -> None:
+    w = watch()
+    first_build(w)
+    site = w.site
+    good_toml = (site / "site.toml").read_text(encoding="utf-8")
+
+    def step(change: Callable[[], object], ok: bool, code: str | None = None) -> dict:
+        before = w.builds()
+        change()
+        status = w.wait_build(before)
+        codes = [d["code"] for d in status["diagnostics"]]
+        assert status["ok"] is ok, (codes, status.get("internal"), w.stderr())
+        if code:
+            assert code in codes and code in status["html"]
+        return status
+
+    # a broken site.toml, then fixed
+    step(lambda: write_atomic(site / "site.toml", "[site\ntitle = "), False, "SG901")
+    step(lambda: write_atomic(site / "site.toml", good_toml), True)
+    # a template syntax error, then the override removed
+    step(lambda: write_atomic(site / "templates/base.html", "{% if %}\n"), False, "SG902")
+    assert "templates/base.html:1:" in w.status()["html"]
+    step(lambda: shutil.rmtree(site / "templates"), True)
+    # an article saved half-written (front matter cut off), then completed
+    step(lambda: (site / ARTICLE_REL).write_text(ARTICLE[:30], encoding="utf-8"), False, "SG501")
+    step(lambda: (site / ARTICLE_REL).write_text(ARTICLE, encoding="utf-8"), True)
+    # renamed: the new page appears, the old one is gone
+    step(lambda: os.rename(site / ARTICLE_REL, site / "content/articles/renamed.md"), True)
+    assert w.get("/articles/renamed/")[0] == 200
+    code, _, body = w.get("/articles/first/")
+    assert code == 404 and "/__sitegen/live.js" in body  # a 404 page still reloads by itself
+    # a new folder of static files
+    step(lambda: write_atomic(site / "static/img/note.txt", "hello"), True)
+    assert w.get("/static/img/note.txt")[:3:2] == (200, "hello")
+    # deleted
+    step(lambda: (site / "content/articles/renamed.md").unlink(), True)
+    assert w.get("/articles/renamed/")[0] == 404
+    assert w.proc.poll() is None
+
+
+def test_editor_debris_is_ignored_and_a_burst_is_one_rebuild(watch) -> None:
+    w = watch()
+    first_build(w)
+    before = w.builds()
+    articles = w.site / "content/articles"
+    for name in (".first.md.swp", "first.md~", "4913", ".#first.md", "#first.md#"):
+        (articles / name).write_text("junk", encoding="utf-8")
+    (w.site / "public/stray.txt").write_text("x", encoding="utf-8")  # the output itself is not watched
+    time.sleep(1.0)
+    assert w.builds() == before
+    for i in range(8):  # a burst of atomic saves
+        write_atomic(articles / "first.md", ARTICLE.replace("allies", f"allies{i}"))
+    status = w.wait_build(before)
+    time.sleep(1.0)
+    assert w.builds() == before + 1, w.stderr()
+    assert status["ok"] and "allies7" in w.get("/articles/first/")[2]
+
+
+def test_paths_stay_inside_the_output(watch) -> None:
+    w = watch()
+    first_build(w)
+    (w.site / "secret.txt").write_text("secret", encoding="utf-8")
+    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/static/../../secret.txt",
+                 "/..%2fsecret.txt", "/%00", "/static/%2e%2e%2f%2e%2e%2fsite.toml"):
+        code, _ = w.raw_get(path)
+        assert code == 404, path
+    code, headers = w.raw_get("/articles/first")
+    assert code == 301 and headers["Location"] == "/articles/first/"
+    assert w.get("/")[0] == 200
+    assert w.get("/static/sitegen.css")[1]["Content-Type"].startswith("text/css")
+    assert w.get("/feed.xml")[1]["Content-Type"].startswith("application/xml")
+    assert w.get("/checks.json")[1]["Content-Type"] == "application/json"
+    # a page whose template leaves out {{ live_reload }} gets the tag while served
+    demo = "<!DOCTYPE html><title>d</title><body><p>demo</p></body>"
+    assert w.wait_build(w.edit("static/demo.html", demo))["ok"]
+    code, _, body = w.get("/static/demo.html")
+    assert code == 200
+    assert 'src="/__sitegen/live.js"' in body and body.index("live.js") < body.index("</body>")
+    js = w.get("/__sitegen/live.js")
+    assert js[0] == 200 and "EventSource" in js[2]
+
+
+def test_a_site_broken_from_the_start_is_served_once_fixed(watch) -> None:
+    w = watch(article=BROKEN)
+    status = first_build(w)
+    assert not status["ok"] and status["diagnostics"][0]["code"] == "SG202"
+    code, _, body = w.get("/")
+    assert code == 404 and "not been built yet" in body and "/__sitegen/live.js" in body
+    before = w.edit(ARTICLE_REL, ARTICLE)
+    assert w.wait_build(before)["ok"]
+    assert w.get("/articles/first/")[0] == 200
+
+
+def test_a_failed_publish_is_one_line_and_the_watcher_survives(watch) -> None:
+    w = watch()
+    first_build(w)
+    shutil.rmtree(w.site / "public")
+    (w.site / "public").write_text("in the way", encoding="utf-8")
+    status = w.wait_build(w.edit(ARTICLE_REL, ARTICLE.replace("allies", "partners")))
+    assert not status["ok"] and status["internal"].startswith("cannot publish to")
+    assert "cannot publish to" in status["html"]
+    assert "Traceback" not in w.stderr() and "still serving the last good site" in w.stderr()
+    (w.site / "public").unlink()
+    assert w.wait_build(w.edit(ARTICLE_REL, ARTICLE))["ok"]
+    assert w.get("/articles/first/")[0] == 200
+
+
+def test_build_output_has_no_live_reload(fixture_site: Path, tmp_path: Path) -> None:
+    from sitegen.build import build_site
+
+    (fixture_site / ARTICLE_REL).parent.mkdir(parents=True, exist_ok=True)
+    (fixture_site / ARTICLE_REL).write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out"
+    assert build_site(fixture_site, out).published
+    pages = list(out.rglob("*.html"))
+    assert pages and not any("__sitegen" in p.read_text(encoding="utf-8") for p in pages)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stops_cleanly_even_with_sigint_ignored_at_start(watch, sig: int) -> None:
+    w = watch(ignore_sigint=True)  # as after `sitegen watch &` in a script
+    first_build(w)
+    events = Events(w.url)  # an open page must not hold the server up
+    try:
+        code, seconds = w.stop(sig)
+    finally:
+        events.close()
+    assert code == 0, w.stderr()
+    assert seconds < 1.0
+    assert "Traceback" not in w.stderr() and "stopped" in w.stderr()
+
+
+def test_refuses_bad_out_and_busy_port(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURE_SITE, site)
+    run = [sys.executable, "-m", "sitegen", "watch", str(site), "--port", "0"]
+    refused = subprocess.run([*run, "--out", str(site)], capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "refusing" in refused.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = subprocess.run([*run, "--port", str(port)], capture_output=True, text=True, timeout=30)
+    assert taken.returncode == 2 and "cannot listen" in taken.stderr and "Traceback" not in taken.stderr
+
+
+# ------------------------------------------------------------------ a real browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    w = watch()
+    first_build(w)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT * 1000)
+            page.goto(w.url + "articles/first/")
+            page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+            page.evaluate("window.__notReloaded = true")
+            w.edit(ARTICLE_REL, ARTICLE.replace("allies hold", "allies still hold"))
+            page.wait_for_function("document.body.innerText.includes('allies still hold')")
+            assert page.evaluate("window.__notReloaded === undefined")  # a real reload, not a patch
+
+            w.edit(ARTICLE_REL, BROKEN)
+            overlay = page.locator("#sitegen-overlay .sg")
+            overlay.wait_for(state="visible")
+            text = overlay.inner_text()
+            assert "error[SG202]" in text and "content/articles/first.md:5:" in text
+            assert "<em>allies</em>" in text  # shown as text, not as markup
+            assert "allies still hold" in page.locator("main").inner_text()  # the last good page
+
+            w.edit(ARTICLE_REL, ARTICLE)
+            page.wait_for_function("!document.body.innerText.includes('allies still hold')")
+            page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+            assert page.locator("#sitegen-overlay").count() == 0
+        finally:
+            browser.close()
