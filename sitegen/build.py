@@ -1,19 +1,23 @@
-"""`sitegen build`: load → parse → check → render → publish."""
+"""`sitegen build`: load → parse → check → render → publish, incremental and parallel."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from sitegen.cache import CacheData, digest
 from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics
+from sitegen.engine import Options, Outcome, Run, run, save_cache
 from sitegen.pages import TemplateProblem
-from sitegen.pipeline import Checked, check_site
+from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir
-from sitegen.render import Rendered, builtin_static, make_context, render_article, render_site_pages
+from sitegen.render import builtin_static, make_context, render_site_pages
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
 
@@ -25,29 +29,11 @@ class BuildResult:
     published: bool = False
     pages: int = 0
     articles: int = 0
-    extra: list[str] = field(default_factory=list)
+    rendered: int = 0  # articles parsed, checked and rendered this time (the rest came from the cache)
 
 
-def render_pages(
-    checked: Checked,
-    *,
-    drafts: bool,
-    live_reload: str = "",
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, bytes]:
-    """Every page of the site; raises TemplateProblem on a template error."""
-    ctx = make_context(checked.site, live_reload)
-    docs = [d for d in checked.documents if drafts or not d.meta.draft]
-    pages: dict[str, bytes] = {}
-    rendered: list[Rendered] = []
-    for index, doc in enumerate(docs, 1):
-        one = render_article(ctx, doc, checked.report.results[doc.path])
-        rendered.append(one)
-        pages[f"articles/{doc.meta.slug}/index.html"] = one.html
-        if progress is not None:
-            progress(index, len(docs))
-    pages.update(render_site_pages(ctx, rendered))
-    return pages
+def page_of(outcome: Outcome) -> str:
+    return f"articles/{outcome.meta.slug}/index.html"
 
 
 def build_site(
@@ -58,37 +44,88 @@ def build_site(
     drafts: bool = False,
     live_reload: str = "",
     progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
+    use_cache: bool = True,
+    mode: str = "build",
 ) -> BuildResult:
-    checked = check_site(root, for_render=True)
-    result = BuildResult(checked, list(checked.diagnostics))
-    if exit_status(checked.diagnostics, strict=strict) != 0:
-        return result
-    try:
-        pages = render_pages(checked, drafts=drafts, live_reload=live_reload, progress=progress)
-    except TemplateProblem as problem:
-        result.diagnostics = sorted_diagnostics([*result.diagnostics, problem.diagnostic])
-        return result
-    publish(root, out, pages)
-    result.published, result.pages = True, len(pages)
-    result.articles = sum(1 for p in pages if p.startswith("articles/"))
-    return result
+    """Build into `out` atomically; nothing in `out` changes unless the whole build succeeds."""
 
+    def published(outcome: Outcome) -> bool:
+        return drafts or not outcome.meta.draft
 
-def publish(root: Path, out: Path, pages: dict[str, bytes]) -> None:
+    def reusable(outcome: Outcome, data: CacheData) -> bool:
+        if outcome.failed or not published(outcome):
+            return True
+        stamp = data.manifest.get(page_of(outcome)) if data.out == str(out.absolute()) else None
+        return stamp is not None and outcome.rendered is not None and stamp.matches(out / page_of(outcome))
+
+    options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress)
     with Publisher(out) as publisher:
-        publisher.copy_tree(builtin_static(), "static", inside=builtin_static())
-        if (root / "static").is_dir():
-            # the site's own static files win over the built-in ones of the same name
-            _copy_site_static(publisher, root)
-        for rel, data in sorted(pages.items()):
-            publisher.write(rel, data)
+
+        def sink(outcome: Outcome) -> None:
+            if published(outcome) and outcome.rendered is not None:
+                publisher.write(page_of(outcome), outcome.rendered.html)
+
+        result = run(root, options, sink)
+        checked = Checked(result.site, result.outcomes, result.diagnostics, result)
+        build = BuildResult(checked, list(result.diagnostics), rendered=result.processed)
+        if exit_status(result.diagnostics, strict=strict) != 0:
+            save_cache(root, options, result.cache)
+            return build
+        try:
+            _finish(publisher, result, root, out, drafts, live_reload, published)
+        except TemplateProblem as problem:
+            build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
+            return build
         publisher.commit()
+    result.cache.manifest, result.cache.out = publisher.stamps, str(out.absolute())
+    save_cache(root, options, result.cache)
+    build.published, build.pages = True, len(publisher.stamps)
+    build.articles = sum(1 for o in result.outcomes if published(o))
+    return build
+
+
+def _finish(publisher: Publisher, result: Run, root: Path, out: Path, drafts: bool, live_reload: str,
+            published: Callable[[Outcome], bool]) -> None:
+    data = result.cache
+    same_output = data.out == str(out.absolute())
+    for outcome in result.outcomes:
+        if outcome.path in result.reused_paths and published(outcome):
+            stamp = data.manifest.get(page_of(outcome))
+            if not (same_output and stamp and publisher.reuse(page_of(outcome), stamp)):
+                raise PublishError(f"{page_of(outcome)} vanished from {out} during the build")
+    _site_pages(publisher, result, root, drafts, live_reload, published, same_output)
+    _static(publisher, root)
+
+
+def _site_pages(publisher: Publisher, result: Run, root: Path, drafts: bool, live_reload: str,
+                published: Callable[[Outcome], bool], same_output: bool) -> None:
+    """Index, sources, tags, checks, feed and sitemap — reused as they are when nothing changed."""
+    data = result.cache
+    shown = [o for o in result.outcomes if published(o) and o.rendered is not None]
+    key = digest(data.env, str(drafts), *(f"{o.path}\0{o.text_hash}\0{o.rendered.checks!r}" for o in shown),
+                 *(f"{s.id}\0{s.title}\0{s.publisher}\0{s.date}\0{s.url}\0{s.author}\0{s.text}"
+                   for s in sorted(result.site.sources.values(), key=lambda s: s.id)))
+    if same_output and key == data.site_key and data.site_pages and all(
+        rel in data.manifest and publisher.reuse(rel, data.manifest[rel]) for rel in data.site_pages
+    ):
+        return
+    ctx = make_context(result.site, live_reload)
+    rels = []
+    for rel, content in render_site_pages(ctx, [o.rendered for o in shown if o.rendered is not None]):
+        publisher.write(rel, content)
+        rels.append(rel)
+    data.site_key, data.site_pages = key, rels
+
+
+def _static(publisher: Publisher, root: Path) -> None:
+    publisher.copy_tree(builtin_static(), "static", inside=builtin_static())
+    if (root / "static").is_dir():
+        # the site's own static files win over the built-in ones of the same name
+        _copy_site_static(publisher, root)
 
 
 def _copy_site_static(publisher: Publisher, root: Path) -> None:
-    import os
-    import shutil
-
     base = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root / "static", followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -96,9 +133,10 @@ def _copy_site_static(publisher: Publisher, root: Path) -> None:
             src = Path(dirpath) / name
             if name.startswith(".") or src.is_symlink() or not src.resolve().is_relative_to(base):
                 continue
-            rel = "/".join(["static", *src.relative_to(root / "static").parts])
-            target = publisher.path(rel)
+            target = publisher.path("/".join(["static", *src.relative_to(root / "static").parts]))
             target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target.unlink()
             shutil.copyfile(src, target)
 
 
@@ -116,12 +154,14 @@ class Progress:
         width = 30
         filled = width * done // total
         elapsed = time.perf_counter() - self.started
-        self.stream.write(
-            f"\rrendering [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:.1f}s"
-        )
+        self.stream.write(f"\rprocessing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:.1f}s")
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int:
@@ -130,9 +170,10 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     if refusal:
         print(f"sitegen: refusing to build: {refusal}", file=sys.stderr)
         return 2
+    jobs = args.jobs if args.jobs and args.jobs > 0 else default_jobs()
     started = time.perf_counter()
     try:
-        result = build_site(root, out, strict=args.strict, drafts=args.drafts, progress=Progress())
+        result = build_site(root, out, strict=args.strict, drafts=args.drafts, progress=Progress(), jobs=jobs)
     except (OSError, PublishError) as exc:
         print(f"sitegen: cannot publish to {out}: {exc}", file=sys.stderr)
         return 2
@@ -141,11 +182,9 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     report(result.diagnostics, checked.summary, checked.site.texts, args.format, elapsed)
     status = exit_status(result.diagnostics, strict=args.strict)
     if result.published:
-        print(
-            f"sitegen: built {result.articles} article pages, {result.pages} pages in all, into {out} "
-            f"in {elapsed:.2f}s",
-            file=sys.stderr,
-        )
+        reused = result.articles - min(result.rendered, result.articles)
+        print(f"sitegen: published {result.articles} articles ({reused} unchanged), {result.pages} pages, "
+              f"into {out} in {elapsed:.2f}s", file=sys.stderr)
     else:
         print(f"sitegen: nothing published; {out} is unchanged", file=sys.stderr)
     return status

@@ -70,3 +70,20 @@ def show_number(value: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_excerpt(html: str, limit: int = 280) -> str:
+    """The first paragraph of rendered HTML as plain text, cut at a word, for feeds and lists."""
+    import html as html_lib
+
+    start = html.find("<p>")
+    end = html.find("</p>", start)
+    if start < 0 or end < 0:
+        return ""
+    text = " ".join(html_lib.unescape(_TAG.sub("", html[start + 3 : end])).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"

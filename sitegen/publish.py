@@ -16,10 +16,17 @@ import sys
 import uuid
 from pathlib import Path
 
+from sitegen.cache import FileStamp, digest
+
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+def _stamp(path: Path, sha: str) -> FileStamp:
+    st = path.stat()
+    return FileStamp(sha, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 class PublishError(Exception):
@@ -65,6 +72,7 @@ class Publisher:
         self.tmp = self.parent / f".{self.out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._lock_fd: int | None = None
         self._committed = False
+        self.stamps: dict[str, FileStamp] = {}  # what was published, for the next build's manifest
 
     def __enter__(self) -> Publisher:
         self.parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +124,25 @@ class Publisher:
     def write(self, rel: str, data: bytes) -> None:
         target = self.path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # a page written again (an article re-checked with the real facts)
+            target.unlink()
         with open(target, "xb") as handle:
             handle.write(data)
+        self.stamps[rel] = _stamp(target, digest(data))
+
+    def reuse(self, rel: str, old: FileStamp) -> bool:
+        """Hard-link an unchanged page from the current output; False if it is not there as published."""
+        source = self.out / rel
+        if self.out.is_symlink() or not old.matches(source):
+            return False
+        target = self.path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        self.stamps[rel] = _stamp(target, old.sha)
+        return True
 
     def copy_tree(self, source: Path, rel: str, *, inside: Path) -> int:
         """Copy regular files under `source`; links and anything resolving outside `inside` are skipped."""

@@ -16,6 +16,7 @@ from sitegen import __version__
 from sitegen.article import Document
 from sitegen.checks import CheckResult
 from sitegen.htmlrender import render_body
+from sitegen.prose import plain_excerpt
 from sitegen.pages import (
     ArticleView,
     TagView,
@@ -40,7 +41,7 @@ class Rendered:
     html: bytes
     checks: list[dict] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
-    feed_content: str = ""
+    excerpt: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         for n in body.notes
         if n.result is not None
     ]
-    return Rendered(view, html.encode("utf-8"), checks, cited, str(body.html))
+    return Rendered(view, html.encode("utf-8"), checks, cited, plain_excerpt(str(body.html)))
 
 
 def render_site_pages(ctx: RenderContext, rendered: Sequence[Rendered]) -> Iterator[tuple[str, bytes]]:
@@ -173,9 +174,8 @@ def _feed(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Re
             "url": f"{base}articles/{a.slug}/",
             "timestamp": _timestamp(a.date),
             "author": a.author,
-            "summary": a.summary,
+            "summary": a.summary or by_slug[a.slug].excerpt,
             "tags": a.tags,
-            "content": by_slug[a.slug].feed_content,
         }
         for a in articles[:50]
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_ruff_is_clean() -> None:
-    ruff = shutil.which("ruff")
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
     if ruff is None:
         pytest.skip("ruff is not installed (it is part of the test extra)")
     result = subprocess.run([ruff, "check", "sitegen", "tests", "bench"], cwd=ROOT, capture_output=True, text=True)

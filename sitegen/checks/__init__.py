@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sitegen.annotations import Annotation, SyntaxProblem
-from sitegen.article import Document
+from sitegen.article import ArticleMeta, Document
 from sitegen.checks.attribution import check_claim, fact_definitions, fact_summary, where
 from sitegen.checks.context import Ctx, FactDef, SiteFacts, SiteView, did_you_mean
 from sitegen.checks.seats import check_seats, check_threshold, check_votes
@@ -42,6 +42,7 @@ class CheckResult:
     sources: tuple[str, ...] = ()
     quote: str | None = None
     facts: tuple[FactDef, ...] = ()
+    facts_seen: tuple[tuple[str, tuple | None], ...] = ()  # the @facts it used, as it saw them
 
     @property
     def renders(self) -> bool:
@@ -114,7 +115,15 @@ def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResu
         _prose(ctx, placed.sentence)
     status = "error" if ctx.failed else "warn" if ctx.diagnostics else "ok"
     return CheckResult(
-        parsed.kind, status, summary, ctx.whole(), tuple(ctx.diagnostics), sources, quote, tuple(facts)
+        parsed.kind,
+        status,
+        summary,
+        ctx.whole(),
+        tuple(ctx.diagnostics),
+        sources,
+        quote,
+        tuple(facts),
+        tuple(sorted(ctx.facts_seen.items())),
     )
 
 
@@ -162,18 +171,23 @@ def _prose(ctx: Ctx, sentence: str) -> None:
     )
 
 
-def duplicate_slugs(documents: Sequence[Document]) -> list[Diagnostic]:
-    seen: dict[str, Document] = {}
+def duplicate_slug_diagnostics(metas: Sequence[tuple[str, ArticleMeta]]) -> list[Diagnostic]:
+    """SG502 at every article whose slug an earlier one (in path order) already has."""
+    seen: dict[str, str] = {}
     diags: list[Diagnostic] = []
-    for doc in sorted(documents, key=lambda d: d.path):
-        first = seen.setdefault(doc.meta.slug, doc)
-        if first is not doc:
+    for path, meta in sorted(metas, key=lambda pair: pair[0]):
+        first = seen.setdefault(meta.slug, path)
+        if first != path:
             diags.append(
                 error(
                     "SG502",
-                    doc.meta.slug_span or Span.point(doc.path, 1, 1, 3),
-                    f"slug `{doc.meta.slug}` is already used by {first.path}",
+                    meta.slug_span or Span.point(path, 1, 1, 3),
+                    f"slug `{meta.slug}` is already used by {first}",
                     help="give one of the articles its own `slug:` in the front matter",
                 )
             )
     return diags
+
+
+def duplicate_slugs(documents: Sequence[Document]) -> list[Diagnostic]:
+    return duplicate_slug_diagnostics([(d.path, d.meta) for d in documents])

@@ -70,6 +70,7 @@ class Ctx:
         self.repeated: dict[str, list[Arg]] = {}
         self.positional: list[Arg] = []
         self.figures: list[Decimal] = []  # literal figures the prose must state
+        self.facts_seen: dict[str, tuple[Decimal, bool] | None] = {}  # what this check depended on
         for arg in ann.args:
             if arg.key is None:
                 self.positional.append(arg)
@@ -142,6 +143,7 @@ class Ctx:
         """A numeric value (or @fact); whole, non-negative counts unless told otherwise."""
         if value.type == "factref":
             fact = self.site.facts.first.get(value.text or "")
+            self.facts_seen[value.text or ""] = (fact.value, fact.percent) if fact else None
             if fact is None:
                 self.error(
                     "SG304",

@@ -1,0 +1,99 @@
+"""The persistent build cache under SITE/.sitegen-cache/ (SPEC §8).
+
+One file per mode holds, for each article, what its last check (and render) produced and
+what it depended on; the manifest holds what the last published output contained, so
+unchanged pages are hard-linked from it instead of being rendered again.  The file carries
+a checksum and the sitegen version: a corrupt, foreign or stale cache is ignored, never
+trusted, and rewritten after the next successful run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sitegen import __version__
+
+CACHE_DIR = ".sitegen-cache"
+_MAGIC = b"sitegen-cache\n"
+
+
+def digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """An output file as it was published: its content hash and what stat said."""
+
+    sha: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    def matches(self, path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns, st.st_ino) == (self.size, self.mtime_ns, self.inode)
+
+
+@dataclass
+class CacheData:
+    env: str = ""  # hash of everything every article depends on (config, templates, version, mode)
+    entries: dict[str, Any] = field(default_factory=dict)  # article path -> engine's entry
+    manifest: dict[str, FileStamp] = field(default_factory=dict)  # output path -> stamp
+    out: str = ""  # the output directory the manifest describes
+    site_key: str = ""  # hash of everything the site-wide pages were made from
+    site_pages: list[str] = field(default_factory=list)  # the site-wide pages of that output
+
+
+class Cache:
+    def __init__(self, root: Path, mode: str, *, enabled: bool = True) -> None:
+        self.path = root / CACHE_DIR / f"{mode}.pickle"
+        self.enabled = enabled
+
+    def load(self, env: str) -> CacheData:
+        if not self.enabled:
+            return CacheData(env=env)
+        try:
+            blob = self.path.read_bytes()
+            header, _, body = blob.partition(b"\n\n")
+            magic, version, checksum = header.split(b"\n")
+            if magic + b"\n" != _MAGIC or version.decode() != __version__:
+                return CacheData(env=env)
+            if hashlib.sha256(body).hexdigest().encode() != checksum:
+                return CacheData(env=env)  # torn or edited: start again
+            data = pickle.loads(body)
+        except Exception:  # noqa: BLE001 - any unreadable cache is simply not used
+            return CacheData(env=env)
+        if not isinstance(data, CacheData) or data.env != env:
+            return CacheData(env=env, manifest=getattr(data, "manifest", {}), out=getattr(data, "out", ""))
+        return data
+
+    def save(self, data: CacheData) -> None:
+        if not self.enabled:
+            return
+        body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        header = _MAGIC + __version__.encode() + b"\n" + hashlib.sha256(body).hexdigest().encode()
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(header + b"\n\n" + body)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only site still builds; it just does not get faster

@@ -1,0 +1,295 @@
+"""The engine behind check, build and watch: per-article work, in parallel, reused from the cache.
+
+Each article goes through parse → check → render on its own (`process_article`, a pure
+function of the article's text and what it depends on).  Site-wide facts are needed
+before checking, so a cheap scan of every file's `<<fact ...>>` annotations gives a
+provisional table; once every article is parsed, the real table is built and any
+article that saw a different value is simply checked again.  Articles whose text and
+dependencies did not change come from the cache, and their pages from the last output.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.annotations import Annotation, parse_annotation
+from sitegen.article import ArticleMeta, parse_article
+from sitegen.cache import Cache, CacheData, digest
+from sitegen.checks import CheckResult, check_annotation, duplicate_slug_diagnostics
+from sitegen.checks.attribution import where
+from sitegen.checks.context import FactDef, SiteFacts, SiteView
+from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
+from sitegen.pages import TemplateProblem
+from sitegen.render import Rendered, RenderContext, make_context, render_article
+from sitegen.site import Site, load_site, read_text
+
+
+@dataclass
+class Outcome:
+    """What one article produced; small enough to keep for every article of a large site."""
+
+    path: str
+    text_hash: str
+    meta: ArticleMeta
+    annotations: int
+    results: tuple[CheckResult, ...]
+    diagnostics: tuple[Diagnostic, ...]  # the article's own (front matter, annotations)
+    rendered: Rendered | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    def fact_defs(self) -> list[FactDef]:
+        return [f for r in self.results for f in r.facts]
+
+    def facts_seen(self) -> dict[str, tuple | None]:
+        return {name: seen for r in self.results for name, seen in r.facts_seen}
+
+    def sources_seen(self) -> set[str]:
+        return {s for r in self.results for s in r.sources}
+
+
+@dataclass
+class Entry:
+    """A cached outcome and the state of everything it depended on."""
+
+    outcome: Outcome
+    sources: dict[str, str | None]  # source id -> hash of its file (None: it did not exist)
+
+
+@dataclass
+class Run:
+    site: Site
+    outcomes: list[Outcome]
+    diagnostics: list[Diagnostic]
+    cache: CacheData
+    reused: int = 0
+    processed: int = 0
+    facts: SiteFacts = field(default_factory=SiteFacts)
+    reused_paths: set[str] = field(default_factory=set)
+
+
+# ------------------------------------------------------------ per article
+
+
+def process_article(path: str, text: str, text_hash: str, view: SiteView,
+                    render_ctx: RenderContext | None) -> Outcome:
+    doc = parse_article(path, text, for_render=render_ctx is not None)
+    results = tuple(check_annotation(doc, placed, view) for placed in doc.annotations)
+    diags = tuple(doc.diagnostics) + tuple(d for r in results for d in r.diagnostics)
+    outcome = Outcome(path, text_hash, doc.meta, len(doc.annotations), results, diags)
+    if render_ctx is not None and not outcome.failed:
+        try:
+            outcome.rendered = render_article(render_ctx, doc, results)
+        except TemplateProblem as problem:  # the same template error for every article: deduplicated later
+            outcome.diagnostics += (problem.diagnostic,)
+    return outcome
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> None:
+    _WORKER["view"] = view
+    _WORKER["ctx"] = make_context(site, live_reload) if render else None
+
+
+def _work(job: tuple[str, str, str]) -> Outcome:
+    return process_article(*job, _WORKER["view"], _WORKER["ctx"])
+
+
+# ------------------------------------------------------------------ facts
+
+_FACT = re.compile(r"<<fact[ \t][^\n]*?>>")
+
+
+def provisional_facts(texts: dict[str, str]) -> SiteFacts:
+    """Facts as a quick scan of the raw files sees them; verified against the real parse later."""
+    facts = SiteFacts()
+    for path in sorted(texts):
+        text = texts[path]
+        if "<<fact" not in text:
+            continue
+        for match in _FACT.finditer(text):
+            parsed = parse_annotation(match.group())
+            if not isinstance(parsed, Annotation):
+                continue
+            for arg in parsed.args:
+                v = arg.value
+                if arg.key and v.type in ("number", "percent") and v.number is not None:
+                    span = Span.point(path, text.count("\n", 0, match.start()) + 1)
+                    facts.first.setdefault(arg.key, FactDef(arg.key, v.number, v.type == "percent", v.raw, span))
+    return facts
+
+
+def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]]:
+    """First definition in (path, line) order; a later one with another value is SG402."""
+    facts = SiteFacts()
+    diags: list[Diagnostic] = []
+    for outcome in sorted(outcomes, key=lambda o: o.path):
+        for definition in sorted(outcome.fact_defs(), key=lambda f: (f.span.line, f.span.column)):
+            first = facts.first.setdefault(definition.name, definition)
+            if first is not definition and (first.value, first.percent) != (definition.value, definition.percent):
+                diags.append(error(
+                    "SG402", definition.span,
+                    f"fact `{definition.name}` is {definition.shown()} here, "
+                    f"but {first.shown()} at {where(first.span)}",
+                    help="a named figure has one value across the site; correct one of the definitions",
+                ))
+    return facts, diags
+
+
+def _seen_as(facts: SiteFacts, name: str) -> tuple | None:
+    fact = facts.first.get(name)
+    return (fact.value, fact.percent) if fact else None
+
+
+def _agrees(outcome: Outcome, facts: SiteFacts) -> bool:
+    return all(_seen_as(facts, name) == seen for name, seen in outcome.facts_seen().items())
+
+
+# ----------------------------------------------------------------- the run
+
+
+def environment_hash(site: Site, mode: str, live_reload: str) -> str:
+    """Everything every article's result depends on besides its own text, facts and sources."""
+    parts = [__version__, mode, live_reload, site.config.text]
+    for folder in (Path(__file__).parent / "templates", site.root / "templates"):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    parts += [path.name, path.read_bytes().decode("utf-8", "replace")]
+    return digest(*parts)
+
+
+def source_hashes(site: Site) -> dict[str, str]:
+    return {sid: digest(site.texts.get(s.path, "")) for sid, s in site.sources.items()}
+
+
+PageSink = Callable[[Outcome], None]
+
+
+@dataclass
+class Options:
+    render: bool = False
+    jobs: int = 1
+    use_cache: bool = False
+    mode: str = "check"
+    live_reload: str = ""
+    # may a cached outcome be used as it is? (a build also needs its page in the last output)
+    reusable: Callable[[Outcome, CacheData], bool] = lambda outcome, data: True
+    progress: Callable[[int, int], None] | None = None
+
+
+def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
+    site = load_site(root)
+    texts, read_diags = _read_articles(site)
+    env = environment_hash(site, options.mode, options.live_reload)
+    store = Cache(root, options.mode, enabled=options.use_cache)
+    data = store.load(env)
+    sources = source_hashes(site)
+    provisional = provisional_facts(texts)
+    hashes = {path: digest(text) for path, text in texts.items()}
+
+    outcomes: dict[str, Outcome] = {}
+    misses: list[str] = []
+    for path in texts:
+        entry = data.entries.get(path)
+        if _valid(entry, hashes[path], provisional, sources) and options.reusable(entry.outcome, data):
+            outcomes[path] = entry.outcome
+        else:
+            misses.append(path)
+    view = SiteView(site.config, site.sources, provisional)
+    jobs = [(path, texts[path], hashes[path]) for path in misses]
+    for done, outcome in enumerate(_process_all(jobs, view, site, options), 1):
+        outcomes[outcome.path] = _emit(outcome, sink)
+        if options.progress is not None:
+            options.progress(done, len(jobs))
+
+    facts, fact_diags = real_facts(outcomes.values())
+    rechecked = _recheck(outcomes, facts, site, texts, hashes, options, sink)
+
+    ordered = [outcomes[p] for p in sorted(outcomes)]
+    diags = [*site.diagnostics, *read_diags, *fact_diags]
+    diags += [d for o in ordered for d in o.diagnostics]
+    diags += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
+    data.entries = {o.path: Entry(o, {s: sources.get(s) for s in o.sources_seen()}) for o in ordered}
+    _keep_texts_with_diagnostics(site, texts, diags)
+    return Run(site, ordered, sorted_diagnostics(diags), data, len(texts) - len(misses), len(misses),
+               facts, set(texts) - set(misses) - rechecked)
+
+
+def save_cache(root: Path, options: Options, data: CacheData) -> None:
+    Cache(root, options.mode, enabled=options.use_cache).save(data)
+
+
+def _read_articles(site: Site) -> tuple[dict[str, str], list[Diagnostic]]:
+    texts: dict[str, str] = {}
+    diags: list[Diagnostic] = []
+    for rel in site.article_paths:
+        text, problem = read_text(site.root, rel)
+        if problem is not None:
+            diags.append(problem)
+        elif text is not None:
+            texts[rel] = text
+    return texts, diags
+
+
+def _valid(entry: Entry | None, text_hash: str, facts: SiteFacts, sources: dict[str, str]) -> bool:
+    if entry is None or entry.outcome.text_hash != text_hash:
+        return False
+    if any(sources.get(sid) != seen for sid, seen in entry.sources.items()):
+        return False
+    return _agrees(entry.outcome, facts)
+
+
+def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
+    """Hand a rendered page to the sink and keep only the small metadata in memory."""
+    if outcome.rendered is not None and sink is not None:
+        sink(outcome)
+    if outcome.rendered is not None:
+        outcome.rendered = replace(outcome.rendered, html=b"")
+    return outcome
+
+
+def _process_all(jobs: list[tuple[str, str, str]], view: SiteView, site: Site,
+                 options: Options) -> Iterator[Outcome]:
+    workers = max(1, min(options.jobs, os.cpu_count() or 1, len(jobs) // 8 or 1))
+    if workers == 1:
+        ctx = make_context(site, options.live_reload) if options.render else None
+        for job in jobs:
+            yield process_article(*job, view, ctx)
+        return
+    # fork shares the loaded site with the workers instead of pickling it for each of them
+    mp = multiprocessing.get_context("fork")
+    with mp.Pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
+        yield from pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
+
+
+def _recheck(outcomes: dict[str, Outcome], facts: SiteFacts, site: Site, texts: dict[str, str],
+             hashes: dict[str, str], options: Options, sink: PageSink | None) -> set[str]:
+    """Check again, with the real facts, every article that saw a provisional value."""
+    view = SiteView(site.config, site.sources, facts)
+    ctx = None
+    again: set[str] = set()
+    for path, outcome in list(outcomes.items()):
+        if not _agrees(outcome, facts):
+            if ctx is None and options.render:
+                ctx = make_context(site, options.live_reload)
+            outcomes[path] = _emit(process_article(path, texts[path], hashes[path], view, ctx), sink)
+            again.add(path)
+    return again
+
+
+def _keep_texts_with_diagnostics(site: Site, texts: dict[str, str], diags: list[Diagnostic]) -> None:
+    """Texts are kept only where a diagnostic needs to show a source line (memory on big sites)."""
+    for file in {d.span.file for d in diags}:
+        if file in texts:
+            site.texts[file] = texts[file]
