@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ class BuildResult:
     pages: int = 0
     articles: int = 0
     rendered: int = 0  # articles parsed, checked and rendered this time (the rest came from the cache)
+    unchanged: bool = False  # nothing changed: the output was left exactly as it was
 
 
 def page_of(outcome: Outcome) -> str:
@@ -72,6 +72,11 @@ def build_site(
         if exit_status(result.diagnostics, strict=strict) != 0:
             save_cache(root, options, result.cache)
             return build
+        if _nothing_to_do(result, root, out, drafts, published):
+            build.published, build.unchanged = True, True
+            build.pages = len(result.cache.manifest)
+            build.articles = sum(1 for o in result.outcomes if published(o))
+            return build
         try:
             _finish(publisher, result, root, out, drafts, live_reload, published)
         except TemplateProblem as problem:
@@ -85,8 +90,15 @@ def build_site(
     return build
 
 
-def _finish(publisher: Publisher, result: Run, root: Path, out: Path, drafts: bool, live_reload: str,
-            published: Callable[[Outcome], bool]) -> None:
+def _finish(
+    publisher: Publisher,
+    result: Run,
+    root: Path,
+    out: Path,
+    drafts: bool,
+    live_reload: str,
+    published: Callable[[Outcome], bool],
+) -> None:
     data = result.cache
     same_output = data.out == str(out.absolute())
     for outcome in result.outcomes:
@@ -98,16 +110,62 @@ def _finish(publisher: Publisher, result: Run, root: Path, out: Path, drafts: bo
     _static(publisher, root)
 
 
-def _site_pages(publisher: Publisher, result: Run, root: Path, drafts: bool, live_reload: str,
-                published: Callable[[Outcome], bool], same_output: bool) -> None:
+def _site_key(result: Run, root: Path, drafts: bool, published: Callable[[Outcome], bool]) -> str:
+    """Everything the site-wide pages and static files are made from."""
+    shown = [o for o in result.outcomes if published(o) and o.rendered is not None]
+    static = [builtin_static(), root / "static"]
+    files = [
+        f"{p}\0{p.stat().st_size}\0{p.stat().st_mtime_ns}"
+        for d in static
+        if d.is_dir()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    ]
+    return digest(
+        result.cache.env,
+        str(drafts),
+        *files,
+        *(f"{o.path}\0{o.text_hash}\0{o.rendered.checks!r}" for o in shown if o.rendered),
+        *(
+            f"{s.id}\0{s.title}\0{s.publisher}\0{s.date}\0{s.url}\0{s.author}\0{s.text}"
+            for s in sorted(result.site.sources.values(), key=lambda s: s.id)
+        ),
+    )
+
+
+def _nothing_to_do(
+    result: Run, root: Path, out: Path, drafts: bool, published: Callable[[Outcome], bool]
+) -> bool:
+    """True when the last output is exactly what this build would publish (a no-op rebuild)."""
+    data = result.cache
+    if result.changed or data.out != str(out.absolute()) or not data.manifest:
+        return False
+    if _site_key(result, root, drafts, published) != data.site_key:
+        return False
+    if not all(stamp.matches(out / rel) for rel, stamp in data.manifest.items()):
+        return False
+    present = sum(len(files) for _, _, files in os.walk(out))
+    return present == len(data.manifest)  # nothing put there by hand, nothing missing
+
+
+def _site_pages(
+    publisher: Publisher,
+    result: Run,
+    root: Path,
+    drafts: bool,
+    live_reload: str,
+    published: Callable[[Outcome], bool],
+    same_output: bool,
+) -> None:
     """Index, sources, tags, checks, feed and sitemap — reused as they are when nothing changed."""
     data = result.cache
     shown = [o for o in result.outcomes if published(o) and o.rendered is not None]
-    key = digest(data.env, str(drafts), *(f"{o.path}\0{o.text_hash}\0{o.rendered.checks!r}" for o in shown),
-                 *(f"{s.id}\0{s.title}\0{s.publisher}\0{s.date}\0{s.url}\0{s.author}\0{s.text}"
-                   for s in sorted(result.site.sources.values(), key=lambda s: s.id)))
-    if same_output and key == data.site_key and data.site_pages and all(
-        rel in data.manifest and publisher.reuse(rel, data.manifest[rel]) for rel in data.site_pages
+    key = _site_key(result, root, drafts, published)
+    if (
+        same_output
+        and key == data.site_key
+        and data.site_pages
+        and all(rel in data.manifest and publisher.reuse(rel, data.manifest[rel]) for rel in data.site_pages)
     ):
         return
     ctx = make_context(result.site, live_reload)
@@ -122,22 +180,7 @@ def _static(publisher: Publisher, root: Path) -> None:
     publisher.copy_tree(builtin_static(), "static", inside=builtin_static())
     if (root / "static").is_dir():
         # the site's own static files win over the built-in ones of the same name
-        _copy_site_static(publisher, root)
-
-
-def _copy_site_static(publisher: Publisher, root: Path) -> None:
-    base = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root / "static", followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            src = Path(dirpath) / name
-            if name.startswith(".") or src.is_symlink() or not src.resolve().is_relative_to(base):
-                continue
-            target = publisher.path("/".join(["static", *src.relative_to(root / "static").parts]))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                target.unlink()
-            shutil.copyfile(src, target)
+        publisher.copy_tree(root / "static", "static", inside=root)
 
 
 class Progress:
@@ -154,7 +197,8 @@ class Progress:
         width = 30
         filled = width * done // total
         elapsed = time.perf_counter() - self.started
-        self.stream.write(f"\rprocessing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:.1f}s")
+        bar = "#" * filled + "." * (width - filled)
+        self.stream.write(f"\rprocessing [{bar}] {done}/{total} {elapsed:.1f}s")
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
@@ -181,10 +225,18 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     checked = result.checked
     report(result.diagnostics, checked.summary, checked.site.texts, args.format, elapsed)
     status = exit_status(result.diagnostics, strict=args.strict)
-    if result.published:
+    if result.unchanged:
+        print(
+            f"sitegen: nothing changed; {out} is up to date ({result.articles} articles, {elapsed:.2f}s)",
+            file=sys.stderr,
+        )
+    elif result.published:
         reused = result.articles - min(result.rendered, result.articles)
-        print(f"sitegen: published {result.articles} articles ({reused} unchanged), {result.pages} pages, "
-              f"into {out} in {elapsed:.2f}s", file=sys.stderr)
+        print(
+            f"sitegen: published {result.articles} articles ({reused} unchanged), {result.pages} pages, "
+            f"into {out} in {elapsed:.2f}s",
+            file=sys.stderr,
+        )
     else:
         print(f"sitegen: nothing published; {out} is unchanged", file=sys.stderr)
     return status

@@ -69,7 +69,9 @@ def load_config(text: str | None) -> tuple[SiteConfig, list[Diagnostic]]:
     except tomllib.TOMLDecodeError as exc:
         return SiteConfig(text=text), [_toml_error(exc)]
     except (RecursionError, ValueError) as exc:  # deep nesting; integers beyond Python's digit limit
-        reason = "is nested too deeply" if isinstance(exc, RecursionError) else f"has an unreadable value: {exc}"
+        reason = (
+            "is nested too deeply" if isinstance(exc, RecursionError) else f"has an unreadable value: {exc}"
+        )
         return SiteConfig(text=text), [error("SG901", Span.point(CONFIG_FILE), f"site.toml {reason}"[:300])]
     diags: list[Diagnostic] = []
     where = _Locator(text)
@@ -168,7 +170,9 @@ def _body(
     if isinstance(seats, bool) or not isinstance(seats, int) or not 0 < seats <= 10**9:
         diags.append(
             error(
-                "SG901", where.span(section, "seats"), f"[{section}] needs `seats`, a whole number from 1 to 1,000,000,000"
+                "SG901",
+                where.span(section, "seats"),
+                f"[{section}] needs `seats`, a whole number from 1 to 1,000,000,000",
             )
         )
         return None

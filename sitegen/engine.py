@@ -26,7 +26,7 @@ from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.pages import TemplateProblem
-from sitegen.render import Rendered, RenderContext, make_context, render_article
+from sitegen.render import RenderContext, Rendered, make_context, render_article
 from sitegen.site import Site, load_site, read_text
 
 
@@ -62,6 +62,7 @@ class Entry:
 
     outcome: Outcome
     sources: dict[str, str | None]  # source id -> hash of its file (None: it did not exist)
+    stamp: tuple[int, int, int, int] | None = None  # the article file's size, mtime, ctime, inode
 
 
 @dataclass
@@ -74,13 +75,15 @@ class Run:
     processed: int = 0
     facts: SiteFacts = field(default_factory=SiteFacts)
     reused_paths: set[str] = field(default_factory=set)
+    changed: bool = True  # False: every article came from the cache and none disappeared
 
 
 # ------------------------------------------------------------ per article
 
 
-def process_article(path: str, text: str, text_hash: str, view: SiteView,
-                    render_ctx: RenderContext | None) -> Outcome:
+def process_article(
+    path: str, text: str, text_hash: str, view: SiteView, render_ctx: RenderContext | None
+) -> Outcome:
     doc = parse_article(path, text, for_render=render_ctx is not None)
     results = tuple(check_annotation(doc, placed, view) for placed in doc.annotations)
     diags = tuple(doc.diagnostics) + tuple(d for r in results for d in r.diagnostics)
@@ -125,7 +128,9 @@ def provisional_facts(texts: dict[str, str]) -> SiteFacts:
                 v = arg.value
                 if arg.key and v.type in ("number", "percent") and v.number is not None:
                     span = Span.point(path, text.count("\n", 0, match.start()) + 1)
-                    facts.first.setdefault(arg.key, FactDef(arg.key, v.number, v.type == "percent", v.raw, span))
+                    facts.first.setdefault(
+                        arg.key, FactDef(arg.key, v.number, v.type == "percent", v.raw, span)
+                    )
     return facts
 
 
@@ -136,13 +141,19 @@ def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]
     for outcome in sorted(outcomes, key=lambda o: o.path):
         for definition in sorted(outcome.fact_defs(), key=lambda f: (f.span.line, f.span.column)):
             first = facts.first.setdefault(definition.name, definition)
-            if first is not definition and (first.value, first.percent) != (definition.value, definition.percent):
-                diags.append(error(
-                    "SG402", definition.span,
-                    f"fact `{definition.name}` is {definition.shown()} here, "
-                    f"but {first.shown()} at {where(first.span)}",
-                    help="a named figure has one value across the site; correct one of the definitions",
-                ))
+            if first is not definition and (first.value, first.percent) != (
+                definition.value,
+                definition.percent,
+            ):
+                diags.append(
+                    error(
+                        "SG402",
+                        definition.span,
+                        f"fact `{definition.name}` is {definition.shown()} here, "
+                        f"but {first.shown()} at {where(first.span)}",
+                        help="a named figure has one value across the site; correct one of the definitions",
+                    )
+                )
     return facts, diags
 
 
@@ -190,24 +201,27 @@ class Options:
 
 def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     site = load_site(root)
-    texts, read_diags = _read_articles(site)
     env = environment_hash(site, options.mode, options.live_reload)
-    store = Cache(root, options.mode, enabled=options.use_cache)
-    data = store.load(env)
+    data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)
-    provisional = provisional_facts(texts)
-    hashes = {path: digest(text) for path, text in texts.items()}
+    texts = _Texts(root)
+    hashes, candidates = _unchanged_candidates(site, data, texts)
+    provisional = _provisional(site, candidates, texts)
 
     outcomes: dict[str, Outcome] = {}
     misses: list[str] = []
-    for path in texts:
-        entry = data.entries.get(path)
-        if _valid(entry, hashes[path], provisional, sources) and options.reusable(entry.outcome, data):
+    for path in hashes:
+        entry = candidates.get(path)
+        if (
+            entry is not None
+            and _valid(entry, provisional, sources)
+            and options.reusable(entry.outcome, data)
+        ):
             outcomes[path] = entry.outcome
         else:
             misses.append(path)
     view = SiteView(site.config, site.sources, provisional)
-    jobs = [(path, texts[path], hashes[path]) for path in misses]
+    jobs = [(path, texts.get(path) or "", hashes[path]) for path in misses]
     for done, outcome in enumerate(_process_all(jobs, view, site, options), 1):
         outcomes[outcome.path] = _emit(outcome, sink)
         if options.progress is not None:
@@ -217,34 +231,102 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     rechecked = _recheck(outcomes, facts, site, texts, hashes, options, sink)
 
     ordered = [outcomes[p] for p in sorted(outcomes)]
-    diags = [*site.diagnostics, *read_diags, *fact_diags]
+    diags = [*site.diagnostics, *texts.problems.values(), *fact_diags]
     diags += [d for o in ordered for d in o.diagnostics]
     diags += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
-    data.entries = {o.path: Entry(o, {s: sources.get(s) for s in o.sources_seen()}) for o in ordered}
-    _keep_texts_with_diagnostics(site, texts, diags)
-    return Run(site, ordered, sorted_diagnostics(diags), data, len(texts) - len(misses), len(misses),
-               facts, set(texts) - set(misses) - rechecked)
+    changed = bool(misses or rechecked or set(data.entries) != set(outcomes))
+    data.entries = {
+        o.path: Entry(o, {s: sources.get(s) for s in o.sources_seen()}, _file_stamp(root / o.path))
+        for o in ordered
+    }
+    for file in {d.span.file for d in diags}:  # texts only where a diagnostic shows a source line
+        text = texts.get(file) if file in hashes else None
+        if text is not None:
+            site.texts[file] = text
+    reused = set(outcomes) - set(misses) - rechecked
+    return Run(
+        site,
+        ordered,
+        sorted_diagnostics(diags),
+        data,
+        len(reused),
+        len(misses) + len(rechecked),
+        facts,
+        reused,
+        changed,
+    )
 
 
 def save_cache(root: Path, options: Options, data: CacheData) -> None:
     Cache(root, options.mode, enabled=options.use_cache).save(data)
 
 
-def _read_articles(site: Site) -> tuple[dict[str, str], list[Diagnostic]]:
-    texts: dict[str, str] = {}
-    diags: list[Diagnostic] = []
-    for rel in site.article_paths:
-        text, problem = read_text(site.root, rel)
-        if problem is not None:
-            diags.append(problem)
-        elif text is not None:
-            texts[rel] = text
-    return texts, diags
+class _Texts:
+    """Article texts, read only when needed: unchanged files are known by their stat."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.read: dict[str, str] = {}
+        self.problems: dict[str, Diagnostic] = {}
+
+    def get(self, path: str) -> str | None:
+        if path not in self.read and path not in self.problems:
+            text, problem = read_text(self.root, path)
+            if problem is not None or text is None:
+                self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
+            else:
+                self.read[path] = text
+        return self.read.get(path)
 
 
-def _valid(entry: Entry | None, text_hash: str, facts: SiteFacts, sources: dict[str, str]) -> bool:
-    if entry is None or entry.outcome.text_hash != text_hash:
-        return False
+def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _unchanged_candidates(
+    site: Site, data: CacheData, texts: _Texts
+) -> tuple[dict[str, str], dict[str, Entry]]:
+    """Each readable article's text hash, and the cache entries whose text is the same."""
+    hashes: dict[str, str] = {}
+    candidates: dict[str, Entry] = {}
+    for path in site.article_paths:
+        entry = data.entries.get(path)
+        stamp = _file_stamp(site.root / path)
+        if entry is not None and stamp is not None and entry.stamp == stamp:
+            hashes[path] = entry.outcome.text_hash
+            candidates[path] = entry
+            continue
+        text = texts.get(path)
+        if text is None:
+            continue
+        hashes[path] = digest(text)
+        if entry is not None and entry.outcome.text_hash == hashes[path]:
+            candidates[path] = entry
+    return hashes, candidates
+
+
+def _provisional(site: Site, candidates: dict[str, Entry], texts: _Texts) -> SiteFacts:
+    """Facts of unchanged articles as they were; of changed ones as a quick scan sees them."""
+    scanned = provisional_facts({p: texts.get(p) or "" for p in site.article_paths if p not in candidates})
+    facts = SiteFacts()
+    defs = {name: d for name, d in scanned.first.items()}
+    ordered = sorted(
+        [
+            *((d.span.file, d.span.line, d.name, d) for d in defs.values()),
+            *((p, f.span.line, f.name, f) for p, e in candidates.items() for f in e.outcome.fact_defs()),
+        ],
+        key=lambda item: (item[0], item[1]),
+    )
+    for _, _, name, definition in ordered:
+        facts.first.setdefault(name, definition)
+    return facts
+
+
+def _valid(entry: Entry, facts: SiteFacts, sources: dict[str, str]) -> bool:
     if any(sources.get(sid) != seen for sid, seen in entry.sources.items()):
         return False
     return _agrees(entry.outcome, facts)
@@ -259,8 +341,9 @@ def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
     return outcome
 
 
-def _process_all(jobs: list[tuple[str, str, str]], view: SiteView, site: Site,
-                 options: Options) -> Iterator[Outcome]:
+def _process_all(
+    jobs: list[tuple[str, str, str]], view: SiteView, site: Site, options: Options
+) -> Iterator[Outcome]:
     workers = max(1, min(options.jobs, os.cpu_count() or 1, len(jobs) // 8 or 1))
     if workers == 1:
         ctx = make_context(site, options.live_reload) if options.render else None
@@ -273,8 +356,15 @@ def _process_all(jobs: list[tuple[str, str, str]], view: SiteView, site: Site,
         yield from pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
 
 
-def _recheck(outcomes: dict[str, Outcome], facts: SiteFacts, site: Site, texts: dict[str, str],
-             hashes: dict[str, str], options: Options, sink: PageSink | None) -> set[str]:
+def _recheck(
+    outcomes: dict[str, Outcome],
+    facts: SiteFacts,
+    site: Site,
+    texts: _Texts,
+    hashes: dict[str, str],
+    options: Options,
+    sink: PageSink | None,
+) -> set[str]:
     """Check again, with the real facts, every article that saw a provisional value."""
     view = SiteView(site.config, site.sources, facts)
     ctx = None
@@ -283,13 +373,7 @@ def _recheck(outcomes: dict[str, Outcome], facts: SiteFacts, site: Site, texts: 
         if not _agrees(outcome, facts):
             if ctx is None and options.render:
                 ctx = make_context(site, options.live_reload)
-            outcomes[path] = _emit(process_article(path, texts[path], hashes[path], view, ctx), sink)
+            text = texts.get(path) or ""
+            outcomes[path] = _emit(process_article(path, text, hashes[path], view, ctx), sink)
             again.add(path)
     return again
-
-
-def _keep_texts_with_diagnostics(site: Site, texts: dict[str, str], diags: list[Diagnostic]) -> None:
-    """Texts are kept only where a diagnostic needs to show a source line (memory on big sites)."""
-    for file in {d.span.file for d in diags}:
-        if file in texts:
-            site.texts[file] = texts[file]

@@ -56,7 +56,9 @@ def read_front_matter(
                 return fm, []
             if not isinstance(node, yaml.MappingNode):
                 fm.unreadable = True
-                return fm, [error("SG501", fm.span(""), "front matter must be a mapping of `key: value` lines")]
+                return fm, [
+                    error("SG501", fm.span(""), "front matter must be a mapping of `key: value` lines")
+                ]
             return fm, _read_values(fm, loader, node, first_line)
         finally:
             loader.dispose()

@@ -157,9 +157,8 @@ class Publisher:
                 if name.startswith(".") or src.is_symlink() or not src.resolve().is_relative_to(base):
                     continue
                 target_rel = "/".join([rel, *src.relative_to(source).parts])
-                target = self.path(target_rel)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, target)
+                data = src.read_bytes()
+                self.write(target_rel, data)
                 count += 1
         return count
 

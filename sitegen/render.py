@@ -16,7 +16,6 @@ from sitegen import __version__
 from sitegen.article import Document
 from sitegen.checks import CheckResult
 from sitegen.htmlrender import render_body
-from sitegen.prose import plain_excerpt
 from sitegen.pages import (
     ArticleView,
     TagView,
@@ -28,6 +27,7 @@ from sitegen.pages import (
     note_view,
     render_template,
 )
+from sitegen.prose import plain_excerpt
 from sitegen.site import Site, Source
 
 PageMap = dict[str, bytes]

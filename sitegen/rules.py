@@ -200,6 +200,8 @@ class Body:
     def possible_strengths(self) -> set[int]:
         """Every strength the vacancies can produce, for validating rules once at load time."""
         days = {v.start for v in self.vacancies}
-        days |= {v.end + dt.timedelta(days=1) for v in self.vacancies if v.end is not None and v.end < dt.date.max}
+        days |= {
+            v.end + dt.timedelta(days=1) for v in self.vacancies if v.end is not None and v.end < dt.date.max
+        }
         days |= {v.end for v in self.vacancies if v.end is not None}
         return {self.seats} | {self.strength(d) for d in days}

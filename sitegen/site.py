@@ -97,13 +97,22 @@ def list_markdown(root: Path, folder: str) -> list[str]:
         return []
     found: list[str] = []
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.endswith(".md") and not name.startswith((".", "#", "~")):
-                path = Path(dirpath) / name
-                if path.resolve().is_relative_to(real_root):
-                    found.append(path.relative_to(root).as_posix())
+    stack = [(base, folder)]
+    while stack:
+        directory, rel = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith((".", "#", "~")):
+                continue
+            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(real_root):
+                continue  # a link out of the site is never followed
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), f"{rel}/{entry.name}"))
+            elif entry.name.endswith(".md") and entry.is_file():
+                found.append(f"{rel}/{entry.name}")
     return sorted(found)
 
 

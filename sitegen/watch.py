@@ -22,7 +22,7 @@ from pathlib import Path
 
 import watchfiles
 
-from sitegen.build import build_site
+from sitegen.build import build_site, default_jobs
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
 from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import SCRIPT_TAG, Hub, LiveServer
@@ -60,6 +60,7 @@ class Session:
         self.root, self.out, self.drafts, self.hub = root, out, drafts, hub
         self.stop = threading.Event()
         self.building = False
+        self.jobs = default_jobs()
         self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
     def on_signal(self, signum: int, frame: object) -> None:
@@ -89,7 +90,8 @@ class Session:
         started = time.perf_counter()
         self.building = True
         try:
-            result = build_site(self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG)
+            result = build_site(self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG,
+                                jobs=self.jobs, mode="watch")
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started
             if isinstance(exc, (OSError, PublishError)):

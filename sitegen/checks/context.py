@@ -15,7 +15,6 @@ from sitegen.prose import show_number
 from sitegen.rules import Body, Rule, RuleError
 from sitegen.site import Source
 
-
 LARGEST = Decimal(10) ** 15
 
 

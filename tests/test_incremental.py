@@ -1,0 +1,164 @@
+"""The cache and parallel builds: identical output, exact invalidation, corruption survived."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import write_files
+
+from sitegen.build import build_site
+from sitegen.cache import CACHE_DIR
+
+ARTICLE = "---\ntitle: {title}\ndate: 2021-03-06\n---\n{body}\n"
+
+
+def _site(fixture_site: Path, count: int = 24) -> Path:
+    files = {}
+    for i in range(count):
+        body = (
+            f"Allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. "
+            f'Article {i} cites a wire <<claim src=001 quote="172 lawmakers">>.'
+        )
+        files[f"content/articles/a{i:02}.md"] = ARTICLE.format(title=f"A{i}", body=body)
+    files["content/articles/facts.md"] = ARTICLE.format(
+        title="Facts", body="The allies hold 178 <<fact allies=178>>."
+    )
+    files["content/articles/uses.md"] = ARTICLE.format(
+        title="Uses", body="They hold @allies of 342 <<seats NA=@allies/342 majority=yes>>."
+    )
+    write_files(fixture_site, files)
+    return fixture_site
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _build(site: Path, out: Path, **kw):
+    result = build_site(site, out, **kw)
+    assert result.published, [f"{d.code} {d.span.file}:{d.span.line} {d.message}" for d in result.diagnostics]
+    return result
+
+
+def test_parallel_cached_and_cold_builds_are_byte_identical(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    _build(site, tmp_path / "serial", jobs=1, use_cache=False)
+    _build(site, tmp_path / "parallel", jobs=2, use_cache=False)
+    _build(site, tmp_path / "cached", jobs=2)
+    warm = _build(site, tmp_path / "cached", jobs=2)
+    assert warm.rendered == 0 and warm.unchanged
+    serial = _snapshot(tmp_path / "serial")
+    assert serial == _snapshot(tmp_path / "parallel") == _snapshot(tmp_path / "cached")
+
+
+def test_one_edit_rerenders_one_article(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(site, {"content/articles/a03.md": ARTICLE.format(title="Edited", body="Plain text.")})
+    result = _build(site, out)
+    assert result.rendered == 1
+    assert b"Edited" in (out / "articles" / "a03" / "index.html").read_bytes()
+    assert b"Edited" in (out / "index.html").read_bytes()
+    _build(site, tmp_path / "cold", use_cache=False)
+    assert _snapshot(out) == _snapshot(tmp_path / "cold")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("source", 24),  # every article citing source 001
+        ("fact", 2),  # the definer and the user of @allies
+        ("template", 26),
+        ("config", 26),
+        ("unrelated source", 0),
+    ],
+)
+def test_dependencies_invalidate_exactly(
+    fixture_site: Path, tmp_path: Path, change: str, expected: int
+) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    if change == "source":
+        path = site / "content/sources/001.md"
+        path.write_text(path.read_text().replace("Fixture Wire", "Fixture Wire Service"))
+    elif change == "fact":
+        write_files(
+            site,
+            {"content/articles/facts.md": ARTICLE.format(title="Facts", body="Now 179 <<fact allies=179>>.")},
+        )
+    elif change == "template":
+        write_files(
+            site,
+            {
+                "templates/tag.html": "{% extends 'base.html' %}"
+                "{% block main %}<h1>{{ tag.name }}</h1>{% endblock %}\n"
+            },
+        )
+    elif change == "config":
+        path = site / "site.toml"
+        path.write_text(path.read_text().replace("Fixture Watch", "Fixture Watch 2"))
+    else:
+        path = site / "content/sources/002.md"
+        path.write_text(path.read_text().replace("Fixture Daily", "Fixture Weekly"))
+    result = _build(site, out)
+    assert result.rendered == expected
+    _build(site, tmp_path / "cold", use_cache=False)
+    assert _snapshot(out) == _snapshot(tmp_path / "cold")
+
+
+def test_a_fact_change_that_breaks_a_user_is_reported(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(
+        site,
+        {"content/articles/facts.md": ARTICLE.format(title="Facts", body="Now 170 <<fact allies=170>>.")},
+    )
+    result = build_site(site, out)
+    assert not result.published
+    assert [(d.code, d.span.file) for d in result.diagnostics] == [("SG203", "content/articles/uses.md")]
+
+
+def test_corrupt_cache_is_detected_and_rebuilt(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    cache = site / CACHE_DIR / "build.pickle"
+    blob = bytearray(cache.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    cache.write_bytes(bytes(blob))
+    assert _build(site, out).rendered == 26
+    cache.write_bytes(b"garbage")
+    assert _build(site, out).rendered == 26
+    assert _build(site, out).rendered == 0
+
+
+def test_a_page_changed_by_hand_is_replaced(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    page = out / "articles" / "a05" / "index.html"
+    original = page.read_bytes()
+    page.write_bytes(b"tampered")
+    (out / "stray.txt").write_text("by hand")
+    result = _build(site, out)
+    assert page.read_bytes() == original and not (out / "stray.txt").exists()
+    assert not result.unchanged
+
+
+def test_deleted_article_disappears(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    os.remove(site / "content/articles/a07.md")
+    _build(site, out)
+    assert not (out / "articles" / "a07").exists()
+    assert b"A7<" not in (out / "index.html").read_bytes()
+    shutil.rmtree(site / CACHE_DIR)
+    _build(site, tmp_path / "cold")
+    assert _snapshot(out) == _snapshot(tmp_path / "cold")
