@@ -6,6 +6,7 @@ can be memoised on the text alone and placed in any file afterwards.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
@@ -66,27 +67,59 @@ class SyntaxProblem:
     help: str | None = None
 
 
-def find_end(src: str, start: int) -> int | None:
+class ScanMemo:
+    """Remembers a failed search for `>>`, so a line full of `<<` is scanned once, not once per `<<`.
+
+    A scan that starts outside a string follows the same path as any failed scan that was
+    outside a string at that point, so it fails the same way.
+    """
+
+    __slots__ = ("src", "first", "last", "strings")
+
+    def __init__(self) -> None:
+        self.src: str | None = None
+        self.first = self.last = -1
+        self.strings: list[tuple[int, int]] = []  # (opening quote, closing quote or line end)
+
+    def fails(self, src: str, position: int) -> bool:
+        if src is not self.src or not self.first <= position <= self.last:
+            return False
+        index = bisect.bisect_left(self.strings, (position, -1)) - 1
+        return index < 0 or not self.strings[index][0] < position <= self.strings[index][1]
+
+    def remember(self, src: str, first: int, last: int, strings: list[tuple[int, int]]) -> None:
+        self.src, self.first, self.last, self.strings = src, first, last, strings
+
+
+def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:
     """Offset just past the `>>` closing the annotation opened at `start`, or None.
 
     Quoted strings may contain `>>`; an annotation never crosses a line end.
     """
     i, n = start + 2, len(src)
-    in_string = False
+    if memo is not None and memo.fails(src, i):
+        return None
+    strings: list[tuple[int, int]] = []
+    opened = -1
     while i < n:
         ch = src[i]
         if ch == "\n":
-            return None
-        if in_string:
+            break
+        if opened >= 0:
             if ch == "\\":
                 i += 1
             elif ch == '"':
-                in_string = False
+                strings.append((opened, i))
+                opened = -1
         elif ch == '"':
-            in_string = True
+            opened = i
         elif ch == ">" and src.startswith(">>", i):
             return i + 2
         i += 1
+    if opened >= 0:
+        strings.append((opened, i))
+    if memo is not None:
+        memo.remember(src, start + 2, i, strings)
     return None
 
 

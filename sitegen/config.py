@@ -31,7 +31,7 @@ class _Locator:
     """Finds the line of a key in site.toml; tomllib keeps no positions."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")  # not splitlines(): TOML breaks lines only at \n
 
     def span(self, table: str | None, key: str | None = None) -> Span:
         start = 0

@@ -13,6 +13,7 @@ from sitegen.diagnostics import Diagnostic, Span, error
 
 # libyaml when PyYAML was built with it: the pure-Python composer dominates a large site's load.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_ONLY_BREAKS = str.maketrans({"\x85": " ", "\u2028": " ", "\u2029": " "})
 
 
 @dataclass
@@ -48,6 +49,9 @@ def read_front_matter(
             )
         ]
     fm.present = True
+    # YAML also breaks lines at U+0085, U+2028 and U+2029; the file does not. As spaces, they
+    # keep every YAML position on the file's own line.
+    yaml_text = yaml_text.translate(_YAML_ONLY_BREAKS)
     try:
         loader = _Loader(yaml_text)
         try:

@@ -20,7 +20,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from sitegen.annotations import Annotation, SyntaxProblem, find_end, parse_annotation
+from sitegen.annotations import Annotation, ScanMemo, SyntaxProblem, find_end, parse_annotation
 
 ANNOTATION = "annotation"
 
@@ -35,13 +35,21 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
         return True
     if not src.startswith("<<", pos):
         return False
-    end = find_end(src, pos)
+    memo = state.env.get("sg_scan")
+    if memo is None:
+        memo = state.env["sg_scan"] = ScanMemo()
+    end = find_end(src, pos, memo)
     # An unterminated `<<` is consumed on its own, so that it is reported (SG101)
     # instead of being taken as the start of a raw HTML tag.
     stop = end if end is not None and end <= state.posMax else pos + 2
     if not silent:
         token = state.push(ANNOTATION, "", 0)
-        raw = src[pos:stop] if end is not None and stop == end else src[pos : _line_end(src, pos)]
+        # an unterminated one keeps a little context only: a line of 50,000 `<` must stay linear
+        raw = (
+            src[pos:stop]
+            if end is not None and stop == end
+            else src[pos : min(_line_end(src, pos), pos + 80)]
+        )
         token.content = raw
         token.meta = {"offset": pos, "terminated": stop == end}
     state.pos = stop

@@ -18,8 +18,8 @@ FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Fraction]]] = {
     # name: (min args, max args, implementation)
     "floor": (1, 1, lambda x: Fraction(math.floor(x))),
     "ceil": (1, 1, lambda x: Fraction(math.ceil(x))),
-    "min": (1, None, min),
-    "max": (1, None, max),
+    "min": (1, None, lambda *values: min(values)),
+    "max": (1, None, lambda *values: max(values)),
 }
 DEFAULT_RULES = {"majority": "floor(seats / 2) + 1", "two_thirds": "ceil(seats * 2 / 3)"}
 RESERVED_RULE_NAMES = frozenset({"date", "prose"})
@@ -169,7 +169,10 @@ def render(e: Expr, env: Mapping[str, int], parent: int = 0) -> str:
 
 
 def _show(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    try:
+        return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    except ValueError:  # beyond Python's digit limit for printing integers
+        return "a number too large to print"
 
 
 # ----------------------------------------------------------------- body sizes

@@ -31,10 +31,14 @@ QUEUE_SIZE = 16
 _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 TYPES = {
-    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8", ".json": "application/json",
-    ".xml": "application/xml; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml", ".md": "text/plain; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".md": "text/plain; charset=utf-8",
 }
 
 LIVE_JS = r"""(() => {
@@ -77,8 +81,15 @@ class Hub:
         self._lock = threading.Lock()
         self._clients: set[_Client] = set()
         self._instance = uuid.uuid4().hex[:6]
-        self._status: dict = {"ok": True, "build": f"{self._instance}-0", "builds": 0,
-                              "generation": 0, "diagnostics": [], "html": "", "internal": None}
+        self._status: dict = {
+            "ok": True,
+            "build": f"{self._instance}-0",
+            "builds": 0,
+            "generation": 0,
+            "diagnostics": [],
+            "html": "",
+            "internal": None,
+        }
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -88,11 +99,15 @@ class Hub:
         with self._lock:
             return self._status["build"]
 
-    def record(self, ok: bool, **fields: object) -> dict:
-        """A rebuild finished: update the status and tell every open page."""
+    def record(self, ok: bool, *, new_output: bool, **fields: object) -> dict:
+        """A rebuild finished: update the status and tell every open page.
+
+        Pages showing another build than the latest reload; a good build that left the
+        output as it was only clears the overlay.
+        """
         with self._lock:
             status = dict(self._status, **fields, ok=ok, builds=self._status["builds"] + 1)
-            if ok:
+            if ok and new_output:
                 status["generation"] += 1
                 status["build"] = f"{self._instance}-{status['generation']}"
             self._status = status
@@ -262,11 +277,17 @@ class Handler(BaseHTTPRequestHandler):
 def _not_found(path: str, status: dict) -> bytes:
     from html import escape
 
-    note = ("The site has not been built yet." if status["generation"] == 0
-            else "Nothing is published at this address.")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>'
-            f"<body><h1>Not found: {escape(path)}</h1><p>{note}</p>"
-            '<p><a href="/">Home</a></p></body></html>\n').encode()
+    if not status["ok"]:
+        note = "The last build failed; the diagnostics are shown over this page."
+    elif status["builds"] == 0:
+        note = "The site is being built; this page reloads when it is ready."
+    else:
+        note = "Nothing is published at this address."
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>'
+        f"<body><h1>Not found: {escape(path)}</h1><p>{note}</p>"
+        '<p><a href="/">Home</a></p></body></html>\n'
+    ).encode()
 
 
 class LiveServer(ThreadingHTTPServer):

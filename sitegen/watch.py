@@ -60,10 +60,16 @@ class Session:
         self.root, self.out, self.drafts, self.hub = root, out, drafts, hub
         self.stop = threading.Event()
         self.building = False
+        self.pid = os.getpid()
         self.jobs = default_jobs()
         self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
     def on_signal(self, signum: int, frame: object) -> None:
+        if os.getpid() != self.pid:  # a build worker forked from us: the watcher decides, not it
+            if signum == signal.SIGTERM:  # Pool.terminate(): die as if no handler were installed
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            return
         self.stop.set()
         if self.building:
             raise _Stopped
@@ -72,9 +78,14 @@ class Session:
         watch_filter = SiteFilter(self.root, self.out)
         while not self.stop.is_set():
             try:
-                for changes in watchfiles.watch(self.root.resolve(), watch_filter=watch_filter,
-                                                debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self.stop,
-                                                raise_interrupt=False):
+                for changes in watchfiles.watch(
+                    self.root.resolve(),
+                    watch_filter=watch_filter,
+                    debounce=DEBOUNCE_MS,
+                    step=STEP_MS,
+                    stop_event=self.stop,
+                    raise_interrupt=False,
+                ):
                     self.rebuild(changes)
                     if self.stop.is_set():
                         return
@@ -90,8 +101,9 @@ class Session:
         started = time.perf_counter()
         self.building = True
         try:
-            result = build_site(self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG,
-                                jobs=self.jobs, mode="watch")
+            result = build_site(
+                self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG, jobs=self.jobs, mode="watch"
+            )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started
             if isinstance(exc, (OSError, PublishError)):
@@ -100,8 +112,15 @@ class Session:
                 internal = f"internal error during rebuild: {type(exc).__name__}: {exc}"
             internal = " ".join(internal.split())
             _say(f"{internal}; still serving the last good site")
-            return self.hub.record(False, diagnostics=[], internal=internal, changed=changed,
-                                   seconds=round(seconds, 3), html=overlay_html([], {}, self.root, internal))
+            return self.hub.record(
+                False,
+                new_output=False,
+                diagnostics=[],
+                internal=internal,
+                changed=changed,
+                seconds=round(seconds, 3),
+                html=overlay_html([], {}, self.root, internal),
+            )
         finally:
             self.building = False
         seconds = time.perf_counter() - started
@@ -110,13 +129,21 @@ class Session:
         if result.diagnostics:
             sys.stderr.write(format_text(result.diagnostics, texts, color=self.color))
         summary = format_summary_line(checked.summary, seconds)
+        new_output = result.published and not getattr(result, "unchanged", False)
         if result.published:
-            _say(f"rebuilt: {summary}")
+            _say(f"rebuilt: {summary}" + ("" if new_output else " (output unchanged)"))
         else:
             _say(f"build failed: {summary}; still serving the last good site")
         html = "" if result.published else overlay_html(result.diagnostics, texts, self.root)
-        return self.hub.record(result.published, diagnostics=[d.to_json() for d in result.diagnostics],
-                               internal=None, changed=changed, seconds=round(seconds, 3), html=html)
+        return self.hub.record(
+            result.published,
+            new_output=new_output,
+            internal=None,
+            changed=changed,
+            diagnostics=[d.to_json() for d in result.diagnostics],
+            seconds=round(seconds, 3),
+            html=html,
+        )
 
     def _describe(self, changes: set[tuple[watchfiles.Change, str]] | None) -> list[str]:
         if changes is None:
@@ -156,14 +183,13 @@ padding:1rem 1.5rem;box-shadow:0 4px 24px rgba(0,0,0,.4)}
 </style>"""
 
 
-def overlay_html(diags: list[Diagnostic], texts: dict[str, str], root: Path,
-                 internal: str | None = None) -> str:
+def overlay_html(
+    diags: list[Diagnostic], texts: dict[str, str], root: Path, internal: str | None = None
+) -> str:
     """The diagnostics of a failed build as an HTML fragment; every value is escaped."""
     errors = sum(1 for d in diags if d.is_error)
-    title = ("Rebuild failed" if internal
-             else f"Build failed: {errors} error{'' if errors == 1 else 's'}")
-    items = [f'<li class="sg-error">{escape(internal)}</li>'
-             ] if internal else []
+    title = "Rebuild failed" if internal else f"Build failed: {errors} error{'' if errors == 1 else 's'}"
+    items = [f'<li class="sg-error">{escape(internal)}</li>'] if internal else []
     for d in diags:
         s = d.span
         snippet = _snippet(d, _text(texts, root, s.file))
@@ -173,10 +199,12 @@ def overlay_html(diags: list[Diagnostic], texts: dict[str, str], root: Path,
             f"{escape(d.severity.value)}[{escape(d.code)}]</span> {escape(d.message)}</p>"
             f'<p class="sg-loc">{escape(s.file)}:{s.line}:{s.column}</p>{snippet}{help_html}</li>'
         )
-    return (f'{_STYLE}<div class="sg" role="alertdialog" aria-modal="false" aria-labelledby="sg-title">'
-            f'<div class="sg-panel"><button type="button" aria-label="Dismiss">×</button>'
-            f'<h2 id="sg-title">{title}</h2><p>The last good version of the site stays served; '
-            f'this goes away after the next good build.</p><ol>{"".join(items)}</ol></div></div>')
+    return (
+        f'{_STYLE}<div class="sg" role="alertdialog" aria-modal="false" aria-labelledby="sg-title">'
+        f'<div class="sg-panel"><button type="button" aria-label="Dismiss">×</button>'
+        f'<h2 id="sg-title">{title}</h2><p>The last good version of the site stays served; '
+        f"this goes away after the next good build.</p><ol>{''.join(items)}</ol></div></div>"
+    )
 
 
 def _text(texts: dict[str, str], root: Path, rel: str) -> str | None:
@@ -204,7 +232,7 @@ def _snippet(d: Diagnostic, text: str | None) -> str:
         left = max(start - 60, 0)
         line, start, width = "…" + line[left : left + 200] + "…", start - left + 1, min(width, 140)
     gutter = " " * len(str(s.line))
-    return (f"<pre>{s.line} | {escape(line)}\n{gutter} | {' ' * start}{'^' * width}</pre>")
+    return f"<pre>{s.line} | {escape(line)}\n{gutter} | {' ' * start}{'^' * width}</pre>"
 
 
 # ------------------------------------------------------------------ the command
@@ -224,8 +252,9 @@ def watch_command(root: Path, args: argparse.Namespace) -> int:
         return 2
     session = Session(root, out, args.drafts, hub)
     previous = _install(session.on_signal)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="sitegen-serve", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sitegen-serve", daemon=True
+    )
     try:
         thread.start()
         print(f"Serving {server.url()} (Ctrl-C to stop)", flush=True)
