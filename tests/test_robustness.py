@@ -1091,7 +1091,7 @@ def _config_replacements() -> list[tuple[str, str, str]]:
         ("rule not whole", rule, '"seats / 4"'),
         ("rule not whole on strength", rule, '"strength / 2"'),
         ("rule min()", rule, '"min()"'),
-        ("rule min of one argument", rule, '"min(seats)"'),
+        ("rule max of nothing", rule, '"max()"'),
         ("rule empty", rule, '""'),
         ("rule blank", rule, '"   "'),
         ("rule power", rule, '"seats ** 2"'),
