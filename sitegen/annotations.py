@@ -141,16 +141,28 @@ def parse_annotation(text: str) -> Annotation | SyntaxProblem:
 # Annotations are lexed with one regular expression made from grammar.lark's own terminals,
 # and lark's LALR parser runs once per distinct sequence of token types: annotations that
 # differ only in their names and figures share that parse (lark costs ~10 µs a token).
-_ANNOTATION_TERMINALS = ("OPEN", "CLOSE", "NAME", "FACTREF", "DATE", "PERCENT", "NUMBER", "STRING", "EQUAL",
-                         "SLASH", "WS")
+_ANNOTATION_TERMINALS = (
+    "OPEN",
+    "CLOSE",
+    "NAME",
+    "FACTREF",
+    "DATE",
+    "PERCENT",
+    "NUMBER",
+    "STRING",
+    "EQUAL",
+    "SLASH",
+    "WS",
+)
 
 
 @functools.cache
 def _scanner() -> re.Pattern[str]:
     terminals = {t.name: t for t in parser().terminals if t.name in _ANNOTATION_TERMINALS}
     # lark's own order for a terminal collision: priority, then the longer pattern
-    ordered = sorted(terminals.values(),
-                     key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+    ordered = sorted(
+        terminals.values(), key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+    )
     return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
 
 

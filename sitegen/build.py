@@ -217,7 +217,15 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     jobs = args.jobs if args.jobs and args.jobs > 0 else default_jobs()
     started = time.perf_counter()
     try:
-        result = build_site(root, out, strict=args.strict, drafts=args.drafts, progress=Progress(), jobs=jobs)
+        result = build_site(
+            root,
+            out,
+            strict=args.strict,
+            drafts=args.drafts,
+            progress=Progress(),
+            jobs=jobs,
+            use_cache=not args.no_cache,
+        )
     except (OSError, PublishError) as exc:
         print(f"sitegen: cannot publish to {out}: {exc}", file=sys.stderr)
         return 2

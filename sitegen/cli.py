@@ -37,16 +37,17 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument(
             "--format", choices=("text", "json", "github"), default="text", help="how diagnostics are printed"
         )
+        cmd.add_argument(
+            "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
+        )
+        cmd.add_argument("--no-cache", action="store_true", help="neither use nor update SITE/.sitegen-cache")
 
-    check = commands.add_parser("check", help="check every annotation; write nothing")
+    check = commands.add_parser("check", help="check every annotation; publish nothing")
     common(check)
     build = commands.add_parser("build", help="check, render and publish the site")
     common(build)
     build.add_argument("--out", metavar="DIR", help="output directory (default: SITE/public)")
     build.add_argument("--drafts", action="store_true", help="publish drafts too")
-    build.add_argument(
-        "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
-    )
     watch = commands.add_parser("watch", help="build, serve and rebuild on every change")
     watch.add_argument("site", nargs="?", default=".", metavar="SITE")
     watch.add_argument("--host", default="127.0.0.1")
@@ -102,8 +103,11 @@ def _run(args: argparse.Namespace) -> int:
 def _check(root: Path, args: argparse.Namespace) -> int:
     from sitegen.pipeline import check_site
 
+    from sitegen.build import default_jobs
+
     started = time.perf_counter()
-    checked = check_site(root)
+    jobs = args.jobs if args.jobs and args.jobs > 0 else default_jobs()
+    checked = check_site(root, jobs=jobs, use_cache=not args.no_cache)
     report(
         checked.diagnostics, checked.summary, checked.site.texts, args.format, time.perf_counter() - started
     )

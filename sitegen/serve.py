@@ -17,9 +17,10 @@ import socket
 import sys
 import threading
 import uuid
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 PREFIX = "/__sitegen/"
 BUILD_MARK = "__SITEGEN_BUILD__"
@@ -185,6 +186,7 @@ def with_script(html: bytes, build: str) -> bytes:
 class Handler(BaseHTTPRequestHandler):
     server: LiveServer
     server_version = "sitegen-watch"
+    timeout = 30  # seconds a connection may stay silent (or an event stream unread) before it is dropped
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._dispatch(head=False)
@@ -197,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, *, head: bool) -> None:
         try:
-            path = urlsplit(self.path).path or "/"
+            path = self.path.split("?", 1)[0].split("#", 1)[0] or "/"  # a path, never a host
             if path == PREFIX + "events" and not head:
                 self._events()
             elif path == PREFIX + "status":
@@ -228,8 +230,8 @@ class Handler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, ValueError, OSError):
             target, redirect = None, False
         if redirect:
-            query = urlsplit(self.path).query
-            location = path + "/" + (f"?{query}" if query else "")
+            query = self.path.partition("?")[2]
+            location = "/" + path.lstrip("/") + "/" + (f"?{query}" if query else "")  # never `//host`
             self._send(301, TYPES[".txt"], b"moved\n", head, {"Location": location})
             return
         data = None
@@ -275,8 +277,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _not_found(path: str, status: dict) -> bytes:
-    from html import escape
-
     if not status["ok"]:
         note = "The last build failed; the diagnostics are shown over this page."
     elif status["builds"] == 0:

@@ -75,8 +75,21 @@ class Session:
             raise _Stopped
 
     def loop(self) -> None:
+        """Rebuild on every batch of changes until stopped, whatever happens to the site directory."""
         watch_filter = SiteFilter(self.root, self.out)
+        watched, gone, polling = _identity(self.root), False, False
         while not self.stop.is_set():
+            now = _identity(self.root)
+            if now is None:  # deleted or moved away: wait for it, never recreate it
+                if not gone:
+                    _say(f"the site directory {self.root} is gone; waiting for it to come back")
+                gone = True
+                self.stop.wait(0.5)
+                continue
+            if gone or now != watched:
+                _say(f"the site directory {self.root} is back; watching it again")
+                watched, gone = now, False
+                self.rebuild(set())
             try:
                 for changes in watchfiles.watch(
                     self.root.resolve(),
@@ -84,13 +97,18 @@ class Session:
                     debounce=DEBOUNCE_MS,
                     step=STEP_MS,
                     stop_event=self.stop,
+                    rust_timeout=1_000,
+                    yield_on_timeout=True,  # a chance to notice that the directory itself went away
                     raise_interrupt=False,
+                    force_polling=polling,
                 ):
-                    self.rebuild(changes)
-                    if self.stop.is_set():
-                        return
-            except Exception as exc:  # e.g. the site directory vanished: wait, then watch again
-                _say(f"watching stopped ({type(exc).__name__}: {exc}); retrying in 1s")
+                    if self.stop.is_set() or _identity(self.root) != watched:
+                        break
+                    if changes:
+                        self.rebuild(changes)
+            except Exception as exc:  # e.g. the OS's limit on watches: poll instead
+                _say(f"watching failed ({type(exc).__name__}: {exc}); polling for changes instead")
+                polling = True
                 if not self.stop.wait(1.0):
                     self.rebuild(set())
 
@@ -98,6 +116,8 @@ class Session:
         changed = self._describe(changes)
         if changed:
             _say(", ".join(changed))
+        if not self.root.is_dir():  # publishing would create it again
+            return self.hub.snapshot()
         started = time.perf_counter()
         self.building = True
         try:
@@ -146,20 +166,29 @@ class Session:
         )
 
     def _describe(self, changes: set[tuple[watchfiles.Change, str]] | None) -> list[str]:
-        if changes is None:
+        if not changes:
             return []
         base = self.root.resolve()
         kinds: dict[Path, set[watchfiles.Change]] = {}
         for kind, path in changes:
             kinds.setdefault(Path(path), set()).add(kind)
         seen = []
+        folders = {parent for path in kinds for parent in path.parents}
         for path, what in sorted(kinds.items()):
             exists = path.exists()
-            if (not exists and watchfiles.Change.added in what) or path.is_dir():
+            if (not exists and watchfiles.Change.added in what) or path.is_dir() or path in folders:
                 continue  # a temporary file that came and went, or a folder (its files are listed)
             seen.append(f"{path.relative_to(base).as_posix()} {'changed' if exists else 'deleted'}")
         shown = seen[:5]
         return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _say(message: str) -> None:
