@@ -101,9 +101,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(root: Path, args: argparse.Namespace) -> int:
-    from sitegen.pipeline import check_site
-
     from sitegen.build import default_jobs
+    from sitegen.pipeline import check_site
 
     started = time.perf_counter()
     jobs = args.jobs if args.jobs and args.jobs > 0 else default_jobs()
