@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,6 +101,9 @@ _WORKER: dict = {}
 
 
 def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what stops, not the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER["view"] = view
     _WORKER["ctx"] = make_context(site, live_reload) if render else None
 

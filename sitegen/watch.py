@@ -25,7 +25,7 @@ import watchfiles
 from sitegen.build import build_site, default_jobs
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
 from sitegen.publish import PublishError, check_out_dir
-from sitegen.serve import SCRIPT_TAG, Hub, LiveServer
+from sitegen.serve import Hub, LiveServer
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 STEP_MS = 100  # a batch ends after this long without a new change
@@ -122,7 +122,9 @@ class Session:
         self.building = True
         try:
             result = build_site(
-                self.root, self.out, drafts=self.drafts, live_reload=SCRIPT_TAG, jobs=self.jobs, mode="watch"
+                # Built exactly as `sitegen build` builds (same output, same cache); the server adds
+                # the live-reload script to each page as it serves it.
+                self.root, self.out, drafts=self.drafts, jobs=self.jobs
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started

@@ -322,6 +322,8 @@ def test_paths_stay_inside_the_output(watch) -> None:
         assert code == 404, path
     code, headers = w.raw_get("/articles/first")
     assert code == 301 and headers["Location"] == "/articles/first/"
+    code, headers = w.raw_get("//articles/first?x=1")  # not a redirect to the host `articles`
+    assert code == 301 and headers["Location"] == "/articles/first/?x=1"
     assert w.get("/")[0] == 200
     assert w.get("/static/sitegen.css")[1]["Content-Type"].startswith("text/css")
     assert w.get("/feed.xml")[1]["Content-Type"].startswith("application/xml")
@@ -359,6 +361,21 @@ def test_a_failed_publish_is_one_line_and_the_watcher_survives(watch) -> None:
     (w.site / "public").unlink()
     assert w.wait_build(w.edit(ARTICLE_REL, ARTICLE))["ok"]
     assert w.get("/articles/first/")[0] == 200
+
+
+def test_the_site_directory_itself_going_away_and_coming_back(watch, tmp_path: Path) -> None:
+    w = watch()
+    first_build(w)
+    before = w.builds()
+    away = tmp_path / "away"
+    shutil.move(w.site, away)
+    _wait(lambda: "is gone" in w.stderr(), what="the 'gone' message")
+    time.sleep(0.5)
+    assert not w.site.exists() and w.proc.poll() is None and w.builds() == before  # not recreated
+    (away / ARTICLE_REL).write_text(ARTICLE.replace("allies", "partners"), encoding="utf-8")
+    shutil.move(away, w.site)
+    assert w.wait_build(before)["ok"]  # rebuilt on its return, with what changed meanwhile
+    assert "partners" in w.get("/articles/first/")[2]
 
 
 def test_build_output_has_no_live_reload(fixture_site: Path, tmp_path: Path) -> None:
