@@ -68,27 +68,34 @@ class SyntaxProblem:
 
 
 class ScanMemo:
-    """Remembers a failed search for `>>`, so a line full of `<<` is scanned once, not once per `<<`.
+    """Remembers failed searches for `>>`, so a line full of `<<` is scanned a few times, not once per `<<`.
 
     A scan that starts outside a string follows the same path as any failed scan that was
-    outside a string at that point, so it fails the same way.
+    outside a string at that point, so it fails the same way.  Two remembered paths cover
+    any line: where one is inside a string, the path that began there is not.
     """
 
-    __slots__ = ("src", "first", "last", "strings")
+    __slots__ = ("src", "paths")
+    KEEP = 4
 
     def __init__(self) -> None:
         self.src: str | None = None
-        self.first = self.last = -1
-        self.strings: list[tuple[int, int]] = []  # (opening quote, closing quote or line end)
+        self.paths: list[tuple[int, int, list[tuple[int, int]]]] = []  # (first, last, strings)
 
     def fails(self, src: str, position: int) -> bool:
-        if src is not self.src or not self.first <= position <= self.last:
+        if src is not self.src:
             return False
-        index = bisect.bisect_left(self.strings, (position, -1)) - 1
-        return index < 0 or not self.strings[index][0] < position <= self.strings[index][1]
+        for first, last, strings in self.paths:
+            if first <= position <= last:
+                index = bisect.bisect_left(strings, (position, -1)) - 1
+                if index < 0 or not strings[index][0] < position <= strings[index][1]:
+                    return True
+        return False
 
     def remember(self, src: str, first: int, last: int, strings: list[tuple[int, int]]) -> None:
-        self.src, self.first, self.last, self.strings = src, first, last, strings
+        if src is not self.src:
+            self.src, self.paths = src, []
+        self.paths = [(first, last, strings), *self.paths[: self.KEEP - 1]]
 
 
 def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:

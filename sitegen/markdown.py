@@ -9,7 +9,9 @@ its file line and column afterwards, through the block token's map and the raw l
 
 from __future__ import annotations
 
+import bisect
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -129,8 +131,9 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
             continue
         sentences = _sentences_before_annotations(block.children)
         annotations = [c for c in block.children if c.type == ANNOTATION]
+        where = _BlockLines(block, lines)
         for child, sentence in zip(annotations, sentences, strict=True):
-            line, column = _position(block, child, lines)
+            line, column = where.place(child)
             raw = child.content
             parsed: Annotation | SyntaxProblem = (
                 parse_annotation(raw)
@@ -146,20 +149,33 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
     return placed
 
 
-def _position(block: Token, child: Token, lines: Sequence[str]) -> tuple[int, int]:
-    content, offset = block.content, child.meta["offset"]
-    line_start = content.rfind("\n", 0, offset) + 1
-    line_end = _line_end(content, offset)
-    shown = content[line_start:line_end]
-    if block.map is None:
-        return _search(lines, child.content)
-    index = block.map[0] + content.count("\n", 0, offset)
-    raw = lines[index] if index < len(lines) else ""
-    base = len(raw) - len(shown) if raw.endswith(shown) else raw.find(shown)
-    if base < 0:
-        column = raw.find(child.content)
-        return (index + 1, column + 1) if column >= 0 else _search(lines, child.content)
-    return index + 1, base + (offset - line_start) + 1
+class _BlockLines:
+    """Maps offsets in a block's inline content to file lines and columns (each line measured once)."""
+
+    def __init__(self, block: Token, lines: Sequence[str]) -> None:
+        self.block, self.lines = block, lines
+        self.starts = [0, *(m.end() for m in _NEWLINE.finditer(block.content))]
+        self.bases: dict[int, int] = {}  # content line -> column of its first character in the file
+
+    def place(self, child: Token) -> tuple[int, int]:
+        offset = child.meta["offset"]
+        if self.block.map is None:
+            return _search(self.lines, child.content)
+        k = bisect.bisect_right(self.starts, offset) - 1
+        index = self.block.map[0] + k
+        raw = self.lines[index] if index < len(self.lines) else ""
+        if k not in self.bases:
+            end = self.starts[k + 1] - 1 if k + 1 < len(self.starts) else len(self.block.content)
+            shown = self.block.content[self.starts[k] : end]
+            self.bases[k] = len(raw) - len(shown) if raw.endswith(shown) else raw.find(shown)
+        base = self.bases[k]
+        if base < 0:
+            column = raw.find(child.content)
+            return (index + 1, column + 1) if column >= 0 else _search(self.lines, child.content)
+        return index + 1, base + (offset - self.starts[k]) + 1
+
+
+_NEWLINE = re.compile("\n")
 
 
 def _search(lines: Sequence[str], needle: str) -> tuple[int, int]:
