@@ -59,10 +59,8 @@ def run_case(name: str, text: str, limit: float) -> bool:
         peak = proc.stderr.strip().splitlines()[-1] if cmd[0] == "/usr/bin/time" else "?"
         clean = "Traceback" not in proc.stderr and proc.returncode in (0, 1, 2)
         ok = clean and elapsed <= limit
-        print(
-            f"{'ok  ' if ok else 'FAIL'} {name}: {elapsed:.2f}s, peak {int(peak) // 1024 if peak.isdigit() else peak} MB,"
-            f" exit {proc.returncode}"
-        )
+        megabytes = int(peak) // 1024 if peak.isdigit() else peak
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {elapsed:.2f}s, peak {megabytes} MB, exit {proc.returncode}")
         return ok
     finally:
         shutil.rmtree(site, ignore_errors=True)
