@@ -60,7 +60,8 @@ def run_case(name: str, text: str, limit: float) -> bool:
         clean = "Traceback" not in proc.stderr and proc.returncode in (0, 1, 2)
         ok = clean and elapsed <= limit
         megabytes = int(peak) // 1024 if peak.isdigit() else peak
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: {elapsed:.2f}s, peak {megabytes} MB, exit {proc.returncode}")
+        verdict = "ok  " if ok else "FAIL"
+        print(f"{verdict} {name}: {elapsed:.2f}s, peak {megabytes} MB, exit {proc.returncode}")
         return ok
     finally:
         shutil.rmtree(site, ignore_errors=True)
