@@ -18,6 +18,6 @@ def test_ruff_is_clean() -> None:
     if ruff is None:
         pytest.skip("ruff is not installed (it is part of the test extra)")
     result = subprocess.run(
-        [ruff, "check", "sitegen", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
+        [ruff, "check", "sitegen", "tests", "bench", "fuzz"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
