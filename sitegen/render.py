@@ -52,7 +52,12 @@ class RenderContext:
 
     def common(self, depth: int, canonical: str | None) -> dict:
         config = self.site.config
-        site = {"title": config.title, "base_url": config.base_url, "language": config.language}
+        site = {
+            "title": config.title,
+            "base_url": config.base_url,
+            "language": config.language,
+            "stylesheet": (self.site.root / "static" / "site.css").is_file(),  # the site's own, if any
+        }
         return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": self.live_reload}
 
 
