@@ -12,7 +12,7 @@ from markdown_it.token import Token
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
 from sitegen.markdown import Placed, locate_annotations, parse
-from sitegen.site import slugify, split_front_matter
+from sitegen.site import MAX_SLUG, slugify, split_front_matter
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
@@ -60,14 +60,15 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
     slug = default_slug
     given = fm.values.get("slug")
     if given is not None:
-        if isinstance(given, str) and SLUG.match(given):
+        if isinstance(given, str) and SLUG.match(given) and len(given) <= MAX_SLUG:
             slug = given
         else:
             diags.append(
                 error(
                     "SG501",
                     fm.span("slug"),
-                    f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens",
+                    f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens, "
+                    f"at most {MAX_SLUG} of them",
                     help=f"for example `slug: {slugify(str(given)) or default_slug}`",
                 )
             )

@@ -186,9 +186,9 @@ def _static(publisher: Publisher, root: Path) -> None:
 class Progress:
     """A single updating line on a terminal; silent otherwise or for small sites."""
 
-    def __init__(self, stream=sys.stderr, threshold: int = 200) -> None:
-        self.stream, self.threshold = stream, threshold
-        self.enabled = stream.isatty()
+    def __init__(self, stream=None, threshold: int = 200) -> None:
+        self.stream, self.threshold = stream or sys.stderr, threshold
+        self.enabled = self.stream.isatty()
         self.started = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:

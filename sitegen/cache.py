@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
+from sitegen.grammar import private_dir
 
 CACHE_DIR = ".sitegen-cache"
 _MAGIC = b"sitegen-cache\n"
@@ -64,8 +65,8 @@ class Cache:
         self.enabled = enabled
 
     def load(self, env: str) -> CacheData:
-        if not self.enabled:
-            return CacheData(env=env)
+        if not self.enabled or not private_dir(self.path.parent):
+            return CacheData(env=env)  # pickle is only read from the user's own, private folder
         try:
             blob = self.path.read_bytes()
             header, _, body = blob.partition(b"\n\n")
@@ -87,7 +88,7 @@ class Cache:
         body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
         header = _MAGIC + __version__.encode() + b"\n" + hashlib.sha256(body).hexdigest().encode()
         try:
-            self.path.parent.mkdir(exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, exist_ok=True)
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")

@@ -11,6 +11,7 @@ from typing import Any
 
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.rules import DEFAULT_RULES, RESERVED_RULE_NAMES, Body, Rule, RuleError, Vacancy, parse_rule
+from sitegen.text import clean_text
 
 CONFIG_FILE = "site.toml"
 _URL = re.compile(r"https?://[^\s<>\"']+\Z")
@@ -141,7 +142,7 @@ def _string(
     if not isinstance(value, str) or not value.strip():
         diags.append(error("SG901", where.span(section, key), f"`{key}` must be a non-empty string"))
         return None
-    return value.strip()
+    return clean_text(value.strip())
 
 
 def _bodies(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -> dict[str, Body]:

@@ -21,11 +21,12 @@ from pathlib import Path
 from sitegen import __version__
 from sitegen.annotations import Annotation, parse_annotation
 from sitegen.article import ArticleMeta, parse_article
-from sitegen.cache import Cache, CacheData, digest
+from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
 from sitegen.checks import CheckResult, check_annotation, duplicate_slug_diagnostics
 from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
+from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
 from sitegen.site import Site, load_site, read_text
@@ -104,8 +105,19 @@ def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> 
     # Ctrl-C reaches the whole process group: the parent decides what stops, not the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     _WORKER["view"] = view
     _WORKER["ctx"] = make_context(site, live_reload) if render else None
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker is killed when the build that started it is (even by SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _work(job: tuple[str, str, str]) -> Outcome:
@@ -175,7 +187,8 @@ def _agrees(outcome: Outcome, facts: SiteFacts) -> bool:
 
 def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     """Everything every article's result depends on besides its own text, facts and sources."""
-    parts = [__version__, mode, live_reload, site.config.text]
+    # SOURCE_DATE_EPOCH dates an empty site's feed: a new value is a new build
+    parts = [__version__, mode, live_reload, site.config.text, os.environ.get("SOURCE_DATE_EPOCH", "")]
     for folder in (Path(__file__).parent / "templates", site.root / "templates"):
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
@@ -204,6 +217,9 @@ class Options:
 
 
 def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
+    if options.use_cache:
+        use_cache_dir(root / CACHE_DIR)
+    parser()  # analysed once here, so that forked workers share it
     site = load_site(root)
     env = environment_hash(site, options.mode, options.live_reload)
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from sitegen.diagnostics import Diagnostic, Span, error
+from sitegen.text import clean_text
 
 # libyaml when PyYAML was built with it: the pure-Python composer dominates a large site's load.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -122,7 +123,7 @@ def as_text(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic
     if isinstance(value, bool) or not isinstance(value, str | int | float | dt.date):
         diags.append(error("SG501", fm.span(key), f"`{key}` must be text, not {_describe(value)}"))
         return None
-    return str(value).strip()
+    return clean_text(str(value).strip())
 
 
 def as_date(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic]) -> dt.date | None:
@@ -173,7 +174,7 @@ def as_tags(fm: FrontMatter, diags: list[Diagnostic]) -> tuple[str, ...]:
         )
         return ()
     tags: list[str] = []
-    for tag in (str(t).strip() for t in value):
+    for tag in (clean_text(str(t)).strip() for t in value):
         if tag and tag not in tags:
             tags.append(tag)
     return tuple(tags)

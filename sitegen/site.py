@@ -12,6 +12,7 @@ from pathlib import Path
 from sitegen.config import CONFIG_FILE, SiteConfig, load_config
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_text, read_front_matter
+from sitegen.text import clean_text
 
 ARTICLES_DIR = "content/articles"
 SOURCES_DIR = "content/sources"
@@ -41,10 +42,13 @@ class Site:
     texts: dict[str, str] = field(default_factory=dict)  # file -> text, for showing source lines
 
 
+MAX_SLUG = 100  # a path segment every file system takes, with room to spare
+
+
 def slugify(text: str) -> str:
-    """Lowercase ASCII letters and digits; runs of anything else become one hyphen."""
+    """Lowercase ASCII letters and digits; runs of anything else become one hyphen; at most 100."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_SLUG].strip("-")
 
 
 def read_text(root: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
@@ -68,8 +72,8 @@ def read_text(root: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
         )
     if text.startswith("\ufeff"):
         text = text[1:]
-    # markdown-it turns NUL into U+FFFD; doing it first keeps every column the same for both
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd"), None
+    # markdown-it turns NUL into U+FFFD; doing it (and the rest) first keeps every column the same
+    return clean_text(text.replace("\r\n", "\n").replace("\r", "\n")), None
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, int]:
