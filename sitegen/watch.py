@@ -91,6 +91,7 @@ class Session:
                 watched, gone = now, False
                 self.rebuild(set())
             try:
+                catch_up = True  # anything saved before the watcher started is picked up by this one
                 for changes in watchfiles.watch(
                     self.root.resolve(),
                     watch_filter=watch_filter,
@@ -104,15 +105,18 @@ class Session:
                 ):
                     if self.stop.is_set() or _identity(self.root) != watched:
                         break
-                    if changes:
-                        self.rebuild(changes)
+                    if changes or catch_up:
+                        self.rebuild(changes, quiet_if_unchanged=catch_up and not changes)
+                        catch_up = False
             except Exception as exc:  # e.g. the OS's limit on watches: poll instead
                 _say(f"watching failed ({type(exc).__name__}: {exc}); polling for changes instead")
                 polling = True
                 if not self.stop.wait(1.0):
                     self.rebuild(set())
 
-    def rebuild(self, changes: set[tuple[watchfiles.Change, str]] | None) -> dict:
+    def rebuild(
+        self, changes: set[tuple[watchfiles.Change, str]] | None, *, quiet_if_unchanged: bool = False
+    ) -> dict:
         changed = self._describe(changes)
         if changed:
             _say(", ".join(changed))
@@ -124,7 +128,10 @@ class Session:
             result = build_site(
                 # Built exactly as `sitegen build` builds (same output, same cache); the server adds
                 # the live-reload script to each page as it serves it.
-                self.root, self.out, drafts=self.drafts, jobs=self.jobs
+                self.root,
+                self.out,
+                drafts=self.drafts,
+                jobs=self.jobs,
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started
@@ -146,6 +153,8 @@ class Session:
         finally:
             self.building = False
         seconds = time.perf_counter() - started
+        if quiet_if_unchanged and result.published and result.unchanged:
+            return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
         checked = result.checked
         texts = checked.site.texts
         if result.diagnostics:

@@ -471,3 +471,30 @@ def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
             assert page.locator("#sitegen-overlay").count() == 0
         finally:
             browser.close()
+
+
+def test_a_save_right_after_the_first_build_is_not_lost(tmp_path: Path) -> None:
+    site = tmp_path / "busy"
+    shutil.copytree(FIXTURE_SITE, site)
+    body = "Allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. " * 30
+    for i in range(300):  # enough work that the watcher starts well after the save below
+        write_atomic(
+            site / f"content/articles/a{i:03}.md", f"---\ntitle: A{i}\ndate: 2021-03-06\n---\n{body}\n"
+        )
+    w = Watch(site, tmp_path / "busy.log")
+    try:
+        deadline = time.monotonic() + 60
+        while w.builds() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        write_atomic(
+            site / "content/articles/a000.md",
+            "---\ntitle: Saved early\ndate: 2021-03-06\n---\nSaved early.\n",
+        )
+        _wait(
+            lambda: "Saved early" in w.get("/articles/a000/")[2],
+            timeout=30,
+            what="the early save to be served",
+        )
+    finally:
+        w.stop()
+        w.kill()
