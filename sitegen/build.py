@@ -16,7 +16,7 @@ from sitegen.engine import Options, Outcome, Run, run, save_cache
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir
-from sitegen.render import builtin_static, make_context, render_site_pages
+from sitegen.render import SitePage, builtin_static, make_context, site_pages
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
 
@@ -72,13 +72,14 @@ def build_site(
         if exit_status(result.diagnostics, strict=strict) != 0:
             save_cache(root, options, result.cache)
             return build
-        if _nothing_to_do(result, root, out, drafts, published):
+        pages = _planned_pages(result, root, drafts, live_reload, published)
+        if _nothing_to_do(result, root, out, pages):
             build.published, build.unchanged = True, True
             build.pages = len(result.cache.manifest)
             build.articles = sum(1 for o in result.outcomes if published(o))
             return build
         try:
-            _finish(publisher, result, root, out, drafts, live_reload, published)
+            _finish(publisher, result, root, out, pages, published)
         except TemplateProblem as problem:
             build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
             return build
@@ -95,8 +96,7 @@ def _finish(
     result: Run,
     root: Path,
     out: Path,
-    drafts: bool,
-    live_reload: str,
+    pages: list[SitePage],
     published: Callable[[Outcome], bool],
 ) -> None:
     data = result.cache
@@ -106,41 +106,37 @@ def _finish(
             stamp = data.manifest.get(page_of(outcome))
             if not (same_output and stamp and publisher.reuse(page_of(outcome), stamp)):
                 raise PublishError(f"{page_of(outcome)} vanished from {out} during the build")
-    _site_pages(publisher, result, root, drafts, live_reload, published, same_output)
+    _site_pages(publisher, result, pages, same_output)
     _static(publisher, root)
+    data.static_key = _static_key(root)
 
 
-def _site_key(result: Run, root: Path, drafts: bool, published: Callable[[Outcome], bool]) -> str:
-    """Everything the site-wide pages and static files are made from."""
-    shown = [o for o in result.outcomes if published(o) and o.rendered is not None]
-    static = [builtin_static(), root / "static"]
-    files = [
+def _static_key(root: Path) -> str:
+    folders = [builtin_static(), root / "static"]
+    stats = [
         f"{p}\0{p.stat().st_size}\0{p.stat().st_mtime_ns}"
-        for d in static
+        for d in folders
         if d.is_dir()
         for p in sorted(d.rglob("*"))
         if p.is_file()
     ]
-    return digest(
-        result.cache.env,
-        str(drafts),
-        *files,
-        *(f"{o.path}\0{o.text_hash}\0{o.rendered.checks!r}" for o in shown if o.rendered),
-        *(
-            f"{s.id}\0{s.title}\0{s.publisher}\0{s.date}\0{s.url}\0{s.author}\0{s.text}"
-            for s in sorted(result.site.sources.values(), key=lambda s: s.id)
-        ),
-    )
+    return digest(*stats)
 
 
-def _nothing_to_do(
-    result: Run, root: Path, out: Path, drafts: bool, published: Callable[[Outcome], bool]
-) -> bool:
+def _planned_pages(
+    result: Run, root: Path, drafts: bool, live_reload: str, published: Callable[[Outcome], bool]
+) -> list[SitePage]:
+    shown = [o.rendered for o in result.outcomes if published(o) and o.rendered is not None]
+    ctx = make_context(result.site, live_reload)
+    return site_pages(ctx, shown, digest(result.cache.env, str(drafts)))
+
+
+def _nothing_to_do(result: Run, root: Path, out: Path, pages: list[SitePage]) -> bool:
     """True when the last output is exactly what this build would publish (a no-op rebuild)."""
     data = result.cache
     if result.changed or data.out != str(out.absolute()) or not data.manifest:
         return False
-    if _site_key(result, root, drafts, published) != data.site_key:
+    if data.static_key != _static_key(root) or data.page_keys != {p.rel: p.key for p in pages}:
         return False
     if not all(stamp.matches(out / rel) for rel, stamp in data.manifest.items()):
         return False
@@ -148,32 +144,15 @@ def _nothing_to_do(
     return present == len(data.manifest)  # nothing put there by hand, nothing missing
 
 
-def _site_pages(
-    publisher: Publisher,
-    result: Run,
-    root: Path,
-    drafts: bool,
-    live_reload: str,
-    published: Callable[[Outcome], bool],
-    same_output: bool,
-) -> None:
-    """Index, sources, tags, checks, feed and sitemap — reused as they are when nothing changed."""
+def _site_pages(publisher: Publisher, result: Run, pages: list[SitePage], same_output: bool) -> None:
+    """Index, sources, tags, checks, feed and sitemap: each page is rendered again only if its key changed."""
     data = result.cache
-    shown = [o for o in result.outcomes if published(o) and o.rendered is not None]
-    key = _site_key(result, root, drafts, published)
-    if (
-        same_output
-        and key == data.site_key
-        and data.site_pages
-        and all(rel in data.manifest and publisher.reuse(rel, data.manifest[rel]) for rel in data.site_pages)
-    ):
-        return
-    ctx = make_context(result.site, live_reload)
-    rels = []
-    for rel, content in render_site_pages(ctx, [o.rendered for o in shown if o.rendered is not None]):
-        publisher.write(rel, content)
-        rels.append(rel)
-    data.site_key, data.site_pages = key, rels
+    for page in pages:
+        stamp = data.manifest.get(page.rel)
+        reused = same_output and stamp is not None and data.page_keys.get(page.rel) == page.key
+        if not (reused and publisher.reuse(page.rel, stamp)):
+            publisher.write(page.rel, page.make())
+    data.page_keys = {p.rel: p.key for p in pages}
 
 
 def _static(publisher: Publisher, root: Path) -> None:

@@ -55,8 +55,8 @@ class CacheData:
     entries: dict[str, Any] = field(default_factory=dict)  # article path -> engine's entry
     manifest: dict[str, FileStamp] = field(default_factory=dict)  # output path -> stamp
     out: str = ""  # the output directory the manifest describes
-    site_key: str = ""  # hash of everything the site-wide pages were made from
-    site_pages: list[str] = field(default_factory=list)  # the site-wide pages of that output
+    page_keys: dict[str, str] = field(default_factory=dict)  # site-wide page -> key of what made it
+    static_key: str = ""  # the static files that output was made with
 
 
 class Cache:

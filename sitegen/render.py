@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from markupsafe import Markup
 
 from sitegen import __version__
 from sitegen.article import Document
+from sitegen.cache import digest
 from sitegen.checks import CheckResult
 from sitegen.htmlrender import render_body
 from sitegen.pages import (
@@ -42,6 +44,7 @@ class Rendered:
     checks: list[dict] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
     excerpt: str = ""
+    checks_rows: str = ""  # this article's rows of the checks page, rendered with it
 
 
 @dataclass(frozen=True)
@@ -96,31 +99,70 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         for n in body.notes
         if n.result is not None
     ]
-    return Rendered(view, html.encode("utf-8"), checks, cited, plain_excerpt(str(body.html)))
+    rows = render_template(
+        ctx.env, ctx.site.root, "checks_rows.html", **ctx.common(1, None), article=view, checks=checks
+    )
+    return Rendered(view, html.encode("utf-8"), checks, cited, plain_excerpt(str(body.html)), rows)
 
 
-def render_site_pages(ctx: RenderContext, rendered: Sequence[Rendered]) -> Iterator[tuple[str, bytes]]:
-    """Index, sources, tags, checks, feed and sitemap from the rendered articles."""
+@dataclass(frozen=True)
+class SitePage:
+    """A site-wide page: where it goes, a key of everything it is made from, and how to make it."""
+
+    rel: str
+    key: str
+    make: Callable[[], bytes]
+
+
+def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) -> list[SitePage]:
+    """Index, sources, tags, checks, feed and sitemap; each is rendered only if its key changed."""
     articles = newest_first([r.view for r in rendered])
     by_slug = {r.view.slug: r for r in rendered}
-    yield "index.html", _page(ctx, "index.html", 0, "", articles=articles)
-    yield from _source_pages(ctx, articles, by_slug)
-    yield from _tag_pages(ctx, articles)
-    checks = [
-        {**c, "title": by_slug[c["article"]].view.title, "href": by_slug[c["article"]].view.href}
-        for a in articles
-        for c in by_slug[a.slug].checks
+    listing = {
+        a.slug: repr((a.slug, a.title, a.date_iso, a.author, a.summary, a.checks, a.tags)) for a in articles
+    }
+
+    def key(*parts: str) -> str:
+        return digest(base_key, *parts)
+
+    pages = [
+        SitePage(
+            "index.html",
+            key("index", *listing.values()),
+            lambda: _page(ctx, "index.html", 0, "", articles=articles),
+        )
     ]
-    yield (
-        "checks/index.html",
-        _page(ctx, "checks.html", 1, "checks/", checks=checks, article_count=len(articles)),
+    pages += _source_pages(ctx, articles, by_slug, listing, key)
+    pages += _tag_pages(ctx, articles, listing, key)
+    sections = [(a, by_slug[a.slug]) for a in articles]
+    checks_key = key("checks", *(listing[a.slug] + r.checks_rows for a, r in sections))
+    pages.append(SitePage("checks/index.html", checks_key, lambda: _checks_page(ctx, sections)))
+    pages.append(SitePage("checks.json", checks_key, lambda: _checks_json(sections)))
+    feed = articles[:50]
+    pages.append(
+        SitePage(
+            "feed.xml",
+            key(
+                "feed", _epoch_date().isoformat(), *(listing[a.slug] + by_slug[a.slug].excerpt for a in feed)
+            ),
+            lambda: _feed(ctx, articles, by_slug),
+        )
     )
-    public = [
-        {k: c[k] for k in ("article", "file", "line", "column", "kind", "status", "summary")} for c in checks
-    ]
-    yield "checks.json", (json.dumps({"checks": public}, ensure_ascii=False, indent=1) + "\n").encode()
-    yield "feed.xml", _feed(ctx, articles, by_slug)
-    yield "sitemap.xml", _sitemap(ctx, articles)
+    sitemap_key = key("sitemap", *listing.values(), *sorted(ctx.site.sources))
+    pages.append(SitePage("sitemap.xml", sitemap_key, lambda: _sitemap(ctx, articles)))
+    return pages
+
+
+def _checks_page(ctx: RenderContext, sections: list[tuple[ArticleView, Rendered]]) -> bytes:
+    rows = Markup("".join(r.checks_rows for _, r in sections))
+    count = sum(len(r.checks) for _, r in sections)
+    return _page(ctx, "checks.html", 1, "checks/", rows=rows, check_count=count, article_count=len(sections))
+
+
+def _checks_json(sections: list[tuple[ArticleView, Rendered]]) -> bytes:
+    fields = ("article", "file", "line", "column", "kind", "status", "summary")
+    public = [{k: c[k] for k in fields} for _, r in sections for c in r.checks]
+    return (json.dumps({"checks": public}, ensure_ascii=False, indent=1) + "\n").encode()
 
 
 def _page(ctx: RenderContext, template: str, depth: int, path: str, **values) -> bytes:
@@ -130,13 +172,28 @@ def _page(ctx: RenderContext, template: str, depth: int, path: str, **values) ->
     ).encode()
 
 
-def _source_pages(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered]):
+def _source_pages(
+    ctx: RenderContext,
+    articles: list[ArticleView],
+    by_slug: dict[str, Rendered],
+    listing: dict[str, str],
+    key: Callable[..., str],
+) -> list[SitePage]:
+    pages = []
     for source in sorted(ctx.site.sources.values(), key=lambda s: s.id):
         citing = [a for a in articles if source.id in by_slug[a.slug].cited]
-        yield (
-            f"sources/{source.id}/index.html",
-            _page(ctx, "source.html", 2, f"sources/{source.id}/", source=_source_view(source), citing=citing),
+        view = _source_view(source)
+        make = functools.partial(
+            _page, ctx, "source.html", 2, f"sources/{source.id}/", source=view, citing=citing
         )
+        pages.append(
+            SitePage(
+                f"sources/{source.id}/index.html",
+                key("source", repr(view), *(listing[a.slug] for a in citing)),
+                make,
+            )
+        )
+    return pages
 
 
 def _source_view(s: Source) -> dict:
@@ -153,18 +210,28 @@ def _source_view(s: Source) -> dict:
     }
 
 
-def _tag_pages(ctx: RenderContext, articles: list[ArticleView]):
+def _tag_pages(
+    ctx: RenderContext, articles: list[ArticleView], listing: dict[str, str], key: Callable[..., str]
+) -> list[SitePage]:
     tags: dict[str, TagView] = {}
     members: dict[str, list[ArticleView]] = {}
     for article in articles:
         for tag in article.tags:
             tags.setdefault(tag.slug, tag)
             members.setdefault(tag.slug, []).append(article)
+    pages = []
     for slug in sorted(tags):
-        yield (
-            f"tags/{slug}/index.html",
-            _page(ctx, "tag.html", 2, f"tags/{slug}/", tag=tags[slug], articles=members[slug]),
+        make = functools.partial(
+            _page, ctx, "tag.html", 2, f"tags/{slug}/", tag=tags[slug], articles=members[slug]
         )
+        pages.append(
+            SitePage(
+                f"tags/{slug}/index.html",
+                key("tag", repr(tags[slug]), *(listing[a.slug] for a in members[slug])),
+                make,
+            )
+        )
+    return pages
 
 
 def _timestamp(day: dt.date | None) -> str:
