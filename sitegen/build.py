@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitegen import noop
 from sitegen.cache import CacheData, digest
 from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics
-from sitegen.engine import Options, Outcome, Run, run, save_cache
+from sitegen.engine import Options, Outcome, Run, file_stamp, run, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir
 from sitegen.render import SitePage, builtin_static, make_context, site_pages
+from sitegen.site import read_text
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
 
@@ -59,6 +61,10 @@ def build_site(
         stamp = data.manifest.get(page_of(outcome)) if data.out == str(out.absolute()) else None
         return stamp is not None and outcome.rendered is not None and stamp.matches(out / page_of(outcome))
 
+    static_key = _static_key(root)
+    quick = _unchanged(root, out, mode, use_cache, drafts, live_reload, static_key, strict)
+    if quick is not None:
+        return quick
     options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress)
     with Publisher(out) as publisher:
 
@@ -71,12 +77,14 @@ def build_site(
         build = BuildResult(checked, list(result.diagnostics), rendered=result.processed)
         if exit_status(result.diagnostics, strict=strict) != 0:
             save_cache(root, options, result.cache)
+            noop.forget(root, mode, use_cache)
             return build
         pages = _planned_pages(result, root, drafts, live_reload, published)
         if _nothing_to_do(result, root, out, pages):
             build.published, build.unchanged = True, True
             build.pages = len(result.cache.manifest)
             build.articles = sum(1 for o in result.outcomes if published(o))
+            _snapshot(root, out, mode, use_cache, drafts, static_key, result, build)
             return build
         try:
             _finish(publisher, result, root, out, pages, published)
@@ -88,7 +96,67 @@ def build_site(
     save_cache(root, options, result.cache)
     build.published, build.pages = True, len(publisher.stamps)
     build.articles = sum(1 for o in result.outcomes if published(o))
+    _snapshot(root, out, mode, use_cache, drafts, static_key, result, build)
     return build
+
+
+def _unchanged(
+    root: Path,
+    out: Path,
+    mode: str,
+    use_cache: bool,
+    drafts: bool,
+    live_reload: str,
+    static_key: str,
+    strict: bool,
+) -> BuildResult | None:
+    """A no-op rebuild answered from the snapshot of the last one, or None to build."""
+    if not use_cache:
+        return None
+    snapshot, site = noop.check(
+        root, mode, use_cache, out=out, drafts=drafts, live_reload=live_reload, static_key=static_key
+    )
+    if snapshot is None or site is None or exit_status(snapshot.diagnostics, strict=strict) != 0:
+        return None
+    for file in {d.span.file for d in snapshot.diagnostics} - set(site.texts):
+        text, _ = read_text(root, file)
+        if text is not None:
+            site.texts[file] = text  # to show the source lines of the warnings again
+    articles, annotations, published = snapshot.counts
+    checked = Checked(site, [], list(snapshot.diagnostics), counts=(articles, annotations))
+    return BuildResult(
+        checked,
+        list(snapshot.diagnostics),
+        published=True,
+        pages=len(snapshot.manifest),
+        articles=published,
+        unchanged=True,
+    )
+
+
+def _snapshot(
+    root: Path,
+    out: Path,
+    mode: str,
+    use_cache: bool,
+    drafts: bool,
+    static_key: str,
+    result: Run,
+    build: BuildResult,
+) -> None:
+    site = result.site
+    snapshot = noop.Snapshot(
+        env=result.cache.env,
+        drafts=drafts,
+        out=str(out.absolute()),
+        static_key=static_key,
+        articles={path: file_stamp(root / path) for path in site.article_paths},
+        sources=source_hashes(site),
+        manifest=dict(result.cache.manifest),
+        diagnostics=list(result.diagnostics),
+        counts=(len(result.outcomes), sum(o.annotations for o in result.outcomes), build.articles),
+    )
+    noop.save(root, mode, use_cache, snapshot)
 
 
 def _finish(

@@ -60,29 +60,37 @@ class CacheData:
 
 
 class Cache:
-    def __init__(self, root: Path, mode: str, *, enabled: bool = True) -> None:
-        self.path = root / CACHE_DIR / f"{mode}.pickle"
+    """One pickled object in the site's private cache folder, checksummed and versioned."""
+
+    def __init__(self, root: Path, name: str, *, enabled: bool = True) -> None:
+        self.path = root / CACHE_DIR / f"{name}.pickle"
         self.enabled = enabled
 
-    def load(self, env: str) -> CacheData:
+    def read(self) -> Any:
+        """The stored object, or None when there is none that can be trusted."""
         if not self.enabled or not private_dir(self.path.parent):
-            return CacheData(env=env)  # pickle is only read from the user's own, private folder
+            return None  # pickle is only read from the user's own, private folder
         try:
             blob = self.path.read_bytes()
             header, _, body = blob.partition(b"\n\n")
             magic, version, checksum = header.split(b"\n")
             if magic + b"\n" != _MAGIC or version.decode() != __version__:
-                return CacheData(env=env)
+                return None
             if hashlib.sha256(body).hexdigest().encode() != checksum:
-                return CacheData(env=env)  # torn or edited: start again
-            data = pickle.loads(body)
+                return None  # torn or edited: start again
+            return pickle.loads(body)
         except Exception:  # noqa: BLE001 - any unreadable cache is simply not used
+            return None
+
+    def load(self, env: str) -> CacheData:
+        data = self.read()
+        if not isinstance(data, CacheData):
             return CacheData(env=env)
-        if not isinstance(data, CacheData) or data.env != env:
-            return CacheData(env=env, manifest=getattr(data, "manifest", {}), out=getattr(data, "out", ""))
+        if data.env != env:
+            return CacheData(env=env, manifest=data.manifest, out=data.out)
         return data
 
-    def save(self, data: CacheData) -> None:
+    def save(self, data: object) -> None:
         if not self.enabled:
             return
         body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)

@@ -256,7 +256,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     diags += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
     changed = bool(misses or rechecked or set(data.entries) != set(outcomes))
     data.entries = {
-        o.path: Entry(o, {s: sources.get(s) for s in o.sources_seen()}, _file_stamp(root / o.path))
+        o.path: Entry(o, {s: sources.get(s) for s in o.sources_seen()}, file_stamp(root / o.path))
         for o in ordered
     }
     for file in {d.span.file for d in diags}:  # texts only where a diagnostic shows a source line
@@ -299,7 +299,7 @@ class _Texts:
         return self.read.get(path)
 
 
-def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+def file_stamp(path: Path) -> tuple[int, int, int, int] | None:
     try:
         st = path.stat()
     except OSError:
@@ -315,7 +315,7 @@ def _unchanged_candidates(
     candidates: dict[str, Entry] = {}
     for path in site.article_paths:
         entry = data.entries.get(path)
-        stamp = _file_stamp(site.root / path)
+        stamp = file_stamp(site.root / path)
         if entry is not None and stamp is not None and entry.stamp == stamp:
             hashes[path] = entry.outcome.text_hash
             candidates[path] = entry

@@ -16,9 +16,12 @@ class Checked:
     outcomes: list[Outcome]
     diagnostics: list[Diagnostic]
     run: Run | None = None
+    counts: tuple[int, int] | None = None  # (articles, annotations) when there are no outcomes at hand
 
     @property
     def summary(self) -> Summary:
+        if self.counts is not None:
+            return summarize(self.diagnostics, *self.counts)
         annotations = sum(o.annotations for o in self.outcomes)
         return summarize(self.diagnostics, len(self.outcomes), annotations)
 
