@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import re
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,22 +40,46 @@ class Outcome:
     text_hash: str
     meta: ArticleMeta
     annotations: int
-    results: tuple[CheckResult, ...]
     diagnostics: tuple[Diagnostic, ...]  # the article's own (front matter, annotations)
+    defines: tuple[FactDef, ...] = ()  # the facts it defines
+    seen: tuple[tuple[str, tuple | None], ...] = ()  # the @facts it used, as it saw them
+    cites: tuple[str, ...] = ()  # the sources its claims name
     rendered: Rendered | None = None
+
+    @classmethod
+    def of(
+        cls,
+        path: str,
+        text_hash: str,
+        meta: ArticleMeta,
+        annotations: int,
+        results: Sequence[CheckResult],
+        diagnostics: tuple[Diagnostic, ...],
+    ) -> Outcome:
+        """Only what later stages need is kept of the check results: big sites keep this for every article."""
+        return cls(
+            path,
+            text_hash,
+            meta,
+            annotations,
+            diagnostics,
+            defines=tuple(f for r in results for f in r.facts),
+            seen=tuple(sorted({name: seen for r in results for name, seen in r.facts_seen}.items())),
+            cites=tuple(sorted({s for r in results for s in r.sources})),
+        )
 
     @property
     def failed(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
     def fact_defs(self) -> list[FactDef]:
-        return [f for r in self.results for f in r.facts]
+        return list(self.defines)
 
     def facts_seen(self) -> dict[str, tuple | None]:
-        return {name: seen for r in self.results for name, seen in r.facts_seen}
+        return dict(self.seen)
 
     def sources_seen(self) -> set[str]:
-        return {s for r in self.results for s in r.sources}
+        return set(self.cites)
 
 
 @dataclass
@@ -89,7 +113,7 @@ def process_article(
     doc = parse_article(path, text, for_render=render_ctx is not None)
     results = tuple(check_annotation(doc, placed, view) for placed in doc.annotations)
     diags = tuple(doc.diagnostics) + tuple(d for r in results for d in r.diagnostics)
-    outcome = Outcome(path, text_hash, doc.meta, len(doc.annotations), results, diags)
+    outcome = Outcome.of(path, text_hash, doc.meta, len(doc.annotations), results, diags)
     if render_ctx is not None and not outcome.failed:
         try:
             outcome.rendered = render_article(render_ctx, doc, results)

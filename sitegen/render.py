@@ -33,6 +33,7 @@ from sitegen.prose import plain_excerpt
 from sitegen.site import Site, Source
 
 PageMap = dict[str, bytes]
+CHECK_FIELDS = ("article", "file", "line", "column", "kind", "status", "summary", "number")
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Rendered:
 
     view: ArticleView
     html: bytes
-    checks: list[dict] = field(default_factory=list)
+    checks: list[tuple] = field(default_factory=list)  # CHECK_FIELDS of each marker: compact, for big caches
     cited: list[str] = field(default_factory=list)
     excerpt: str = ""
     checks_rows: str = ""  # this article's rows of the checks page, rendered with it
@@ -86,21 +87,26 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         json_ld=json_ld(ctx.site, view, sources, cited),
     )
     checks = [
-        {
-            "article": view.slug,
-            "file": doc.path,
-            "line": n.result.span.line,
-            "column": n.result.span.column,
-            "kind": n.result.kind,
-            "status": n.result.status,
-            "summary": n.result.summary,
-            "number": n.number,
-        }
+        (
+            view.slug,
+            doc.path,
+            n.result.span.line,
+            n.result.span.column,
+            n.result.kind,
+            n.result.status,
+            n.result.summary,
+            n.number,
+        )
         for n in body.notes
         if n.result is not None
     ]
     rows = render_template(
-        ctx.env, ctx.site.root, "checks_rows.html", **ctx.common(1, None), article=view, checks=checks
+        ctx.env,
+        ctx.site.root,
+        "checks_rows.html",
+        **ctx.common(1, None),
+        article=view,
+        checks=[dict(zip(CHECK_FIELDS, c, strict=True)) for c in checks],
     )
     return Rendered(view, html.encode("utf-8"), checks, cited, plain_excerpt(str(body.html)), rows)
 
@@ -160,8 +166,7 @@ def _checks_page(ctx: RenderContext, sections: list[tuple[ArticleView, Rendered]
 
 
 def _checks_json(sections: list[tuple[ArticleView, Rendered]]) -> bytes:
-    fields = ("article", "file", "line", "column", "kind", "status", "summary")
-    public = [{k: c[k] for k in fields} for _, r in sections for c in r.checks]
+    public = [dict(zip(CHECK_FIELDS[:7], c[:7], strict=True)) for _, r in sections for c in r.checks]
     return (json.dumps({"checks": public}, ensure_ascii=False, indent=1) + "\n").encode()
 
 
