@@ -9,6 +9,7 @@ trusted, and rewritten after the next successful run.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import pickle
@@ -51,12 +52,19 @@ class FileStamp:
 
 @dataclass
 class CacheData:
+    """What the engine keeps between runs. Copies share entries: runs replace them, never change them."""
+
     env: str = ""  # hash of everything every article depends on (config, templates, version, mode)
     entries: dict[str, Any] = field(default_factory=dict)  # article path -> engine's entry
     manifest: dict[str, FileStamp] = field(default_factory=dict)  # output path -> stamp
     out: str = ""  # the output directory the manifest describes
     page_keys: dict[str, str] = field(default_factory=dict)  # site-wide page -> key of what made it
     static_key: str = ""  # the static files that output was made with
+
+    def __copy__(self) -> CacheData:
+        return CacheData(
+            self.env, dict(self.entries), dict(self.manifest), self.out, dict(self.page_keys), self.static_key
+        )
 
 
 class Cache:
@@ -66,10 +74,23 @@ class Cache:
         self.path = root / CACHE_DIR / f"{name}.pickle"
         self.enabled = enabled
 
+    # What this process last wrote, by path: a long-running `watch` need not read it back.
+    _written: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns, st.st_ino)
+
     def read(self) -> Any:
         """The stored object, or None when there is none that can be trusted."""
         if not self.enabled or not private_dir(self.path.parent):
             return None  # pickle is only read from the user's own, private folder
+        remembered = self._written.get(self.path)
+        if remembered is not None and remembered[0] == self._stat():
+            return copy.copy(remembered[1])
         try:
             blob = self.path.read_bytes()
             header, _, body = blob.partition(b"\n\n")
@@ -104,5 +125,8 @@ class Cache:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(header + b"\n\n" + body)
             os.replace(tmp, self.path)
+            stamp = self._stat()
+            if stamp is not None:
+                self._written[self.path] = (stamp, copy.copy(data))
         except OSError:
             pass  # a read-only site still builds; it just does not get faster
