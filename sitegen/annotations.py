@@ -130,7 +130,7 @@ def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:
     return None
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 12)
 def parse_annotation(text: str) -> Annotation | SyntaxProblem:
     """Parse `<<...>>`; never raises."""
     tokens = _lex(text)

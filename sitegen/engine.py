@@ -131,6 +131,7 @@ def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     _WORKER["view"] = view
+    _WORKER["root"] = site.root
     _WORKER["ctx"] = make_context(site, live_reload) if render else None
 
 
@@ -144,8 +145,14 @@ def _die_with_parent() -> None:
         pass
 
 
-def _work(job: tuple[str, str, str]) -> Outcome:
-    return process_article(*job, _WORKER["view"], _WORKER["ctx"])
+def _work(job: tuple[str, str]) -> Outcome:
+    path, text_hash = job
+    return process_article(path, _read(_WORKER["root"], path), text_hash, _WORKER["view"], _WORKER["ctx"])
+
+
+def _read(root: Path, path: str) -> str:
+    text, _ = read_text(root, path)  # a file that became unreadable: checked as empty, found next time
+    return text or ""
 
 
 # ------------------------------------------------------------------ facts
@@ -265,7 +272,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
         else:
             misses.append(path)
     view = SiteView(site.config, site.sources, provisional)
-    jobs = [(path, texts.get(path) or "", hashes[path]) for path in misses]
+    jobs = [(path, hashes[path]) for path in misses]  # each worker reads its own files
     for done, outcome in enumerate(_process_all(jobs, view, site, options), 1):
         outcomes[outcome.path] = _emit(outcome, sink)
         if options.progress is not None:
@@ -306,21 +313,21 @@ def save_cache(root: Path, options: Options, data: CacheData) -> None:
 
 
 class _Texts:
-    """Article texts, read only when needed: unchanged files are known by their stat."""
+    """Article texts, read when needed and not kept: unchanged files are known by their stat,
+    and a large site's texts would otherwise all sit in memory at once."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.read: dict[str, str] = {}
         self.problems: dict[str, Diagnostic] = {}
 
     def get(self, path: str) -> str | None:
-        if path not in self.read and path not in self.problems:
-            text, problem = read_text(self.root, path)
-            if problem is not None or text is None:
-                self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
-            else:
-                self.read[path] = text
-        return self.read.get(path)
+        if path in self.problems:
+            return None
+        text, problem = read_text(self.root, path)
+        if problem is not None or text is None:
+            self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
+            return None
+        return text
 
 
 def file_stamp(path: Path) -> tuple[int, int, int, int] | None:
@@ -386,13 +393,13 @@ def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
 
 
 def _process_all(
-    jobs: list[tuple[str, str, str]], view: SiteView, site: Site, options: Options
+    jobs: list[tuple[str, str]], view: SiteView, site: Site, options: Options
 ) -> Iterator[Outcome]:
     workers = max(1, min(options.jobs, os.cpu_count() or 1, len(jobs) // 8 or 1))
     if workers == 1:
         ctx = make_context(site, options.live_reload) if options.render else None
-        for job in jobs:
-            yield process_article(*job, view, ctx)
+        for path, text_hash in jobs:
+            yield process_article(path, _read(site.root, path), text_hash, view, ctx)
         return
     # fork shares the loaded site with the workers instead of pickling it for each of them
     mp = multiprocessing.get_context("fork")

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import os
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,13 @@ class Rendered:
     checks: list[tuple] = field(default_factory=list)  # CHECK_FIELDS of each marker: compact, for big caches
     cited: list[str] = field(default_factory=list)
     excerpt: str = ""
-    checks_rows: str = ""  # this article's rows of the checks page, rendered with it
+    # this article's rows of the checks page, rendered with it; compressed, as every article's
+    # rows stay in memory (and in the cache) until the checks page is made
+    checks_rows: bytes = b""
+    rows_key: str = ""
+
+    def rows_html(self) -> str:
+        return zlib.decompress(self.checks_rows).decode("utf-8") if self.checks_rows else ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,9 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         article=view,
         checks=[dict(zip(CHECK_FIELDS, c, strict=True)) for c in checks],
     )
-    return Rendered(view, html.encode("utf-8"), checks, cited, plain_excerpt(str(body.html)), rows)
+    packed = zlib.compress(rows.encode("utf-8"), 1)
+    excerpt = plain_excerpt(str(body.html))
+    return Rendered(view, html.encode("utf-8"), checks, cited, excerpt, packed, digest(rows))
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
     pages += _source_pages(ctx, articles, by_slug, listing, key)
     pages += _tag_pages(ctx, articles, listing, key)
     sections = [(a, by_slug[a.slug]) for a in articles]
-    checks_key = key("checks", *(listing[a.slug] + r.checks_rows for a, r in sections))
+    checks_key = key("checks", *(listing[a.slug] + r.rows_key for a, r in sections))
     pages.append(SitePage("checks/index.html", checks_key, lambda: _checks_page(ctx, sections)))
     pages.append(SitePage("checks.json", checks_key, lambda: _checks_json(sections)))
     feed = articles[:50]
@@ -160,7 +169,7 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
 
 
 def _checks_page(ctx: RenderContext, sections: list[tuple[ArticleView, Rendered]]) -> bytes:
-    rows = Markup("".join(r.checks_rows for _, r in sections))
+    rows = Markup("".join(r.rows_html() for _, r in sections))
     count = sum(len(r.checks) for _, r in sections)
     return _page(ctx, "checks.html", 1, "checks/", rows=rows, check_count=count, article_count=len(sections))
 
