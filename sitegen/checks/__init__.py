@@ -1,18 +1,19 @@
 """The check stage: every annotation of every article against the site (SPEC §3).
 
-`check_documents` is pure: documents and the site's config/sources in, results out.
-Site-wide checks (facts, slugs) look at all documents; everything else is per annotation.
+`check_annotation` is pure: one parsed annotation and the site's config, sources and facts
+in, a result out. Site-wide checks (fact conflicts, duplicate slugs) are made by the engine
+once every article is parsed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sitegen.annotations import Annotation, SyntaxProblem
+from sitegen.annotations import SyntaxProblem
 from sitegen.article import ArticleMeta, Document
-from sitegen.checks.attribution import check_claim, fact_definitions, fact_summary, where
-from sitegen.checks.context import Ctx, FactDef, SiteFacts, SiteView, did_you_mean
+from sitegen.checks.attribution import check_claim, fact_definitions, fact_summary
+from sitegen.checks.context import Ctx, FactDef, SiteView, did_you_mean
 from sitegen.checks.seats import check_seats, check_threshold, check_votes
 from sitegen.checks.totals import check_pct, check_sum, check_tally
 from sitegen.diagnostics import Diagnostic, Span, error, warning
@@ -47,54 +48,6 @@ class CheckResult:
     @property
     def renders(self) -> bool:
         return self.kind != "fact"
-
-
-@dataclass
-class CheckReport:
-    results: dict[str, list[CheckResult]] = field(default_factory=dict)  # by document path
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-
-def collect_facts(documents: Sequence[Document], view: SiteView) -> tuple[SiteFacts, list[Diagnostic]]:
-    """First definition of each fact in (path, line) order; later disagreeing ones are SG402."""
-    facts = SiteFacts()
-    diags: list[Diagnostic] = []
-    for definition in _fact_definitions(documents, view):
-        first = facts.first.setdefault(definition.name, definition)
-        if first is not definition and (first.value, first.percent) != (definition.value, definition.percent):
-            diags.append(_conflict(definition, first))
-    return facts, diags
-
-
-def _fact_definitions(documents: Sequence[Document], view: SiteView) -> list[FactDef]:
-    found: list[FactDef] = []
-    for doc in sorted(documents, key=lambda d: d.path):
-        for placed in doc.annotations:
-            if isinstance(placed.parsed, Annotation) and placed.parsed.kind == "fact":
-                ctx = Ctx(placed.parsed, doc.path, placed.line, placed.column, view, doc.meta.date)
-                found.extend(fact_definitions(ctx))
-    return found
-
-
-def _conflict(later: FactDef, first: FactDef) -> Diagnostic:
-    return error(
-        "SG402",
-        later.span,
-        f"fact `{later.name}` is {later.shown()} here, but {first.shown()} at {where(first.span)}",
-        help="a named figure has one value across the site; correct one of the definitions",
-    )
-
-
-def check_documents(documents: Sequence[Document], view: SiteView) -> CheckReport:
-    report = CheckReport()
-    for doc in documents:
-        results = [check_annotation(doc, placed, view) for placed in doc.annotations]
-        report.results[doc.path] = results
-        report.diagnostics.extend(doc.diagnostics)
-        for result in results:
-            report.diagnostics.extend(result.diagnostics)
-    report.diagnostics.extend(duplicate_slugs(documents))
-    return report
 
 
 def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResult:
@@ -188,6 +141,3 @@ def duplicate_slug_diagnostics(metas: Sequence[tuple[str, ArticleMeta]]) -> list
             )
     return diags
 
-
-def duplicate_slugs(documents: Sequence[Document]) -> list[Diagnostic]:
-    return duplicate_slug_diagnostics([(d.path, d.meta) for d in documents])
