@@ -90,7 +90,10 @@ def test_two_hundred_edits_leave_a_live_watcher_serving_a_fresh_build(tmp_path: 
         write_atomic(site / "content" / "articles" / "a0.md", GOOD.format(title="x", tag="x", n=178))
         for path in (site / "content" / "articles").rglob("*.md"):
             write_atomic(path, GOOD.format(title=f"Final {path.stem}", tag="final", n=178))
-        _wait(lambda: _settled(w), timeout=60, what="the watcher to settle on a good build")
+        try:
+            _wait(lambda: _settled(w), timeout=60, what="the watcher to settle on a good build")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nstatus: {w.status()}\nwatch stderr (end):\n{w.stderr()[-3000:]}") from None
         rss_after = _rss_kb(w.proc.pid)
         print(f"watch RSS before {rss_before} kB, after 200 edits {rss_after} kB")
         assert rss_after < rss_before + 60_000, (rss_before, rss_after)
