@@ -14,11 +14,11 @@ from test_watch import Watch, _wait, write_atomic
 from sitegen.build import build_site
 
 GOOD = (
-    "---\ntitle: \"{title}\"\ndate: 2021-03-06\ntags: [{tag}]\n---\n"
+    '---\ntitle: "{title}"\ndate: 2021-03-06\ntags: [{tag}]\n---\n'
     "Allies hold {n} of the 342 seats <<seats NA={n}/342>>.\n"
 )
 BAD_FIGURE = "---\ntitle: Bad\ndate: 2021-03-06\n---\nAllies hold 178 of 340 seats <<seats NA=178/340>>.\n"
-HALF_WRITTEN = "---\ntitle: \"Half"
+HALF_WRITTEN = '---\ntitle: "Half'
 BAD_TEMPLATE = "{% extends 'base.html' %}{% block main %}{{ tag.name }{% endblock %}\n"
 GOOD_TEMPLATE = "{% extends 'base.html' %}{% block main %}<h1>Tag {{ tag.name }}</h1>{% endblock %}\n"
 
@@ -93,7 +93,9 @@ def test_two_hundred_edits_leave_a_live_watcher_serving_a_fresh_build(tmp_path: 
         try:
             _wait(lambda: _settled(w), timeout=60, what="the watcher to settle on a good build")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\nstatus: {w.status()}\nwatch stderr (end):\n{w.stderr()[-3000:]}") from None
+            raise AssertionError(
+                f"{exc}\nstatus: {w.status()}\nwatch stderr (end):\n{w.stderr()[-3000:]}"
+            ) from None
         rss_after = _rss_kb(w.proc.pid)
         print(f"watch RSS before {rss_before} kB, after 200 edits {rss_after} kB")
         assert rss_after < rss_before + 60_000, (rss_before, rss_after)
