@@ -105,8 +105,11 @@ class Session:
                 ):
                     if self.stop.is_set() or _identity(self.root) != watched:
                         break
-                    if changes or catch_up:
-                        self.rebuild(changes, quiet_if_unchanged=catch_up and not changes)
+                    # After a failed build, a quiet second also re-checks: a save the OS did not
+                    # report (under load, into a brand-new folder) must not leave the error up.
+                    retry = not changes and not self.hub.snapshot().get("ok", True)
+                    if changes or catch_up or retry:
+                        self.rebuild(changes, quiet_if_unchanged=not changes)
                         catch_up = False
             except Exception as exc:  # e.g. the OS's limit on watches: poll instead
                 _say(f"watching failed ({type(exc).__name__}: {exc}); polling for changes instead")
@@ -140,6 +143,8 @@ class Session:
             else:
                 internal = f"internal error during rebuild: {type(exc).__name__}: {exc}"
             internal = " ".join(internal.split())
+            if quiet_if_unchanged and self.hub.snapshot().get("internal") == internal:
+                return self.hub.snapshot()  # the same trouble as already reported
             _say(f"{internal}; still serving the last good site")
             return self.hub.record(
                 False,
@@ -155,6 +160,12 @@ class Session:
         seconds = time.perf_counter() - started
         if quiet_if_unchanged and result.published and result.unchanged:
             return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
+        previous = self.hub.snapshot()
+        same_failure = not previous.get("ok", True) and previous.get("diagnostics") == [
+            d.to_json() for d in result.diagnostics
+        ]
+        if quiet_if_unchanged and not result.published and same_failure:
+            return previous  # still failing exactly as already reported
         checked = result.checked
         texts = checked.site.texts
         if result.diagnostics:
