@@ -1,11 +1,11 @@
-"""Templating: every page of SPEC §6 from checked documents, as {relative path: bytes}."""
+"""Templating: the Jinja2 environment, template errors as SG902, and the views pages are made from."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,17 +17,6 @@ from sitegen.checks import CheckResult
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.htmlrender import Note
 from sitegen.site import Site, Source, slugify
-
-TEMPLATES = (
-    "base.html",
-    "article.html",
-    "index.html",
-    "source.html",
-    "tag.html",
-    "checks.html",
-    "feed.xml",
-    "sitemap.xml",
-)
 
 
 class TemplateProblem(Exception):
@@ -239,6 +228,3 @@ def safe_json(data: object) -> Markup:
     ):
         text = text.replace(raw, escaped)
     return Markup(text)
-
-
-Writer = Callable[[str, str], None]

@@ -1,4 +1,4 @@
-"""The render stage: checked documents in, every output page out as {relative path: bytes}."""
+"""The render stage: an article's page from its checked document, and the site-wide pages."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from sitegen.pages import (
 from sitegen.prose import plain_excerpt
 from sitegen.site import Site, Source
 
-PageMap = dict[str, bytes]
 CHECK_FIELDS = ("article", "file", "line", "column", "kind", "status", "summary", "number")
 
 
