@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen import noop
-from sitegen.cache import CacheData, digest
+from sitegen.cache import CACHE_DIR, CacheData, digest
 from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics
-from sitegen.engine import Options, Outcome, Run, file_stamp, run, save_cache, source_hashes
+from sitegen.engine import Options, Outcome, Run, run, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir
@@ -49,24 +49,28 @@ def build_site(
     jobs: int = 1,
     use_cache: bool = True,
     mode: str = "build",
+    watching: bool = False,
 ) -> BuildResult:
     """Build into `out` atomically; nothing in `out` changes unless the whole build succeeds."""
 
     def published(outcome: Outcome) -> bool:
         return drafts or not outcome.meta.draft
 
-    def reusable(outcome: Outcome, data: CacheData) -> bool:
-        if outcome.failed or not published(outcome):
-            return True
-        stamp = data.manifest.get(page_of(outcome)) if data.out == str(out.absolute()) else None
-        return stamp is not None and outcome.rendered is not None and stamp.matches(out / page_of(outcome))
-
     static_key = _static_key(root)
     quick = _unchanged(root, out, mode, use_cache, drafts, live_reload, static_key, strict)
     if quick is not None:
         return quick
-    options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress)
-    with Publisher(out) as publisher:
+    spares = root / CACHE_DIR if use_cache else None
+    with Publisher(out, spares=spares, trusted=watching) as publisher:
+
+        def reusable(outcome: Outcome, data: CacheData) -> bool:
+            if outcome.failed or not published(outcome):
+                return True
+            page = page_of(outcome)
+            stamp = data.manifest.get(page) if data.out == str(out.absolute()) else None
+            return stamp is not None and outcome.rendered is not None and publisher.has(page, stamp)
+
+        options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress, defer_saves=watching)
 
         def sink(outcome: Outcome) -> None:
             if published(outcome) and outcome.rendered is not None:
@@ -84,7 +88,7 @@ def build_site(
             build.published, build.unchanged = True, True
             build.pages = len(result.cache.manifest)
             build.articles = sum(1 for o in result.outcomes if published(o))
-            _snapshot(root, out, mode, use_cache, drafts, static_key, result, build)
+            _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
             return build
         try:
             _finish(publisher, result, root, out, pages, published)
@@ -92,11 +96,13 @@ def build_site(
             build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
             return build
         publisher.commit()
-    result.cache.manifest, result.cache.out = publisher.stamps, str(out.absolute())
-    save_cache(root, options, result.cache)
+        old_manifest = result.cache.manifest if result.cache.out == str(out.absolute()) else {}
+        result.cache.manifest, result.cache.out = publisher.stamps, str(out.absolute())
+        save_cache(root, options, result.cache)
+        publisher.settle(old_manifest)
     build.published, build.pages = True, len(publisher.stamps)
     build.articles = sum(1 for o in result.outcomes if published(o))
-    _snapshot(root, out, mode, use_cache, drafts, static_key, result, build)
+    _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
     return build
 
 
@@ -143,6 +149,7 @@ def _snapshot(
     static_key: str,
     result: Run,
     build: BuildResult,
+    defer: bool,
 ) -> None:
     site = result.site
     snapshot = noop.Snapshot(
@@ -150,13 +157,13 @@ def _snapshot(
         drafts=drafts,
         out=str(out.absolute()),
         static_key=static_key,
-        articles={path: file_stamp(root / path) for path in site.article_paths},
+        articles={path: result.stamps.get(path) for path in site.article_paths},
         sources=source_hashes(site),
         manifest=dict(result.cache.manifest),
         diagnostics=list(result.diagnostics),
         counts=(len(result.outcomes), sum(o.annotations for o in result.outcomes), build.articles),
     )
-    noop.save(root, mode, use_cache, snapshot)
+    noop.save(root, mode, use_cache, snapshot, defer=defer)
 
 
 def _finish(

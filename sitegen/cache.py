@@ -9,6 +9,7 @@ trusted, and rewritten after the next successful run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -42,9 +43,9 @@ class FileStamp:
     mtime_ns: int
     inode: int
 
-    def matches(self, path: Path) -> bool:
+    def matches(self, path: Path | str) -> bool:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
             return False
         return (st.st_size, st.st_mtime_ns, st.st_ino) == (self.size, self.mtime_ns, self.inode)
@@ -73,9 +74,12 @@ class Cache:
     def __init__(self, root: Path, name: str, *, enabled: bool = True) -> None:
         self.path = root / CACHE_DIR / f"{name}.pickle"
         self.enabled = enabled
+        self.from_memory = False  # the last read came from what this process wrote
 
     # What this process last wrote, by path: a long-running `watch` need not read it back.
-    _written: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+    _written: dict[Path, tuple[tuple[int, int, int] | None, Any]] = {}
+    # Saves a `watch` put off until it is idle: a big site's cache takes a second to write.
+    _pending: dict[Path, Cache] = {}
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
@@ -89,7 +93,8 @@ class Cache:
         if not self.enabled or not private_dir(self.path.parent):
             return None  # pickle is only read from the user's own, private folder
         remembered = self._written.get(self.path)
-        if remembered is not None and remembered[0] == self._stat():
+        self.from_memory = remembered is not None and remembered[0] == self._stat()
+        if remembered is not None and self.from_memory:
             return copy.copy(remembered[1])
         try:
             blob = self.path.read_bytes()
@@ -111,9 +116,35 @@ class Cache:
             return CacheData(env=env, manifest=data.manifest, out=data.out)
         return data
 
-    def save(self, data: object) -> None:
+    def save(self, data: object, *, defer: bool = False) -> None:
+        """Write data; with `defer`, only remember it until `flush_deferred` (or the next save)."""
         if not self.enabled:
             return
+        if defer:
+            self._written[self.path] = (self._stat(), copy.copy(data))
+            Cache._pending[self.path] = self
+            return
+        Cache._pending.pop(self.path, None)
+        self._write(data)
+
+    def forget(self) -> None:
+        """No stored object any more (and none waiting to be written)."""
+        Cache._pending.pop(self.path, None)
+        self._written.pop(self.path, None)
+        if self.enabled and self.path.exists():
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    @classmethod
+    def flush_deferred(cls) -> None:
+        """Write what was put off, unless another process wrote the file in the meantime."""
+        for path, cache in list(cls._pending.items()):
+            del cls._pending[path]
+            stamp, data = cls._written.get(path, (None, None))
+            if data is not None and stamp == cache._stat():
+                cache._write(data)
+
+    def _write(self, data: object) -> None:
         body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
         header = _MAGIC + __version__.encode() + b"\n" + hashlib.sha256(body).hexdigest().encode()
         try:

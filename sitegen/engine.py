@@ -29,7 +29,7 @@ from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
-from sitegen.site import Site, load_site, read_text
+from sitegen.site import Site, load_site, not_utf8, read_bytes, read_text
 
 
 @dataclass
@@ -102,6 +102,7 @@ class Run:
     facts: SiteFacts = field(default_factory=SiteFacts)
     reused_paths: set[str] = field(default_factory=set)
     changed: bool = True  # False: every article came from the cache and none disappeared
+    stamps: dict[str, tuple[int, int, int, int] | None] = field(default_factory=dict)  # article -> stat
 
 
 # ------------------------------------------------------------ per article
@@ -132,6 +133,7 @@ def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> 
     _die_with_parent()
     _WORKER["view"] = view
     _WORKER["root"] = site.root
+    _WORKER["dirs"] = {}
     _WORKER["ctx"] = make_context(site, live_reload) if render else None
 
 
@@ -147,11 +149,13 @@ def _die_with_parent() -> None:
 
 def _work(job: tuple[str, str]) -> Outcome:
     path, text_hash = job
-    return process_article(path, _read(_WORKER["root"], path), text_hash, _WORKER["view"], _WORKER["ctx"])
+    text = _read(_WORKER["root"], path, _WORKER["dirs"])
+    return process_article(path, text, text_hash, _WORKER["view"], _WORKER["ctx"])
 
 
-def _read(root: Path, path: str) -> str:
-    text, _ = read_text(root, path)  # a file that became unreadable: checked as empty, found next time
+def _read(root: Path, path: str, real_dirs: dict[str, bool]) -> str:
+    # a file that became unreadable since it was hashed: checked as empty, found next time
+    text, _ = read_text(root, path, real_dirs=real_dirs)
     return text or ""
 
 
@@ -245,6 +249,7 @@ class Options:
     # may a cached outcome be used as it is? (a build also needs its page in the last output)
     reusable: Callable[[Outcome, CacheData], bool] = lambda outcome, data: True
     progress: Callable[[int, int], None] | None = None
+    defer_saves: bool = False  # `watch`: the cache is written when idle, not after every build
 
 
 def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
@@ -256,7 +261,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)
     texts = _Texts(root)
-    hashes, candidates = _unchanged_candidates(site, data, texts)
+    hashes, candidates, stamps = _unchanged_candidates(site, data, texts)
     provisional = _provisional(site, candidates, texts)
 
     outcomes: dict[str, Outcome] = {}
@@ -286,10 +291,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     diags += [d for o in ordered for d in o.diagnostics]
     diags += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
     changed = bool(misses or rechecked or set(data.entries) != set(outcomes))
-    data.entries = {
-        o.path: Entry(o, {s: sources.get(s) for s in o.sources_seen()}, file_stamp(root / o.path))
-        for o in ordered
-    }
+    data.entries = {o.path: _entry(o, candidates.get(o.path), sources, stamps.get(o.path)) for o in ordered}
     for file in {d.span.file for d in diags}:  # texts only where a diagnostic shows a source line
         text = texts.get(file) if file in hashes else None
         if text is not None:
@@ -305,11 +307,21 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
         facts,
         reused,
         changed,
+        stamps,
     )
 
 
+def _entry(
+    outcome: Outcome, old: Entry | None, sources: dict[str, str], stamp: tuple[int, int, int, int] | None
+) -> Entry:
+    # The stamp is the one taken before the file was read: a save during the build is seen next time.
+    if old is not None and old.outcome is outcome and old.stamp == stamp:
+        return old
+    return Entry(outcome, {s: sources.get(s) for s in outcome.sources_seen()}, stamp)
+
+
 def save_cache(root: Path, options: Options, data: CacheData) -> None:
-    Cache(root, options.mode, enabled=options.use_cache).save(data)
+    Cache(root, options.mode, enabled=options.use_cache).save(data, defer=options.defer_saves)
 
 
 class _Texts:
@@ -319,20 +331,39 @@ class _Texts:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: dict[str, Diagnostic] = {}
+        self.real_dirs: dict[str, bool] = {}
+        self.with_facts: set[str] = set()  # hashed files that define a fact somewhere
 
     def get(self, path: str) -> str | None:
         if path in self.problems:
             return None
-        text, problem = read_text(self.root, path)
+        text, problem = read_text(self.root, path, real_dirs=self.real_dirs)
         if problem is not None or text is None:
             self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
             return None
         return text
 
+    def hash(self, path: str) -> str | None:
+        """The file's content hash, without decoding more than it takes to know it is UTF-8."""
+        if path in self.problems:
+            return None
+        data, problem = read_bytes(self.root, path, real_dirs=self.real_dirs)
+        if data is not None:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                data, problem = None, not_utf8(path, exc)
+        if data is None:
+            self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
+            return None
+        if b"<<fact" in data:
+            self.with_facts.add(path)
+        return digest(data)
 
-def file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+
+def file_stamp(path: Path | str) -> tuple[int, int, int, int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
@@ -340,29 +371,32 @@ def file_stamp(path: Path) -> tuple[int, int, int, int] | None:
 
 def _unchanged_candidates(
     site: Site, data: CacheData, texts: _Texts
-) -> tuple[dict[str, str], dict[str, Entry]]:
-    """Each readable article's text hash, and the cache entries whose text is the same."""
+) -> tuple[dict[str, str], dict[str, Entry], dict[str, tuple[int, int, int, int] | None]]:
+    """Each readable article's text hash, the cache entries whose text is the same, and each stat."""
     hashes: dict[str, str] = {}
     candidates: dict[str, Entry] = {}
+    stamps: dict[str, tuple[int, int, int, int] | None] = {}
+    root = str(site.root)
     for path in site.article_paths:
         entry = data.entries.get(path)
-        stamp = file_stamp(site.root / path)
+        stamp = stamps[path] = file_stamp(os.path.join(root, path))
         if entry is not None and stamp is not None and entry.stamp == stamp:
             hashes[path] = entry.outcome.text_hash
             candidates[path] = entry
             continue
-        text = texts.get(path)
-        if text is None:
+        text_hash = texts.hash(path)
+        if text_hash is None:
             continue
-        hashes[path] = digest(text)
+        hashes[path] = text_hash
         if entry is not None and entry.outcome.text_hash == hashes[path]:
             candidates[path] = entry
-    return hashes, candidates
+    return hashes, candidates, stamps
 
 
 def _provisional(site: Site, candidates: dict[str, Entry], texts: _Texts) -> SiteFacts:
     """Facts of unchanged articles as they were; of changed ones as a quick scan sees them."""
-    scanned = provisional_facts({p: texts.get(p) or "" for p in site.article_paths if p not in candidates})
+    changed = [p for p in site.article_paths if p not in candidates and p in texts.with_facts]
+    scanned = provisional_facts({p: texts.get(p) or "" for p in changed})
     facts = SiteFacts()
     defs = {name: d for name, d in scanned.first.items()}
     ordered = sorted(
@@ -397,9 +431,10 @@ def _process_all(
 ) -> Iterator[Outcome]:
     workers = max(1, min(options.jobs, os.cpu_count() or 1, len(jobs) // 8 or 1))
     if workers == 1:
+        real_dirs: dict[str, bool] = {}
         ctx = make_context(site, options.live_reload) if options.render else None
         for path, text_hash in jobs:
-            yield process_article(path, _read(site.root, path), text_hash, view, ctx)
+            yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
         return
     # fork shares the loaded site with the workers instead of pickling it for each of them
     mp = multiprocessing.get_context("fork")

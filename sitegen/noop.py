@@ -3,7 +3,6 @@ published, say so from a small snapshot, without loading the per-article cache."
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,16 +30,13 @@ def _store(root: Path, mode: str, enabled: bool) -> Cache:
     return Cache(root, f"{mode}.noop", enabled=enabled)
 
 
-def save(root: Path, mode: str, enabled: bool, snapshot: Snapshot) -> None:
-    _store(root, mode, enabled).save(snapshot)
+def save(root: Path, mode: str, enabled: bool, snapshot: Snapshot, *, defer: bool = False) -> None:
+    _store(root, mode, enabled).save(snapshot, defer=defer)
 
 
 def forget(root: Path, mode: str, enabled: bool) -> None:
     """A build that failed or changed things leaves no snapshot that could vouch for the output."""
-    path = _store(root, mode, enabled).path
-    if enabled and path.exists():
-        with contextlib.suppress(OSError):
-            path.unlink()
+    _store(root, mode, enabled).forget()
 
 
 def check(

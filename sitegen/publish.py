@@ -3,10 +3,19 @@
 At every instant the output path holds the complete old site or the complete new one.
 The swap is Linux `renameat2(RENAME_EXCHANGE)`; where the file system lacks it we fall
 back to two renames and say so.  Leftovers of a killed build are removed by the next one.
+
+The tree the swap takes out is not deleted: it is kept as the *spare*, in the site's
+private cache folder, and the next build brings it up to date instead of writing a whole
+new tree.  A one-article edit then touches a handful of files, whatever the size of the
+site.  The spare is trusted only as far as its record: every file kept from it must still
+have the size, mtime and inode it had when it was published, and files nobody published
+are removed before it goes live.  A spare being brought up to date carries a `.building`
+name, so one left by a killed build is recognised and removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -16,7 +25,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from sitegen.cache import FileStamp, digest
+from sitegen.cache import Cache, FileStamp, digest
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
@@ -64,26 +73,56 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 class Publisher:
-    """`with Publisher(out) as p: p.write(...); p.commit()` — nothing changes unless commit runs."""
+    """`with Publisher(out) as p: p.write(...); p.commit()` — nothing changes unless commit runs.
 
-    def __init__(self, out: Path) -> None:
+    With `spares` (a private folder on the same file system as `out`) the tree being built
+    is the spare kept there, brought up to date; its record says what it held when it was
+    last live.  After `commit`, `settle()` keeps the tree that went out as the next spare.
+    `trusted` skips looking for files the record does not know about, for a long-running
+    `watch` that keeps the only copy of that record in memory.
+    """
+
+    def __init__(self, out: Path, *, spares: Path | None = None, trusted: bool = False) -> None:
         self.out = out.absolute()
         self.parent = self.out.parent
-        self.tmp = self.parent / f".{self.out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.spare: Path | None = None
+        if spares is not None and _same_device(spares, self.parent):
+            self.spare = spares / f"spare-{digest(str(self.out))[:16]}"
+            self.tmp = self.spare.with_name(self.spare.name + BUILDING)
+            self._record = Cache(spares.parent, self.spare.name)
+        else:
+            self.tmp = self.parent / f".{self.out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.base: dict[str, FileStamp] = {}
+        self.trusted = self.defer = trusted
         self._lock_fd: int | None = None
         self._committed = False
+        self._swapped_out = False  # the old output now sits at self.tmp, waiting for settle()
+        self._dirs: set[str] = set()
         self.stamps: dict[str, FileStamp] = {}  # what was published, for the next build's manifest
 
     def __enter__(self) -> Publisher:
         self.parent.mkdir(parents=True, exist_ok=True)
         self._lock()
         self._remove_leftovers()
-        self.tmp.mkdir()
+        if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
+            record = self._record.read()
+            self.base = record if isinstance(record, dict) else {}
+            self.trusted = self.trusted and self._record.from_memory
+            os.rename(self.spare, self.tmp)  # a killed build leaves it under the .building name
+        else:
+            self.trusted = False
+            if self.spare is not None and self.spare.is_symlink():
+                os.unlink(self.spare)
+            self.tmp.mkdir()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if not self._committed:
+            if not self._committed and self.spare is not None:
+                # What a failed build wrote is recorded, so the spare stays useful.
+                os.rename(self.tmp, self.spare)
+                self._record.save({**self.base, **self.stamps}, defer=self.defer)
+            elif not self._committed:
                 shutil.rmtree(self.tmp, ignore_errors=True)
         finally:
             self._unlock()
@@ -111,32 +150,72 @@ class Publisher:
             name = entry.name
             if name.startswith(prefix + TMP_MARK) or name.startswith(prefix + OLD_MARK):
                 shutil.rmtree(entry, ignore_errors=True)
+        if self.tmp.exists() or self.tmp.is_symlink():
+            _remove(self.tmp)  # a spare a killed build was bringing up to date
 
     def path(self, rel: str) -> Path:
         """Where a relative output path goes; anything that would leave the output is refused."""
+        return Path(self._spot(rel))
+
+    def _spot(self, rel: str) -> str:
         if not rel or rel.startswith("/") or "\\" in rel or "\0" in rel:
             raise PublishError(f"refusing to write {rel!r}")
-        parts = rel.split("/")
-        if any(p in ("", ".", "..") for p in parts):
+        if any(p in ("", ".", "..") for p in rel.split("/")):
             raise PublishError(f"refusing to write {rel!r}")
-        return self.tmp.joinpath(*parts)
+        return os.path.join(self.tmp, rel)
+
+    def _kept(self, rel: str, sha: str) -> bool:
+        """The spare already holds exactly this content at rel, as it was published."""
+        old = self.base.get(rel)
+        if old is None or old.sha != sha or not (self.trusted or old.matches(self._spot(rel))):
+            return False
+        self.stamps[rel] = old
+        return True
+
+    def has(self, rel: str, published: FileStamp) -> bool:
+        """Can `reuse` supply this page as it was published (from the spare or the current output)?"""
+        old = self.base.get(rel)
+        if old is not None and old.sha == published.sha and (self.trusted or old.matches(self._spot(rel))):
+            return True
+        self._spot(rel)  # the same refusal as for writing
+        return published.matches(os.path.join(self.out, rel))
+
+    def _make_room(self, target: Path) -> None:
+        folder = str(target.parent)
+        if folder not in self._dirs:
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                _clear_way(self.tmp, target.parent)  # a file of the spare where a folder now goes
+                os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
+        if os.path.lexists(target):
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            else:
+                os.unlink(target)
 
     def write(self, rel: str, data: bytes) -> None:
+        sha = digest(data)
+        if self._kept(rel, sha):
+            return
         target = self.path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # a page written again (an article re-checked with the real facts)
-            target.unlink()
+        self._make_room(target)
         with open(target, "xb") as handle:
             handle.write(data)
-        self.stamps[rel] = _stamp(target, digest(data))
+        self.stamps[rel] = _stamp(target, sha)
 
     def reuse(self, rel: str, old: FileStamp) -> bool:
-        """Hard-link an unchanged page from the current output; False if it is not there as published."""
+        """An unchanged page: kept in the spare, or hard-linked from the current output.
+
+        False if the current output does not hold it as published."""
+        if self._kept(rel, old.sha):
+            return True
+        target = self.path(rel)
         source = self.out / rel
         if self.out.is_symlink() or not old.matches(source):
             return False
-        target = self.path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_room(target)
         try:
             os.link(source, target)
         except OSError:
@@ -162,16 +241,88 @@ class Publisher:
                 count += 1
         return count
 
+    def _prune(self) -> None:
+        """Remove from the tree being built whatever this build did not publish."""
+        if self.trusted:
+            for rel in set(self.base) - set(self.stamps):
+                _remove(self.path(rel))
+                _remove_empty_parents(self.tmp, self.path(rel).parent)
+            return
+        _prune_tree(self.tmp, "", self.stamps)
+
     def commit(self) -> None:
+        self._prune()
         if self.out.is_dir() and not self.out.is_symlink():
-            if not _exchange(self.tmp, self.out):
+            if _exchange(self.tmp, self.out):
+                self._swapped_out = self.spare is not None
+            else:
                 old = self.parent / f".{self.out.name}{OLD_MARK}{os.getpid()}"
                 os.rename(self.out, old)
                 os.rename(self.tmp, self.out)
                 self.tmp = old
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            if not self._swapped_out:
+                shutil.rmtree(self.tmp, ignore_errors=True)
         else:
             if self.out.is_symlink():
                 os.unlink(self.out)
             os.rename(self.tmp, self.out)
         self._committed = True
+
+    def settle(self, old_manifest: dict[str, FileStamp]) -> None:
+        """Keep the tree the swap took out as the next spare; `old_manifest` is what it held."""
+        if self._swapped_out and self.spare is not None:
+            os.rename(self.tmp, self.spare)
+            self._record.save(dict(old_manifest), defer=self.defer)
+            self._swapped_out = False
+
+
+BUILDING = ".building"
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _clear_way(top: Path, folder: Path) -> None:
+    for step in reversed([folder, *folder.parents]):
+        if step.is_relative_to(top) and step != top and (step.is_symlink() or step.is_file()):
+            os.unlink(step)
+            return
+
+
+def _remove_empty_parents(top: Path, folder: Path) -> None:
+    while folder != top and folder.is_relative_to(top):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _prune_tree(folder: Path, rel: str, keep: dict[str, FileStamp]) -> bool:
+    """Delete what `keep` does not name under folder; True if folder is left empty."""
+    empty = True
+    with os.scandir(folder) as entries:
+        for entry in list(entries):
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if _prune_tree(Path(entry.path), name, keep):
+                    os.rmdir(entry.path)
+                else:
+                    empty = False
+            elif name in keep:
+                empty = False
+            else:
+                os.unlink(entry.path)
+    return empty

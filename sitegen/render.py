@@ -193,8 +193,12 @@ def _source_pages(
     key: Callable[..., str],
 ) -> list[SitePage]:
     pages = []
+    citing_by_source: dict[str, list[ArticleView]] = {}
+    for article in articles:
+        for sid in dict.fromkeys(by_slug[article.slug].cited):
+            citing_by_source.setdefault(sid, []).append(article)
     for source in sorted(ctx.site.sources.values(), key=lambda s: s.id):
-        citing = [a for a in articles if source.id in by_slug[a.slug].cited]
+        citing = citing_by_source.get(source.id, [])
         view = _source_view(source)
         make = functools.partial(
             _page, ctx, "source.html", 2, f"sources/{source.id}/", source=view, citing=citing

@@ -51,29 +51,54 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_SLUG].strip("-")
 
 
-def read_text(root: Path, rel: str) -> tuple[str | None, Diagnostic | None]:
+def read_text(
+    root: Path, rel: str, *, real_dirs: dict[str, bool] | None = None
+) -> tuple[str | None, Diagnostic | None]:
     """A site file as text with `\\n` line ends; bad UTF-8 or a path out of the site is SG501."""
-    path = root / rel
-    try:
-        real = path.resolve()
-        if not real.is_relative_to(root.resolve()):
-            return None, error("SG501", Span.point(rel), "file links outside the site; not followed")
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, error("SG501", Span.point(rel), f"cannot read file: {exc.strerror or exc}")
+    data, problem = read_bytes(root, rel, real_dirs=real_dirs)
+    if data is None:
+        return None, problem
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, error(
-            "SG501",
-            Span.point(rel),
-            f"file is not valid UTF-8 (byte {exc.start})",
-            help="save the file as UTF-8",
-        )
+        return None, not_utf8(rel, exc)
     if text.startswith("\ufeff"):
         text = text[1:]
     # markdown-it turns NUL into U+FFFD; doing it (and the rest) first keeps every column the same
     return clean_text(text.replace("\r\n", "\n").replace("\r", "\n")), None
+
+
+def read_bytes(
+    root: Path, rel: str, *, real_dirs: dict[str, bool] | None = None
+) -> tuple[bytes | None, Diagnostic | None]:
+    """A site file's bytes, never through a link that leads out of the site.
+
+    `real_dirs` remembers, for one run, which folders were found inside the site, so that a
+    large site resolves each folder once instead of every path of every file.
+    """
+    path = root / rel
+    try:
+        if not _inside_site(root, path, real_dirs):
+            return None, error("SG501", Span.point(rel), "file links outside the site; not followed")
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, error("SG501", Span.point(rel), f"cannot read file: {exc.strerror or exc}")
+
+
+def not_utf8(rel: str, exc: UnicodeDecodeError) -> Diagnostic:
+    return error(
+        "SG501", Span.point(rel), f"file is not valid UTF-8 (byte {exc.start})", help="save the file as UTF-8"
+    )
+
+
+def _inside_site(root: Path, path: Path, real_dirs: dict[str, bool] | None) -> bool:
+    if real_dirs is None or path.is_symlink():
+        return path.resolve().is_relative_to(root.resolve())
+    folder = str(path.parent)
+    inside = real_dirs.get(folder)
+    if inside is None:
+        inside = real_dirs[folder] = path.parent.resolve().is_relative_to(root.resolve())
+    return inside
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, int]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import watchfiles
 
 from sitegen.build import build_site, default_jobs
+from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
 from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
@@ -111,6 +112,8 @@ class Session:
                     if changes or catch_up or retry:
                         self.rebuild(changes, quiet_if_unchanged=not changes)
                         catch_up = False
+                    elif not changes:
+                        Cache.flush_deferred()  # a quiet second: write the cache the builds put off
             except Exception as exc:  # e.g. the OS's limit on watches: poll instead
                 _say(f"watching failed ({type(exc).__name__}: {exc}); polling for changes instead")
                 polling = True
@@ -135,6 +138,7 @@ class Session:
                 self.out,
                 drafts=self.drafts,
                 jobs=self.jobs,
+                watching=True,
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started
@@ -320,6 +324,8 @@ def watch_command(root: Path, args: argparse.Namespace) -> int:
         hub.close()
         server.shutdown()
         server.server_close()
+        with contextlib.suppress(_Stopped):  # a second signal: the cache stays as it was
+            Cache.flush_deferred()
         _restore(previous)
     _say("stopped")
     return 0

@@ -164,3 +164,105 @@ def test_deleted_article_disappears(fixture_site: Path, tmp_path: Path) -> None:
     shutil.rmtree(site / CACHE_DIR)
     _build(site, tmp_path / "cold")
     assert _snapshot(out) == _snapshot(tmp_path / "cold")
+
+
+# ------------------------------------------------------------ the spare tree (publish.py)
+
+
+def _spare(site: Path) -> Path:
+    spares = [p for p in (site / CACHE_DIR).iterdir() if p.is_dir() and p.name.startswith("spare-")]
+    assert len(spares) == 1, spares
+    return spares[0]
+
+
+def _cold(site: Path, tmp_path: Path, name: str) -> dict[str, bytes]:
+    _build(site, tmp_path / name, use_cache=False)
+    return _snapshot(tmp_path / name)
+
+
+def test_a_run_of_edits_through_the_spare_matches_cold_builds(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 6)
+    out = tmp_path / "out"
+    _build(site, out)
+    edits = [
+        {"content/articles/a01.md": ARTICLE.format(title="Retitled", body="Text.")},
+        {"content/articles/new.md": ARTICLE.format(title="New", body="Brand new.")},
+        {"content/articles/a02.md": ARTICLE.format(title="A2", body="Changed twice.")},
+        {"static/extra.css": "p { color: red }\n"},
+    ]
+    for step, files in enumerate(edits):
+        write_files(site, files)
+        _build(site, out)
+        assert _snapshot(out) == _cold(site, tmp_path, f"cold{step}"), f"after edit {step}"
+    (site / "content/articles/new.md").unlink()
+    (site / "static/extra.css").unlink()
+    for step in range(2):  # the removal must reach both trees
+        if step:
+            write_files(site, {"content/articles/a03.md": ARTICLE.format(title="A3", body="Again.")})
+        _build(site, out)
+        assert _snapshot(out) == _cold(site, tmp_path, f"removed{step}")
+        assert not (out / "articles" / "new").exists()
+
+
+def test_files_put_in_the_output_by_hand_do_not_come_back_through_the_spare(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    (out / "stray.html").write_text("by hand")
+    (out / "articles" / "a00" / "extra.txt").write_text("by hand")
+    with open(out / "articles" / "a01" / "index.html", "ab") as page:  # in place: the spare shares it
+        page.write(b"<!-- edited by hand -->")
+    for i in range(3):
+        write_files(site, {"content/articles/a02.md": ARTICLE.format(title=f"Round {i}", body="Text.")})
+        _build(site, out)
+        assert _snapshot(out) == _cold(site, tmp_path, f"cold{i}"), f"round {i}"
+
+
+def test_a_spare_left_mid_update_by_a_killed_build_is_never_published(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
+    _build(site, out)
+    spare = _spare(site)
+    building = spare.with_name(spare.name + ".building")
+    spare.rename(building)  # what a SIGKILL in mid-update leaves
+    (building / "index.html").write_text("half-written")
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Third", body="Text.")})
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+    assert not building.exists()
+
+
+def test_a_tampered_spare_is_repaired_from_its_record(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
+    _build(site, out)
+    spare = _spare(site)
+    (spare / "articles" / "a00" / "index.html").unlink()
+    (spare / "sitemap.xml").write_text("tampered, same folder")
+    (spare / "articles" / "a03").rename(spare / "articles" / "moved")
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Third", body="Text.")})
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_a_failed_build_keeps_the_output_and_a_usable_spare(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
+    _build(site, out)
+    good = _snapshot(out)
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")})
+    assert not build_site(site, out).published
+    assert _snapshot(out) == good
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")

@@ -614,12 +614,19 @@ def _medium_site(tmp_path: Path, count: int) -> Path:
     return site
 
 
-def _kill_when_publishing(cmd: list[str], box: Path, env: dict[str, str], cwd: Path) -> bool:
-    """Start a build, SIGKILL it once its temporary output exists; True if it was caught mid-build."""
+def _publishing(box: Path, site: Path) -> bool:
+    """A build is writing its new tree: beside the output, or as the spare in the site's cache."""
+    beside = box.is_dir() and any(".sitegen-tmp-" in n for n in os.listdir(box))
+    cache = site / ".sitegen-cache"
+    return beside or (cache.is_dir() and any(n.endswith(".building") for n in os.listdir(cache)))
+
+
+def _kill_when_publishing(cmd: list[str], box: Path, env: dict[str, str], cwd: Path, site: Path) -> bool:
+    """Start a build, SIGKILL it once its new tree is being written; True if it was caught mid-build."""
     with _process(cmd, env=env, cwd=cwd) as proc:
         deadline = time.monotonic() + TIMEOUT
         while proc.poll() is None and time.monotonic() < deadline:
-            if box.is_dir() and any(".sitegen-tmp-" in n for n in os.listdir(box)):
+            if _publishing(box, site):
                 time.sleep(0.05)
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=TIMEOUT)
@@ -654,7 +661,7 @@ def test_builds_write_nothing_beside_the_output_or_elsewhere(tmp_path: Path) -> 
     (site / "content/articles/bad.md").unlink()
     write_files(site, {"site.toml": _config("Changed", "National Assembly")})
     before = _listing(tmp_path, skip)
-    assert _kill_when_publishing(cmd, box, env, cwd), "the build finished before it could be killed"
+    assert _kill_when_publishing(cmd, box, env, cwd, site), "the build finished before it could be killed"
     assert _listing(tmp_path, skip) == before
     assert _snapshot(out) == good
     assert all(n.startswith(".out.sitegen-") for n in _leftovers(box))
@@ -758,7 +765,7 @@ def test_sigkill_at_random_moments_leaves_old_or_new_site(tmp_path: Path) -> Non
             time.sleep(delay)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=TIMEOUT)
-        mid_build += any(".sitegen-tmp-" in n for n in os.listdir(box))
+        mid_build += _publishing(box, site)
         now = _snapshot(out)
         assert now in (refs[state], refs[target]), f"trial {trial}: torn output after a kill at {delay:.3f}s"
         state = state if now == refs[state] else target
