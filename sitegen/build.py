@@ -50,6 +50,7 @@ def build_site(
     use_cache: bool = True,
     mode: str = "build",
     watching: bool = False,
+    quick: bool = True,
 ) -> BuildResult:
     """Build into `out` atomically; nothing in `out` changes unless the whole build succeeds."""
 
@@ -57,9 +58,10 @@ def build_site(
         return drafts or not outcome.meta.draft
 
     static_key = _static_key(root)
-    quick = _unchanged(root, out, mode, use_cache, drafts, live_reload, static_key, strict)
-    if quick is not None:
-        return quick
+    # `quick`: first see whether anything changed at all (watch knows when something did)
+    same = _unchanged(root, out, mode, use_cache, drafts, live_reload, static_key, strict) if quick else None
+    if same is not None:
+        return same
     spares = root / CACHE_DIR if use_cache else None
     with Publisher(out, spares=spares, trusted=watching) as publisher:
 
@@ -68,7 +70,15 @@ def build_site(
                 return True
             page = page_of(outcome)
             stamp = data.manifest.get(page) if data.out == str(out.absolute()) else None
-            return stamp is not None and outcome.rendered is not None and publisher.has(page, stamp)
+            # the page published must be this outcome's own: one rendered by a build that then
+            # failed is in the cache but was never published
+            rendered = outcome.rendered
+            return (
+                stamp is not None
+                and rendered is not None
+                and stamp.sha == rendered.page_sha
+                and publisher.has(page, stamp)
+            )
 
         options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress, defer_saves=watching)
 

@@ -23,7 +23,7 @@ from sitegen import __version__
 from sitegen.grammar import private_dir
 
 CACHE_DIR = ".sitegen-cache"
-_MAGIC = b"sitegen-cache\n"
+_MAGIC = b"sitegen-cache 2\n"  # the format: a new one never reads an old one
 
 
 def digest(*parts: str | bytes) -> str:

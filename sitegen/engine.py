@@ -214,7 +214,7 @@ def _seen_as(facts: SiteFacts, name: str) -> tuple | None:
 
 
 def _agrees(outcome: Outcome, facts: SiteFacts) -> bool:
-    return all(_seen_as(facts, name) == seen for name, seen in outcome.facts_seen().items())
+    return all(_seen_as(facts, name) == seen for name, seen in outcome.seen)
 
 
 # ----------------------------------------------------------------- the run

@@ -49,6 +49,8 @@ class Rendered:
     # rows stay in memory (and in the cache) until the checks page is made
     checks_rows: bytes = b""
     rows_key: str = ""
+    listing: str = ""  # a key of what the index, tag and source pages show of it
+    page_sha: str = ""  # the digest of html: the page published for this outcome, and no other
 
     def rows_html(self) -> str:
         return zlib.decompress(self.checks_rows).decode("utf-8") if self.checks_rows else ""
@@ -116,7 +118,14 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
     )
     packed = zlib.compress(rows.encode("utf-8"), 1)
     excerpt = plain_excerpt(str(body.html))
-    return Rendered(view, html.encode("utf-8"), checks, cited, excerpt, packed, digest(rows))
+    html_bytes = html.encode("utf-8")
+    return Rendered(
+        view, html_bytes, checks, cited, excerpt, packed, digest(rows), listing_key(view), digest(html_bytes)
+    )
+
+
+def listing_key(a: ArticleView) -> str:
+    return digest(repr((a.slug, a.title, a.date_iso, a.author, a.summary, a.checks, a.tags)))
 
 
 @dataclass(frozen=True)
@@ -132,9 +141,7 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
     """Index, sources, tags, checks, feed and sitemap; each is rendered only if its key changed."""
     articles = newest_first([r.view for r in rendered])
     by_slug = {r.view.slug: r for r in rendered}
-    listing = {
-        a.slug: repr((a.slug, a.title, a.date_iso, a.author, a.summary, a.checks, a.tags)) for a in articles
-    }
+    listing = {r.view.slug: r.listing for r in rendered}
 
     def key(*parts: str) -> str:
         return digest(base_key, *parts)

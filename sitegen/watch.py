@@ -139,6 +139,7 @@ class Session:
                 drafts=self.drafts,
                 jobs=self.jobs,
                 watching=True,
+                quick=not changes,
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             seconds = time.perf_counter() - started

@@ -260,9 +260,30 @@ def test_a_failed_build_keeps_the_output_and_a_usable_spare(fixture_site: Path, 
     write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
     _build(site, out)
     good = _snapshot(out)
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")})
+    bad = ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")
+    write_files(site, {"content/articles/a02.md": bad})
     assert not build_site(site, out).published
     assert _snapshot(out) == good
     write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
     _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_a_page_rendered_by_a_failed_build_is_published_by_the_next_good_one(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(
+        site,
+        {
+            "content/articles/a01.md": ARTICLE.format(title="A1", body="A sentence added meanwhile."),
+            "content/articles/a02.md": ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>."),
+        },
+    )
+    assert not build_site(site, out).published
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
+    _build(site, out)
+    assert b"added meanwhile" in (out / "articles" / "a01" / "index.html").read_bytes()
     assert _snapshot(out) == _cold(site, tmp_path, "cold")

@@ -140,4 +140,3 @@ def duplicate_slug_diagnostics(metas: Sequence[tuple[str, ArticleMeta]]) -> list
                 )
             )
     return diags
-
