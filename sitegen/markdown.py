@@ -23,6 +23,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from sitegen.annotations import Annotation, ScanMemo, SyntaxProblem, find_end, parse_annotation
+from sitegen.fastblock import fast_paragraph_plugin
 
 ANNOTATION = "annotation"
 
@@ -92,6 +93,7 @@ def markdown() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(anchors_plugin, min_level=2, max_level=3, permalink=False)
     md.use(annotation_plugin)
+    md.use(fast_paragraph_plugin)
     return md
 
 

@@ -1,0 +1,281 @@
+"""Faster `lheading` + `paragraph` block rules for markdown-it-py, with identical tokens.
+
+For every paragraph markdown-it runs `lheading` first, which scans the following lines
+for a setext underline while asking every paragraph terminator rule about each line; when
+there is no underline (nearly always) `paragraph` repeats the very same scan.  The
+replacements here (1) let `paragraph` reuse the stop line that `lheading` already found,
+and (2) skip calling the terminator rules on lines whose first character (or, for tables,
+the next line's first character) none of them could accept.
+
+Both shortcuts only skip work whose result is known: terminator rules called with
+`silent=True` have no side effects, so not calling one that must return False changes
+nothing.  The prefilter is derived only from rule functions whose source was checked
+(markdown-it-py 4.3.0, mdit-py-plugins 0.7.0); any other terminator disables it.
+The replacements do not log: the `LOGGER.debug` call at the top of every upstream
+rule costs about 5% of a parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import mdTrim
+from markdown_it.rules_block import StateBlock, blockquote, fence, heading, hr, html_block, list_block, table
+
+RuleFn = Callable[[StateBlock, int, int, bool], bool]
+
+# Characters a line must start with (first non-space character, `bMarks + tShift`) for
+# each verified rule to possibly succeed in silent mode on that line.
+_FIRST_CHARS: list[tuple[object, str]] = [
+    (fence, "`~"),  # marker in ("~", "`"), at least 3 of them
+    (blockquote, ">"),
+    (hr, "*-_"),
+    (list_block, "*-+0123456789"),  # bullet markers, or an ASCII digit (checked via ord)
+    (html_block, "<"),
+    (heading, "#"),
+]
+
+try:  # mdit-py-plugins is optional for this module: unknown rules just disable the prefilter
+    from mdit_py_plugins.footnote.index import footnote_def
+except ImportError:  # pragma: no cover
+    pass
+else:
+    _FIRST_CHARS.append((footnote_def, "["))  # `[^label]:`
+
+try:
+    from mdit_py_plugins.front_matter.index import _front_matter_rule
+except ImportError:  # pragma: no cover
+    _FRONT_MATTER: object = None
+else:
+    # Only ever matches on line 0 (`startLine != 0` returns False), whatever the line holds.
+    _FRONT_MATTER = _front_matter_rule
+
+# `table` decides on the line after the one asked about: that one must be a delimiter row.
+_TABLE_NEXT_LINE_CHARS = frozenset("|-:")
+
+# Attribute of the StateBlock where `lheading` leaves its failed scan for `paragraph`.
+# It lives on the state, so it cannot outlive the parse or leak between documents.
+_MEMO = "_sitegen_fastblock_scan"
+
+
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    """When may the paragraph terminators succeed on a line; `None` plans call them always."""
+
+    first_chars: frozenset[str]
+    table: bool  # look at the next line as well
+    front_matter: bool  # line 0 may always be terminated
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """A failed `lheading` scan: `paragraph` at the same line can stop where it stopped."""
+
+    start: int
+    bound: int
+    stop: int
+    blk_indent: int
+
+
+def _prefilter_for(rules: Sequence[RuleFn]) -> _Prefilter | None:
+    chars: set[str] = set()
+    has_table = has_front_matter = False
+    for rule in rules:
+        if rule is table:
+            has_table = True
+        elif _FRONT_MATTER is not None and rule is _FRONT_MATTER:
+            has_front_matter = True
+        else:
+            first = _first_chars_of(rule)
+            if first is None:
+                return None  # unverified rule (another plugin): its conditions are unknown
+            chars.update(first)
+    return _Prefilter(frozenset(chars), has_table, has_front_matter)
+
+
+def _first_chars_of(rule: RuleFn) -> str | None:
+    # By identity: a rule replaced under the same name (e.g. another fence) is not verified.
+    return next((chars for known, chars in _FIRST_CHARS if known is rule), None)
+
+
+def _may_terminate(state: StateBlock, line: int, pos: int, prefilter: _Prefilter) -> bool:
+    """False only if every terminator rule is certain to return False on `line`."""
+    if state.src[pos] in prefilter.first_chars or (prefilter.front_matter and line == 0):
+        return True
+    if not prefilter.table:
+        return False
+    following = line + 1
+    if following >= len(state.bMarks):
+        return True  # let the real rule meet the edge exactly as it would have
+    start = state.bMarks[following] + state.tShift[following]
+    return start < state.eMarks[following] and state.src[start] in _TABLE_NEXT_LINE_CHARS
+
+
+def _setext_marker(state: StateBlock, pos: int, end: int) -> str | None:
+    """The underline character if the line at `pos` (starting with `-` or `=`) is an underline."""
+    marker = state.src[pos]
+    pos = state.skipSpaces(state.skipCharsStr(pos, marker))
+    return marker if pos >= end else None
+
+
+def _terminated(state: StateBlock, line: int, bound: int, rules: Sequence[RuleFn]) -> bool:
+    """Upstream's terminator loop: the first rule to accept the line ends the paragraph."""
+    return any(rule(state, line, bound, True) for rule in rules)
+
+
+def _scan(
+    state: StateBlock,
+    line: int,
+    bound: int,
+    setext: bool,
+    rules: Sequence[RuleFn],
+    prefilter: _Prefilter | None,
+) -> tuple[int, str | None]:
+    """Upstream's lheading (`setext`) or paragraph loop from `line`: the stop line and any underline."""
+    src, blk_indent = state.src, state.blkIndent
+    b_marks, e_marks, t_shift, s_count = state.bMarks, state.eMarks, state.tShift, state.sCount
+    # Per-line helper calls are a large part of this loop's cost, so the cheap tests come first.
+    while line < bound:
+        pos = b_marks[line] + t_shift[line]
+        if pos >= e_marks[line]:  # state.isEmpty(line)
+            break
+        indent = s_count[line]
+        # Lazy continuation: would be a code block, but not after a paragraph.
+        if indent - blk_indent > 3:
+            line += 1
+            continue
+        if setext and indent >= blk_indent and src[pos] in "-=":
+            marker = _setext_marker(state, pos, e_marks[line])
+            if marker is not None:
+                return line, marker
+        # Blockquote quirk: a lazy line already checked by that rule.
+        if indent < 0:
+            line += 1
+            continue
+        if (prefilter is None or _may_terminate(state, line, pos, prefilter)) and _terminated(
+            state, line, bound, rules
+        ):
+            break
+        line += 1
+    return line, None
+
+
+class _FastParagraph:
+    """The two replacement rules of one MarkdownIt instance, with their cached plan."""
+
+    def __init__(self) -> None:
+        # Bound methods are created anew on each access; keep one of each to compare by identity.
+        self.lheading: RuleFn = self._lheading
+        self.paragraph: RuleFn = self._paragraph
+        # (terminators, main chain, prefilter, adjacent), replaced as a whole so that a
+        # parse in another thread never pairs new rule lists with an old prefilter.
+        self._cached: tuple[list[RuleFn], list[RuleFn], _Prefilter | None, bool] | None = None
+
+    def _plan(self, state: StateBlock) -> tuple[list[RuleFn], _Prefilter | None, bool]:
+        """Terminators, their prefilter, and whether `paragraph` runs right after `lheading`."""
+        ruler = state.md.block.ruler
+        terminators, chain = ruler.getRules("paragraph"), ruler.getRules("")
+        # The Ruler rebuilds its lists whenever rules change, so list identity is a cache key.
+        cached = self._cached
+        if cached is None or cached[0] is not terminators or cached[1] is not chain:
+            cached = (terminators, chain, _prefilter_for(terminators), self._follows(chain))
+            self._cached = cached
+        return terminators, cached[2], cached[3]
+
+    def _follows(self, chain: list[RuleFn]) -> bool:
+        # Only then is nothing run between a failed lheading and paragraph at the same line.
+        for index, rule in enumerate(chain[:-1]):
+            if rule is self.lheading:
+                return chain[index + 1] is self.paragraph
+        return False
+
+    def _lheading(self, state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:
+        terminators, prefilter, adjacent = self._plan(state)
+        if state.is_code_block(startLine):
+            return False
+        old_parent_type = state.parentType
+        # Upstream sets this before scanning and does not restore it when no underline is found.
+        state.parentType = "paragraph"
+        stop, marker = _scan(state, startLine + 1, endLine, True, terminators, prefilter)
+        if marker is None:
+            if adjacent:
+                setattr(state, _MEMO, _Scan(startLine, endLine, stop, state.blkIndent))
+            return False
+        _push_heading(state, startLine, stop, marker)
+        state.parentType = old_parent_type
+        return True
+
+    def _paragraph(self, state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:
+        terminators, prefilter, _ = self._plan(state)
+        bound = state.lineMax
+        old_parent_type = state.parentType
+        state.parentType = "paragraph"
+        stop, resume = _remembered(state, startLine, bound)
+        if stop is None:
+            stop, _ = _scan(state, resume, bound, False, terminators, prefilter)
+        _push_paragraph(state, startLine, stop)
+        state.parentType = old_parent_type
+        return True
+
+
+def _remembered(state: StateBlock, start: int, bound: int) -> tuple[int | None, int]:
+    """Where paragraph's scan up to `bound` stops, if lheading's scan proves it, else where to go on.
+
+    Upstream's two loops differ only in the bound, and the bound only matters to `table`
+    (`startLine + 2 > endLine`) on the last line before it, where a larger bound can only
+    turn False into True.  So a scan that stopped before its bound (empty line, or a
+    terminator that still fires) stops at the same line; one that ran into its bound
+    must go on, from that last line whose `table` answer may change.
+    """
+    scan: _Scan | None = getattr(state, _MEMO, None)
+    if scan is None:
+        return None, start + 1
+    setattr(state, _MEMO, None)  # one use only: never let a stale entry apply later
+    if scan.start != start or scan.blk_indent != state.blkIndent or scan.bound > bound:
+        return None, start + 1
+    if scan.bound == bound or scan.stop < scan.bound:
+        return scan.stop, start + 1
+    return None, max(start + 1, scan.bound - 1)
+
+
+def _push_heading(state: StateBlock, start: int, underline: int, marker: str) -> None:
+    content = mdTrim(state.getLines(start, underline, state.blkIndent, False))
+    state.line = underline + 1
+    level = 1 if marker == "=" else 2
+    token = state.push("heading_open", f"h{level}", 1)
+    token.markup = marker
+    token.map = [start, state.line]
+    token = state.push("inline", "", 0)
+    token.content = content
+    token.map = [start, state.line - 1]
+    token.children = []
+    token = state.push("heading_close", f"h{level}", -1)
+    token.markup = marker
+
+
+def _push_paragraph(state: StateBlock, start: int, stop: int) -> None:
+    content = mdTrim(state.getLines(start, stop, state.blkIndent, False))
+    state.line = stop
+    token = state.push("paragraph_open", "p", 1)
+    token.map = [start, state.line]
+    token = state.push("inline", "", 0)
+    token.content = content
+    token.map = [start, state.line]
+    token.children = []
+    state.push("paragraph_close", "p", -1)
+
+
+def _alt(md: MarkdownIt, name: str) -> list[str]:
+    for rule in md.block.ruler.__rules__:
+        if rule.name == name:
+            return list(rule.alt)
+    raise KeyError(f"Parser rule not found: {name}")
+
+
+def fast_paragraph_plugin(md: MarkdownIt) -> None:
+    """Replace `lheading` and `paragraph` in place (same names, alt lists and enabled state)."""
+    rules = _FastParagraph()
+    md.block.ruler.at("lheading", rules.lheading, {"alt": _alt(md, "lheading")})
+    md.block.ruler.at("paragraph", rules.paragraph, {"alt": _alt(md, "paragraph")})

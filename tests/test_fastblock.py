@@ -1,0 +1,407 @@
+"""`fast_paragraph_plugin` changes no token: sitegen's parser against one without the plugin.
+
+Inputs: every CommonMark spec example (tests/fixtures/commonmark_examples.json, from the
+markdown-it-py 4.3.0 sdist; the spec is CC-BY-SA 4.0), every `.md` of the repository's
+fixtures and content, generated documents of risky lines, and nested containers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, read_cases
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from sitegen import fastblock
+from sitegen.fastblock import fast_paragraph_plugin
+from sitegen.markdown import annotation_plugin, markdown
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC = json.loads((FIXTURES / "commonmark_examples.json").read_text(encoding="utf-8"))["examples"]
+TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
+TOKEN_FLAGS = ("block", "hidden")
+
+# Deterministic (same examples every run, no database in the repository), like test_robustness.
+PHASES = (Phase.explicit, Phase.generate, Phase.shrink)
+MANY = settings(max_examples=600, deadline=None, derandomize=True, database=None, phases=PHASES)
+
+
+def reference() -> MarkdownIt:
+    """`sitegen.markdown.markdown()` as it is without the plugin (kept in step by test_same_setup)."""
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(front_matter_plugin)
+    md.use(footnote_plugin)
+    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False)
+    md.use(annotation_plugin)
+    return md
+
+
+def with_plugins(*plugins: Callable[[MarkdownIt], None]) -> MarkdownIt:
+    md = reference()
+    for plugin in plugins:
+        md.use(plugin)
+    return md
+
+
+REFERENCE = reference()
+
+
+def normal(value: Any) -> Any:
+    """Tokens (recursively with children, also inside meta and env) as comparable plain data."""
+    if isinstance(value, Token):
+        fields = [normal(getattr(value, name)) for name in TOKEN_FIELDS]
+        flags = [getattr(value, name) for name in TOKEN_FLAGS]
+        return ("Token", *fields, *flags, normal(value.children))
+    if isinstance(value, dict):
+        return {key: normal(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [normal(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    # e.g. sitegen's ScanMemo in env: compare its state, not its identity
+    slots = getattr(type(value), "__slots__", None)
+    state = {name: getattr(value, name) for name in slots} if slots else vars(value)
+    return (type(value).__name__, normal(state))
+
+
+def assert_same(text: str, fast: MarkdownIt | None = None, slow: MarkdownIt = REFERENCE) -> None:
+    """Same tokens and env; for sitegen's parser also the same block state at every step."""
+    fast_env: dict[str, Any] = {}
+    slow_env: dict[str, Any] = {}
+    got = normal((fast or markdown()).parse(text, fast_env))
+    expected = normal(slow.parse(text, slow_env))
+    assert got == expected, text
+    assert normal(fast_env) == normal(slow_env), text
+    if fast is None:
+        assert trace(TRACED_FAST, text) == trace(TRACED_SLOW, text), text
+
+
+Snapshot = tuple[Any, ...]
+
+
+def traced(md: MarkdownIt) -> MarkdownIt:
+    """`md` with a first block rule that records the state each time tokenize tries the rules.
+
+    Side effects that leave no token (e.g. `parentType`, which upstream lheading leaves at
+    "paragraph" when it fails) would show up in the next snapshot.
+    """
+    snapshots: list[Snapshot] = []
+
+    def probe(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+        scalars = (start, end, silent, state.line, state.lineMax, state.parentType, state.blkIndent)
+        more = (state.level, state.tight, state.ddIndent, state.listIndent, len(state.tokens))
+        lines = (state.bMarks, state.eMarks, state.tShift, state.sCount, state.bsCount)
+        snapshots.append((*scalars, *more, *map(tuple, lines)))
+        return False
+
+    md.block.ruler.before(md.block.ruler.__rules__[0].name, "probe", probe)
+    md.options["snapshots"] = snapshots
+    return md
+
+
+def trace(md: MarkdownIt, text: str) -> list[Snapshot]:
+    snapshots: list[Snapshot] = md.options["snapshots"]
+    snapshots.clear()
+    md.parse(text, {})
+    return list(snapshots)
+
+
+def origin(fn: Any) -> str:
+    """Where a rule function was written: plugins build closures, so identity differs per parser."""
+    fn = getattr(fn, "func", fn)  # functools.partial
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def rule_table(md: MarkdownIt) -> dict[str, list[tuple[str, bool, list[str], str]]]:
+    return {
+        chain: [(rule.name, rule.enabled, list(rule.alt), origin(rule.fn)) for rule in ruler.__rules__]
+        for chain, ruler in (("core", md.core.ruler), ("block", md.block.ruler), ("inline", md.inline.ruler))
+    }
+
+
+TRACED_FAST = traced(with_plugins(fast_paragraph_plugin))
+TRACED_SLOW = traced(reference())
+
+
+def test_same_setup() -> None:
+    """The reference is markdown() minus the plugin: same options, same rules, same alt lists."""
+    fast, slow = rule_table(markdown()), rule_table(REFERENCE)
+    assert markdown().options == REFERENCE.options
+    assert fast["core"] == slow["core"] and fast["inline"] == slow["inline"]
+    replaced = {"lheading", "paragraph"}
+    assert [r[:3] for r in fast["block"]] == [r[:3] for r in slow["block"]]  # names, enabled, alt
+    for mine, theirs in zip(fast["block"], slow["block"], strict=True):
+        assert (mine[3] == theirs[3]) == (mine[0] not in replaced), mine[0]
+        assert mine[3].startswith("sitegen.fastblock.") == (mine[0] in replaced), mine[0]
+
+
+def test_prefilter_covers_sitegen_terminators() -> None:
+    """All of sitegen's paragraph terminators are verified ones: the prefilter is in use."""
+    prefilter = fastblock._prefilter_for(markdown().block.ruler.getRules("paragraph"))
+    assert prefilter is not None and prefilter.table and prefilter.front_matter
+
+
+@pytest.mark.parametrize("number", range(len(SPEC)), ids=[f"example-{n + 1}" for n in range(len(SPEC))])
+def test_commonmark_examples(number: int) -> None:
+    assert_same(SPEC[number])
+
+
+def repository_markdown() -> Iterator[Path]:
+    for root in (REPO / "tests" / "fixtures", REPO / "content"):
+        yield from sorted(root.rglob("*.md"))
+
+
+@pytest.mark.parametrize("path", list(repository_markdown()), ids=lambda p: str(p.relative_to(REPO)))
+def test_repository_markdown(path: Path) -> None:
+    assert_same(path.read_text(encoding="utf-8"))
+
+
+CASE_FILES = sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md"))
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
+def test_fixture_case_files(path: Path) -> None:
+    """Each case's files on their own, as the pipeline parses them (not just the dot-format file)."""
+    for case in read_cases(path):
+        for text in case.files.values():
+            assert_same(text)
+
+
+# ------------------------------------------------------------ generated documents
+
+PROSE = ["Some prose text", "more words here", "lazy continuation", "a | b | c", "x <<seats A=1/2>> y"]
+RISKY = [
+    "===",
+    "---",
+    "= =",
+    "- - -",
+    "***",
+    "___",
+    "-",
+    "- item",
+    "* item",
+    "+ item",
+    "1. one",
+    "2) two",
+    "10. ten",
+    "1.",
+    "```",
+    "```py",
+    "~~~",
+    "``` `x`",
+    "# Heading",
+    "###### six",
+    "####### seven",
+    "#nospace",
+    "> quoted",
+    ">",
+    "> - in quote",
+    "> > deeper",
+    "<div>",
+    "</div>",
+    "<!-- note -->",
+    "<span>inline</span>",
+    "| a | b |",
+    "|---|---|",
+    "| --- | :-: |",
+    "a | b",
+    "--- | ---",
+    ":-- | --:",
+    "[^1]: note",
+    "[^long]: a footnote",
+    "[^ x]: not one",
+    "[ref]: /url",
+    "\\- escaped",
+    "<<tally A=1 B=2>>",
+]
+CONTAINERS = ["> ", ">", "- ", "1. ", "  ", "> - ", "- > ", ">\t", "-\t"]
+INDENTS = ["", " ", "  ", "   ", "    ", "     ", "\t", " \t", "  \t  "]
+FRONT_MATTER = ["", "---\ntitle: x\n---\n", "---\ntitle: x\n", "----\na: 1\n...\n", "--- \n"]
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> list[str]:
+    """A header row, a matching delimiter row (what lets a table interrupt a paragraph), body rows."""
+    columns = draw(st.integers(1, 3))
+    piped = draw(st.booleans()) or columns == 1  # one column needs a pipe to be a table
+    cells = draw(st.lists(st.sampled_from(["---", ":--", "--:", ":-:", " --- ", "-"]), min_size=columns))
+    header, delimiter = ["h"] * columns, cells[:columns]
+    if draw(st.booleans()):  # sometimes a column too many or too few: no table
+        delimiter = delimiter + ["---"] if draw(st.booleans()) else delimiter[1:] or ["---", "---"]
+    rows = [header, delimiter] + draw(st.lists(st.just(["c"] * columns), max_size=2))
+    return [f"| {' | '.join(row)} |" if piped else " | ".join(row) for row in rows]
+
+
+def chunk(line: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    """A line or a table, under one indent and container prefix."""
+    prefix = st.one_of(
+        st.just(""), st.tuples(st.sampled_from(INDENTS), st.sampled_from(CONTAINERS)).map("".join)
+    )
+    body = st.one_of(line.map(lambda text: [text]), tables())
+    return st.tuples(prefix, body).map(lambda pair: [pair[0] + text for text in pair[1]])
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    """Front matter, then lines mixing prose with every paragraph terminator and underline."""
+    line = st.one_of(st.sampled_from(PROSE), st.sampled_from(RISKY), st.just(""))
+    chunks = draw(st.lists(chunk(line), max_size=10))
+    ending = draw(st.sampled_from(["", "\n", "\n\n", " ", "\t"]))
+    return draw(st.sampled_from(FRONT_MATTER)) + "\n".join(sum(chunks, [])) + ending
+
+
+@MANY
+@given(documents())
+def test_generated_documents(text: str) -> None:
+    assert_same(text)
+
+
+# (first line's prefix, next line's prefix): root, quote, lazy quote, list item continuation
+PAIRS = [("", ""), ("> ", "> "), ("> ", ""), ("- ", "  "), ("1. ", "   "), ("- ", ""), ("> - ", ">   ")]
+
+
+@pytest.mark.parametrize("indent", ["", " ", "   ", "    ", "\t"], ids=repr)
+def test_every_line_after_a_paragraph(indent: str) -> None:
+    """Each risky line right after a paragraph line, in each container: interrupts or continues."""
+    for first, then in PAIRS:
+        for line in RISKY + PROSE:
+            for after in ("", "\nmore text", "\n" + then + "more text"):
+                assert_same(f"{first}para\n{then}{indent}{line}{after}\n")
+
+
+# ------------------------------------------------------------ nesting and the remembered scan
+
+NESTED = [
+    # lists inside block quotes inside lists, with lazy lines and underlines at every depth
+    "- a\n  > - b\n  >   > - c\n  >   >   lazy\n  >   > ---\n  > d\n  > ===\n- e\n  > f\n  g\n",
+    "1. x\n   > 2. y\n   >    > - z\n   >    >   > deep para\n"
+    "   >    >   > continues\n   >    >   |---|\nw\n",
+    "> - a\n> - b\n>   c\n> d\n>\n> - e\n>   ===\n> f\n---\n",
+    "- > - > - > - para\n  lazy one\n  ---\n",
+    "> a\n> b\n- c\n> d\n  > e\n  f\n",
+    # tables interrupting paragraphs, at the root, in quotes, in lists, at a container's last line
+    "para\na | b\n--- | ---\nc | d\n",
+    "para\n| a |\n|---|\n",
+    "> para\n> a | b\n> --- | ---\n",
+    "- para\n  a | b\n  --- | ---\n- next\n",
+    "> para\n> a | b\n--- | ---\n",
+    "- > para\n  > a | b\n  > :-: | -:\n  more\n",
+    # a blockquote ended by a terminator (hard lineMax) with a table-like line at its edge
+    "> para\n> a | b\n|---|\n> c\n",
+    "- item\n  para | x\n  |---|\n  more\n> q | r\n> --- | ---\n",
+    # footnotes holding lists holding quotes
+    "[^1]: note\n    - a\n      > b\n      > c\n    lazy\n\npara [^1]\n",
+    "text\n[^n]: def\n    ===\n- [^m]: inner\n",
+    # paragraph stopping at the last line of a nested container
+    "- a\n  b\n- c\n  d",
+    "> a\n> b",
+    "- > a\n  > b\n  > ---",
+]
+
+
+@pytest.mark.parametrize("text", NESTED)
+def test_nested_containers(text: str) -> None:
+    assert_same(text)
+    assert_same(text.replace("\n", "\n\n", 1))  # the same with a loose start
+
+
+def test_paragraph_reuses_lheading_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paragraphs are scanned once (by lheading); in a block quote, lheading's scan stops at
+    the quote's end, so paragraph only goes on from the last line whose answer may change."""
+    calls: list[tuple[bool, int]] = []
+    scan = fastblock._scan
+
+    def counting(state: StateBlock, line: int, bound: int, setext: bool, *rest: Any) -> Any:
+        calls.append((setext, line))
+        return scan(state, line, bound, setext, *rest)
+
+    monkeypatch.setattr(fastblock, "_scan", counting)
+    text = "one\ntwo\n\nthree\nfour\n\n- five\n  six\n\n> seven\n> eight\n> nine\n> ten\n\nend\n"
+    markdown().parse(text)
+    assert calls == [(True, 1), (True, 4), (True, 7), (True, 10), (False, 12), (True, 15)]
+    assert_same(text)
+
+
+# ------------------------------------------------------------ other rule sets stay correct
+
+
+COLON_FENCE_DOCS = ["para\n:::\ninside\n:::\n", "- a\n  :::note\n  b\n  :::\n", "x\n::: y\n---\n"]
+
+
+@pytest.mark.parametrize("text", COLON_FENCE_DOCS + SPEC[::7])
+def test_unknown_terminator_disables_prefilter(text: str) -> None:
+    """A terminator whose conditions are not verified (colon_fence) makes every line be checked."""
+    fast = with_plugins(colon_fence_plugin, fast_paragraph_plugin)
+    assert fastblock._prefilter_for(fast.block.ruler.getRules("paragraph")) is None
+    assert_same(text, fast, with_plugins(colon_fence_plugin))
+
+
+def noop_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    return False
+
+
+@pytest.mark.parametrize("text", NESTED + SPEC[::5])
+def test_rule_between_lheading_and_paragraph(text: str) -> None:
+    """Another rule between the two: paragraph no longer trusts lheading's scan."""
+
+    def between(md: MarkdownIt) -> None:
+        md.block.ruler.before("paragraph", "noop", noop_rule)
+
+    assert_same(text, with_plugins(fast_paragraph_plugin, between), with_plugins(between))
+
+
+def blank_next_line(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """Matches nothing, but after a `%` line the next line reads as empty from now on."""
+    if state.src.startswith("%", state.bMarks[start] + state.tShift[start]) and start + 1 < state.lineMax:
+        state.eMarks[start + 1] = state.bMarks[start + 1] + state.tShift[start + 1]
+    return False
+
+
+@pytest.mark.parametrize("text", ["% a\nb\nc\n\nd\n", "> % a\n> b\n> c\n", "- % a\n  b\n  c\n"])
+def test_state_changed_between_lheading_and_paragraph(text: str) -> None:
+    """What lheading saw is not what paragraph sees: its scan must not be reused."""
+
+    def between(md: MarkdownIt) -> None:
+        md.block.ruler.before("paragraph", "blank_next_line", blank_next_line)
+
+    assert_same(text, with_plugins(fast_paragraph_plugin, between), with_plugins(between))
+
+
+def test_remembered_scan_applies_once_and_only_where_it_proves_the_result() -> None:
+    state = StateBlock("a\nb\nc\nd\ne\n", markdown(), {}, [])
+    memo = fastblock._Scan(start=0, bound=5, stop=3, blk_indent=0)
+
+    def remembered(scan: fastblock._Scan, bound: int = 5) -> tuple[int | None, int]:
+        setattr(state, fastblock._MEMO, scan)
+        return fastblock._remembered(state, 0, bound)
+
+    assert remembered(memo) == (3, 1)
+    assert fastblock._remembered(state, 0, 5) == (None, 1)  # used up
+    for other in (replace(memo, start=1), replace(memo, blk_indent=2), replace(memo, bound=6)):
+        assert remembered(other) == (None, 1)
+    assert remembered(replace(memo, bound=4)) == (3, 1)  # stopped before its smaller bound
+    assert remembered(replace(memo, bound=4, stop=4)) == (None, 3)  # ran into it: go on from 3
+    assert remembered(replace(memo, bound=1, stop=1)) == (None, 1)
+
+
+@pytest.mark.parametrize("text", NESTED + SPEC[::5])
+def test_rules_changed_after_the_plugin(text: str) -> None:
+    """Disabling a terminator after the plugin was applied: the prefilter follows the ruler."""
+    fast = with_plugins(fast_paragraph_plugin)
+    slow = reference()
+    for md in (fast, slow):
+        md.disable(["table", "hr"])
+    assert_same(text, fast, slow)
