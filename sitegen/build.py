@@ -13,11 +13,11 @@ from pathlib import Path
 from sitegen import noop
 from sitegen.cache import CACHE_DIR, CacheData, digest
 from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics
-from sitegen.engine import Options, Outcome, Run, run, save_cache, source_hashes
+from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir
-from sitegen.render import SitePage, builtin_static, make_context, site_pages
+from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_pages
 from sitegen.site import read_text
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
@@ -51,8 +51,14 @@ def build_site(
     mode: str = "build",
     watching: bool = False,
     quick: bool = True,
+    previous: Run | None = None,
+    changed: set[str] | None = None,
 ) -> BuildResult:
-    """Build into `out` atomically; nothing in `out` changes unless the whole build succeeds."""
+    """Build into `out` atomically; nothing in `out` changes unless the whole build succeeds.
+
+    `previous` (the run of the last build that published) and `changed` (the only article
+    files changed since) let `watch` read just those files again; see `engine.run_changed`.
+    """
 
     def published(outcome: Outcome) -> bool:
         return drafts or not outcome.meta.draft
@@ -86,14 +92,15 @@ def build_site(
             if published(outcome) and outcome.rendered is not None:
                 publisher.write(page_of(outcome), outcome.rendered.html)
 
-        result = run(root, options, sink)
+        result = _quick_run(previous, changed, options, sink, published, out) or run(root, options, sink)
         checked = Checked(result.site, result.outcomes, result.diagnostics, result)
         build = BuildResult(checked, list(result.diagnostics), rendered=result.processed)
         if exit_status(result.diagnostics, strict=strict) != 0:
             save_cache(root, options, result.cache)
             noop.forget(root, mode, use_cache)
             return build
-        pages = _planned_pages(result, root, drafts, live_reload, published)
+        pages = _planned_pages(result, previous, drafts, live_reload, published)
+        result.pages = pages
         if _nothing_to_do(result, root, out, pages):
             build.published, build.unchanged = True, True
             build.pages = len(result.cache.manifest)
@@ -186,11 +193,20 @@ def _finish(
 ) -> None:
     data = result.cache
     same_output = data.out == str(out.absolute())
-    for outcome in result.outcomes:
-        if outcome.path in result.reused_paths and published(outcome):
-            stamp = data.manifest.get(page_of(outcome))
-            if not (same_output and stamp and publisher.reuse(page_of(outcome), stamp)):
-                raise PublishError(f"{page_of(outcome)} vanished from {out} during the build")
+    if result.touched and same_output:
+        # a quick run: every other article's page is the one published last time (_quick_run)
+        fresh = {page_of(o) for o in result.touched.values()}
+        carried = {r: s for r, s in data.manifest.items() if r.startswith("articles/") and r not in fresh}
+        missing = publisher.reuse_all(carried)
+    else:
+        missing = []
+        for outcome in result.outcomes:
+            if outcome.path in result.reused_paths and published(outcome):
+                stamp = data.manifest.get(page_of(outcome))
+                if not (same_output and stamp and publisher.reuse(page_of(outcome), stamp)):
+                    missing.append(page_of(outcome))
+    if missing:
+        raise PublishError(f"{missing[0]} vanished from {out} during the build")
     _site_pages(publisher, result, pages, same_output)
     _static(publisher, root)
     data.static_key = _static_key(root)
@@ -208,12 +224,57 @@ def _static_key(root: Path) -> str:
     return digest(*stats)
 
 
+def _quick_run(
+    previous: Run | None,
+    changed: set[str] | None,
+    options: Options,
+    sink: Callable[[Outcome], None],
+    published: Callable[[Outcome], bool],
+    out: Path,
+) -> Run | None:
+    """engine.run_changed, when the last published output holds every other article's own page."""
+    if previous is None or changed is None or previous.cache.out != str(out.absolute()):
+        return None
+    manifest = previous.cache.manifest
+    for outcome in previous.outcomes:
+        if published(outcome) and not outcome.failed:
+            stamp = manifest.get(page_of(outcome))
+            if outcome.rendered is None or stamp is None or stamp.sha != outcome.rendered.page_sha:
+                return None
+    return run_changed(previous, changed, options, sink)
+
+
 def _planned_pages(
-    result: Run, root: Path, drafts: bool, live_reload: str, published: Callable[[Outcome], bool]
+    result: Run, previous: Run | None, drafts: bool, live_reload: str, published: Callable[[Outcome], bool]
 ) -> list[SitePage]:
     shown = [o.rendered for o in result.outcomes if published(o) and o.rendered is not None]
-    ctx = make_context(result.site, live_reload)
-    return site_pages(ctx, shown, digest(result.cache.env, str(drafts)))
+    if result.render_ctx is None:
+        result.render_ctx = make_context(result.site, live_reload)
+    base_key = digest(result.cache.env, str(drafts))
+    same = _same_site_pages(result, previous) if previous is not None and previous.pages else None
+    if same == "all":
+        return previous.pages  # type: ignore[union-attr]
+    if same == "checks":
+        redone = {p.rel: p for p in checks_pages(result.render_ctx, shown, base_key)}
+        return [redone.get(p.rel, p) for p in previous.pages]  # type: ignore[union-attr]
+    return site_pages(result.render_ctx, shown, base_key)
+
+
+def _same_site_pages(result: Run, previous: Run) -> str | None:
+    """After a quick run: "all" site-wide pages are as planned last time, all but the "checks"
+    pages, or None (plan them all again)."""
+    if not result.touched:
+        return None if result.changed else "all"
+    current = {o.path: o for o in result.outcomes}
+    rows_changed = False
+    for path, old in result.touched.items():
+        new, was = current[path].rendered, old.rendered
+        if new is None or was is None:
+            return None
+        if (new.listing, new.cited, new.excerpt) != (was.listing, was.cited, was.excerpt):
+            return None
+        rows_changed = rows_changed or new.rows_key != was.rows_key
+    return "checks" if rows_changed else "all"
 
 
 def _nothing_to_do(result: Run, root: Path, out: Path, pages: list[SitePage]) -> bool:

@@ -10,6 +10,7 @@ dependencies did not change come from the cache, and their pages from the last o
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 import re
@@ -103,6 +104,10 @@ class Run:
     reused_paths: set[str] = field(default_factory=set)
     changed: bool = True  # False: every article came from the cache and none disappeared
     stamps: dict[str, tuple[int, int, int, int] | None] = field(default_factory=dict)  # article -> stat
+    shared: list[Diagnostic] = field(default_factory=list)  # the diagnostics of no one article
+    render_ctx: RenderContext | None = None  # kept for the next run of a `watch`
+    pages: list = field(default_factory=list)  # the site-wide pages the build planned from this run
+    touched: dict[str, Outcome] = field(default_factory=dict)  # run_changed: the old outcomes replaced
 
 
 # ------------------------------------------------------------ per article
@@ -287,9 +292,9 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     rechecked = _recheck(outcomes, facts, site, texts, hashes, options, sink)
 
     ordered = [outcomes[p] for p in sorted(outcomes)]
-    diags = [*site.diagnostics, *texts.problems.values(), *fact_diags]
-    diags += [d for o in ordered for d in o.diagnostics]
-    diags += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
+    shared = [*site.diagnostics, *texts.problems.values(), *fact_diags]
+    shared += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
+    diags = shared + [d for o in ordered for d in o.diagnostics]
     changed = bool(misses or rechecked or set(data.entries) != set(outcomes))
     data.entries = {o.path: _entry(o, candidates.get(o.path), sources, stamps.get(o.path)) for o in ordered}
     for file in {d.span.file for d in diags}:  # texts only where a diagnostic shows a source line
@@ -308,6 +313,65 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
         reused,
         changed,
         stamps,
+        shared,
+    )
+
+
+def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink | None = None) -> Run | None:
+    """`watch`'s quick run: the last run with only these article files read again.
+
+    Only for edits that cannot reach another article: the file existed and still does, and
+    its slug, draft flag and fact definitions are as they were (the caller makes sure nothing
+    but these files changed).  Anything else answers None, and the caller runs in full.
+    """
+    site, old = previous.site, {o.path: o for o in previous.outcomes}
+    if not paths <= old.keys() or any(d.span.file in paths for d in previous.shared):
+        return None
+    data = copy.copy(previous.cache)
+    stamps, texts, ctx = dict(previous.stamps), _Texts(site.root), previous.render_ctx
+    if options.render and ctx is None:
+        ctx = make_context(site, options.live_reload)
+    view = SiteView(site.config, site.sources, previous.facts)
+    fresh: dict[str, Outcome] = {}
+    for path in sorted(paths):
+        stamps[path] = file_stamp(os.path.join(site.root, path))
+        text_hash, text = texts.hash(path), texts.get(path)
+        if text_hash is None or text is None:
+            return None
+        if text_hash == old[path].text_hash:
+            continue
+        outcome = process_article(path, text, text_hash, view, ctx)
+        if (outcome.meta.slug, outcome.meta.draft, outcome.defines) != (
+            old[path].meta.slug,
+            old[path].meta.draft,
+            old[path].defines,
+        ):
+            return None
+        fresh[path] = outcome
+        if outcome.diagnostics:
+            site.texts[path] = text
+    for outcome in fresh.values():
+        _emit(outcome, sink)
+    ordered = [fresh.get(o.path, o) for o in previous.outcomes]
+    sources = source_hashes(site)
+    entries = data.entries
+    for path in paths:
+        entries[path] = _entry(fresh.get(path, old[path]), entries.get(path), sources, stamps[path])
+    diags = previous.shared + [d for o in ordered for d in o.diagnostics]
+    return Run(
+        site,
+        ordered,
+        sorted_diagnostics(diags),
+        data,
+        reused=len(ordered) - len(fresh),
+        processed=len(fresh),
+        facts=previous.facts,
+        reused_paths=set(old) - fresh.keys(),
+        changed=bool(fresh),
+        stamps=stamps,
+        shared=previous.shared,
+        render_ctx=ctx,
+        touched={p: old[p] for p in fresh},
     )
 
 

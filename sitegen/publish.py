@@ -223,6 +223,19 @@ class Publisher:
         self.stamps[rel] = _stamp(target, old.sha)
         return True
 
+    def reuse_all(self, published: dict[str, FileStamp]) -> list[str]:
+        """`reuse` for many pages at once; the ones that could not be supplied."""
+        if not self.trusted:
+            return [rel for rel, stamp in published.items() if not self.reuse(rel, stamp)]
+        base, stale = self.base, []
+        for rel, stamp in published.items():
+            # the spare's record holds the very stamps published before: identity settles most
+            if base.get(rel) is stamp or base.get(rel) == stamp:
+                self.stamps[rel] = stamp
+            else:
+                stale.append(rel)
+        return [rel for rel in stale if not self.reuse(rel, published[rel])]
+
     def copy_tree(self, source: Path, rel: str, *, inside: Path) -> int:
         """Copy regular files under `source`; links and anything resolving outside `inside` are skipped."""
         count = 0

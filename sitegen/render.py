@@ -155,10 +155,7 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
     ]
     pages += _source_pages(ctx, articles, by_slug, listing, key)
     pages += _tag_pages(ctx, articles, listing, key)
-    sections = [(a, by_slug[a.slug]) for a in articles]
-    checks_key = key("checks", *(listing[a.slug] + r.rows_key for a, r in sections))
-    pages.append(SitePage("checks/index.html", checks_key, lambda: _checks_page(ctx, sections)))
-    pages.append(SitePage("checks.json", checks_key, lambda: _checks_json(sections)))
+    pages += _checks_pages(ctx, articles, by_slug, key)
     feed = articles[:50]
     pages.append(
         SitePage(
@@ -172,6 +169,25 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
     sitemap_key = key("sitemap", *listing.values(), *sorted(ctx.site.sources))
     pages.append(SitePage("sitemap.xml", sitemap_key, lambda: _sitemap(ctx, articles)))
     return pages
+
+
+def checks_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) -> list[SitePage]:
+    """Only the checks page and checks.json, as `site_pages` plans them (for a rebuild where
+    nothing but some article's checks changed)."""
+    articles = newest_first([r.view for r in rendered])
+    by_slug = {r.view.slug: r for r in rendered}
+    return _checks_pages(ctx, articles, by_slug, lambda *parts: digest(base_key, *parts))
+
+
+def _checks_pages(
+    ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered], key: Callable[..., str]
+) -> list[SitePage]:
+    sections = [(a, by_slug[a.slug]) for a in articles]
+    checks_key = key("checks", *(r.listing + r.rows_key for _, r in sections))
+    return [
+        SitePage("checks/index.html", checks_key, lambda: _checks_page(ctx, sections)),
+        SitePage("checks.json", checks_key, lambda: _checks_json(sections)),
+    ]
 
 
 def _checks_page(ctx: RenderContext, sections: list[tuple[ArticleView, Rendered]]) -> bytes:

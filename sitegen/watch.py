@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import re
 import signal
@@ -25,11 +26,14 @@ import watchfiles
 from sitegen.build import build_site, default_jobs
 from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
+from sitegen.engine import Run
 from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
+from sitegen.site import ARTICLES_DIR
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
-STEP_MS = 100  # a batch ends after this long without a new change
+STEP_MS = 30  # a batch ends after this long without a new change (editors save within a few ms)
+FLUSH_AFTER_S = 10.0  # quiet seconds before the cache the builds put off is written
 WATCHED = ("content", "templates", "static")
 _TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
 
@@ -64,6 +68,11 @@ class Session:
         self.pid = os.getpid()
         self.jobs = default_jobs()
         self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        # The run of the last build that published, and the article files changed since: an
+        # edit to articles alone is rebuilt from them (build_site's `previous` and `changed`).
+        self.base: Run | None = None
+        self.pending: set[str] = set()
+        self.built_at = time.monotonic()
 
     def on_signal(self, signum: int, frame: object) -> None:
         if os.getpid() != self.pid:  # a build worker forked from us: the watcher decides, not it
@@ -112,8 +121,10 @@ class Session:
                     if changes or catch_up or retry:
                         self.rebuild(changes, quiet_if_unchanged=not changes)
                         catch_up = False
-                    elif not changes:
-                        Cache.flush_deferred()  # a quiet second: write the cache the builds put off
+                    elif time.monotonic() - self.built_at > FLUSH_AFTER_S:
+                        # Quiet for a while: write the cache the builds put off (a second or more on
+                        # a big site, which an edit arriving meanwhile would have to wait for).
+                        Cache.flush_deferred()
             except Exception as exc:  # e.g. the OS's limit on watches: poll instead
                 _say(f"watching failed ({type(exc).__name__}: {exc}); polling for changes instead")
                 polling = True
@@ -130,6 +141,12 @@ class Session:
             return self.hub.snapshot()
         started = time.perf_counter()
         self.building = True
+        # A catch-up or retry (no reported change) runs in full, to find what no event reported.
+        edited = self._articles_only(changes) if changes else set()
+        if edited is None:
+            self.base = None
+        else:
+            self.pending |= edited
         try:
             result = build_site(
                 # Built exactly as `sitegen build` builds (same output, same cache); the server adds
@@ -139,9 +156,12 @@ class Session:
                 drafts=self.drafts,
                 jobs=self.jobs,
                 watching=True,
-                quick=not changes,
+                quick=changes is not None and not changes,  # at start, a full run: the base of quick ones
+                previous=self.base,
+                changed=set(self.pending) if self.base is not None and changes else None,
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
+            self.base = None
             seconds = time.perf_counter() - started
             if isinstance(exc, (OSError, PublishError)):
                 internal = f"cannot publish to {self.out}: {exc}"
@@ -162,6 +182,12 @@ class Session:
             )
         finally:
             self.building = False
+            self.built_at = time.monotonic()
+        if result.published and result.checked.run is not None:
+            self.base, self.pending = result.checked.run, set()
+        # What the builds keep between them (a big site's outcomes, millions of objects) is
+        # left out of the collector's full passes: they would cost more than a quick rebuild.
+        gc.freeze()
         seconds = time.perf_counter() - started
         if quiet_if_unchanged and result.published and result.unchanged:
             return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
@@ -191,6 +217,20 @@ class Session:
             seconds=round(seconds, 3),
             html=html,
         )
+
+    def _articles_only(self, changes: set[tuple[watchfiles.Change, str]] | None) -> set[str] | None:
+        """The article files (relative paths) these changes are made of, or None if anything
+        else changed: a new or deleted file, a template, a source, site.toml, static/."""
+        base = self.root.resolve()
+        edited = set()
+        for kind, path in changes or ():
+            rel = Path(path).relative_to(base).as_posix()
+            article = rel.startswith(f"{ARTICLES_DIR}/") and rel.endswith(".md")
+            if kind == watchfiles.Change.deleted or not article:
+                return None
+            edited.add(rel)
+        known = {o.path for o in self.base.outcomes} if self.base is not None else set()
+        return edited if edited <= known else None
 
     def _describe(self, changes: set[tuple[watchfiles.Change, str]] | None) -> list[str]:
         if not changes:
