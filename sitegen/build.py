@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen import noop
-from sitegen.cache import CACHE_DIR, CacheData, digest
+from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
 from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
@@ -115,6 +116,7 @@ def build_site(
         publisher.commit()
         old_manifest = result.cache.manifest if result.cache.out == str(out.absolute()) else {}
         result.cache.manifest, result.cache.out = publisher.stamps, str(out.absolute())
+        result.cache.generation = uuid.uuid4().hex
         save_cache(root, options, result.cache)
         publisher.settle(old_manifest)
     build.published, build.pages = True, len(publisher.stamps)
@@ -235,6 +237,9 @@ def _quick_run(
     """engine.run_changed, when the last published output holds every other article's own page."""
     if previous is None or changed is None or previous.cache.out != str(out.absolute()):
         return None
+    last = Cache(previous.site.root, options.mode, enabled=options.use_cache).read()
+    if not isinstance(last, CacheData) or last.generation != previous.cache.generation:
+        return None  # another build published since: its output is not the one `previous` made
     manifest = previous.cache.manifest
     for outcome in previous.outcomes:
         if published(outcome) and not outcome.failed:

@@ -61,10 +61,17 @@ class CacheData:
     out: str = ""  # the output directory the manifest describes
     page_keys: dict[str, str] = field(default_factory=dict)  # site-wide page -> key of what made it
     static_key: str = ""  # the static files that output was made with
+    generation: str = ""  # new with every publish: which output the manifest describes
 
     def __copy__(self) -> CacheData:
         return CacheData(
-            self.env, dict(self.entries), dict(self.manifest), self.out, dict(self.page_keys), self.static_key
+            self.env,
+            dict(self.entries),
+            dict(self.manifest),
+            self.out,
+            dict(self.page_keys),
+            self.static_key,
+            self.generation,
         )
 
 
@@ -90,12 +97,14 @@ class Cache:
 
     def read(self) -> Any:
         """The stored object, or None when there is none that can be trusted."""
-        if not self.enabled or not private_dir(self.path.parent):
-            return None  # pickle is only read from the user's own, private folder
-        remembered = self._written.get(self.path)
+        if not self.enabled:
+            return None
+        remembered = self._written.get(self.path)  # this process's own: no file needed yet
         self.from_memory = remembered is not None and remembered[0] == self._stat()
         if remembered is not None and self.from_memory:
             return copy.copy(remembered[1])
+        if not private_dir(self.path.parent):
+            return None  # pickle is only read from the user's own, private folder
         try:
             blob = self.path.read_bytes()
             header, _, body = blob.partition(b"\n\n")
@@ -113,7 +122,7 @@ class Cache:
         if not isinstance(data, CacheData):
             return CacheData(env=env)
         if data.env != env:
-            return CacheData(env=env, manifest=data.manifest, out=data.out)
+            return CacheData(env=env, manifest=data.manifest, out=data.out, generation=data.generation)
         return data
 
     def save(self, data: object, *, defer: bool = False) -> None:

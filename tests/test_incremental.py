@@ -287,3 +287,86 @@ def test_a_page_rendered_by_a_failed_build_is_published_by_the_next_good_one(
     _build(site, out)
     assert b"added meanwhile" in (out / "articles" / "a01" / "index.html").read_bytes()
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+# ------------------------------------------------------------ watch's quick runs (engine.run_changed)
+
+
+QUICK_EDITS = [
+    # (what changes, the article files written): each must publish what a cold build does
+    (
+        "a sentence added",
+        {"a01": "Allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. More."},
+    ),
+    ("a marker moved down a line", {"a02": "\nAllies hold 178 of 342 <<seats NA=178/342 majority=yes>>."}),
+    ("a new claim", {"a03": 'A wire said it <<claim src=001 quote="172 lawmakers">>.'}),
+    ("two at once", {"a01": "One.", "a04": "Two <<seats NA=178/342 majority=yes>> of 342 and 178."}),
+    ("a fact user", {"uses": "They hold @allies of 342 <<seats NA=@allies/342 majority=yes>>. Yes."}),
+    ("a fact's value", {"facts": "The allies hold 179 <<fact allies=179>>."}),  # a full run
+    ("a new fact", {"a03": "And 178 <<fact x2=1>>."}),  # a full run
+]
+
+
+def _quick(site: Path, out: Path, previous, changed: set[str]):
+    result = build_site(site, out, watching=True, quick=False, previous=previous, changed=changed)
+    assert result.published, [f"{d.code} {d.message}" for d in result.diagnostics]
+    return result
+
+
+def test_quick_runs_publish_what_a_cold_build_does(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 6)
+    out = tmp_path / "out"
+    base = _quick(site, out, None, set()).checked.run
+    quick = []
+    for step, (what, bodies) in enumerate(QUICK_EDITS):
+        files = {
+            f"content/articles/{n}.md": ARTICLE.format(title=n.upper(), body=b) for n, b in bodies.items()
+        }
+        write_files(site, files)
+        result = _quick(site, out, base, set(files))
+        base = result.checked.run
+        quick.append(bool(result.checked.run.touched))
+        assert _snapshot(out) == _cold(site, tmp_path, f"cold{step}"), what
+    # the fact edits cannot stay in one article: they are run in full
+    assert quick == [True] * 5 + [False] * 2
+
+
+def test_a_title_edit_through_the_quick_path_updates_every_listing(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    base = _quick(site, out, None, set()).checked.run
+    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="A brand new headline", body="Text.")})
+    _quick(site, out, base, {"content/articles/a01.md"})
+    assert b"A brand new headline" in (out / "index.html").read_bytes()
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_quick_runs_after_a_failed_one_start_from_the_last_published(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    base = _quick(site, out, None, set()).checked.run
+    good = ARTICLE.format(title="A1", body="Edited while another was broken.")
+    bad = ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")
+    write_files(site, {"content/articles/a01.md": good, "content/articles/a02.md": bad})
+    pending = {"content/articles/a01.md", "content/articles/a02.md"}
+    failed = build_site(site, out, watching=True, quick=False, previous=base, changed=set(pending))
+    assert not failed.published
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
+    _quick(site, out, base, pending)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_a_quick_run_on_a_replaced_base_runs_in_full(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    base = _quick(site, out, None, set()).checked.run
+    write_files(site, {"content/articles/a00.md": ARTICLE.format(title="Elsewhere", body="By the CLI.")})
+    _build(site, out)  # publishes a new output that `base` knows nothing of
+    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="A1", body="Then watch.")})
+    result = _quick(site, out, base, {"content/articles/a01.md"})
+    assert not result.checked.run.touched
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
