@@ -42,7 +42,7 @@ class Rendered:
 
     view: ArticleView
     html: bytes
-    checks: list[tuple] = field(default_factory=list)  # CHECK_FIELDS of each marker: compact, for big caches
+    check_count: int = 0
     cited: list[str] = field(default_factory=list)
     excerpt: str = ""
     # this article's rows of the checks page, rendered with it; compressed, as every article's
@@ -50,6 +50,8 @@ class Rendered:
     checks_rows: bytes = b""
     rows_key: str = ""
     listing: str = ""  # a key of what the index, tag and source pages show of it
+    # its entries of checks.json, compressed like the rows: a big site's cache stays small and quick
+    checks_json: bytes = b""
     page_sha: str = ""  # the digest of html: the page published for this outcome, and no other
 
     def rows_html(self) -> str:
@@ -120,8 +122,26 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
     excerpt = plain_excerpt(str(body.html))
     html_bytes = html.encode("utf-8")
     return Rendered(
-        view, html_bytes, checks, cited, excerpt, packed, digest(rows), listing_key(view), digest(html_bytes)
+        view,
+        html_bytes,
+        check_count=len(checks),
+        cited=cited,
+        excerpt=excerpt,
+        checks_rows=packed,
+        rows_key=digest(rows),
+        listing=listing_key(view),
+        page_sha=digest(html_bytes),
+        checks_json=zlib.compress(_json_entries(checks).encode("utf-8"), 1),
     )
+
+
+def _json_entries(checks: list[tuple]) -> str:
+    """The checks as they stand in the list of checks.json (indented two levels deep)."""
+    entries = []
+    for check in checks:
+        entry = json.dumps(dict(zip(CHECK_FIELDS[:7], check[:7], strict=True)), ensure_ascii=False, indent=1)
+        entries.append("\n".join("  " + line for line in entry.split("\n")))
+    return ",\n".join(entries)
 
 
 def listing_key(a: ArticleView) -> str:
@@ -192,13 +212,16 @@ def _checks_pages(
 
 def _checks_page(ctx: RenderContext, sections: list[tuple[ArticleView, Rendered]]) -> bytes:
     rows = Markup("".join(r.rows_html() for _, r in sections))
-    count = sum(len(r.checks) for _, r in sections)
+    count = sum(r.check_count for _, r in sections)
     return _page(ctx, "checks.html", 1, "checks/", rows=rows, check_count=count, article_count=len(sections))
 
 
 def _checks_json(sections: list[tuple[ArticleView, Rendered]]) -> bytes:
-    public = [dict(zip(CHECK_FIELDS[:7], c[:7], strict=True)) for _, r in sections for c in r.checks]
-    return (json.dumps({"checks": public}, ensure_ascii=False, indent=1) + "\n").encode()
+    # the same text as json.dumps({"checks": [...]}, ensure_ascii=False, indent=1), in pieces
+    entries = [zlib.decompress(r.checks_json) for _, r in sections if r.check_count]
+    if not entries:
+        return b'{\n "checks": []\n}\n'
+    return b'{\n "checks": [\n' + b",\n".join(entries) + b"\n ]\n}\n"
 
 
 def _page(ctx: RenderContext, template: str, depth: int, path: str, **values) -> bytes:
