@@ -16,7 +16,7 @@ import os
 import re
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from sitegen import __version__
@@ -28,7 +28,7 @@ from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import parser, use_cache_dir
-from sitegen.pages import TemplateProblem
+from sitegen.pages import ArticleView, TagView, TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
 from sitegen.site import Site, load_site, not_utf8, read_bytes, read_text
 
@@ -225,10 +225,17 @@ def _agrees(outcome: Outcome, facts: SiteFacts) -> bool:
 # ----------------------------------------------------------------- the run
 
 
+def _schema() -> str:
+    """The shape of what the cache keeps: a cache written by code with other fields is not read."""
+    kept = (Outcome, Entry, Rendered, ArticleMeta, ArticleView, TagView, FactDef, Span, Diagnostic)
+    return ";".join(f"{cls.__name__}:{','.join(f.name for f in fields(cls))}" for cls in kept)
+
+
 def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     """Everything every article's result depends on besides its own text, facts and sources."""
     # SOURCE_DATE_EPOCH dates an empty site's feed: a new value is a new build
-    parts = [__version__, mode, live_reload, site.config.text, os.environ.get("SOURCE_DATE_EPOCH", "")]
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    parts = [__version__, _schema(), mode, live_reload, site.config.text, epoch]
     for folder in (Path(__file__).parent / "templates", site.root / "templates"):
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
