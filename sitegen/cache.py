@@ -76,24 +76,37 @@ class CacheData:
 
 
 class Cache:
-    """One pickled object in the site's private cache folder, checksummed and versioned."""
+    """One pickled object in the site's private cache folder, checksummed and versioned.
+
+    A `CacheData` is written as a base file plus a small delta beside it: the entries that
+    differ from the base, and everything else.  A one-article edit then writes a few
+    kilobytes instead of the whole cache; the base is written again once the delta has
+    grown to a tenth of it.  A delta is bound to its base by the base's checksum.
+    """
 
     def __init__(self, root: Path, name: str, *, enabled: bool = True) -> None:
         self.path = root / CACHE_DIR / f"{name}.pickle"
+        self.delta = root / CACHE_DIR / f"{name}.delta.pickle"
         self.enabled = enabled
         self.from_memory = False  # the last read came from what this process wrote
 
     # What this process last wrote, by path: a long-running `watch` need not read it back.
-    _written: dict[Path, tuple[tuple[int, int, int] | None, Any]] = {}
+    _written: dict[Path, tuple[tuple | None, Any]] = {}
     # Saves a `watch` put off until it is idle: a big site's cache takes a second to write.
     _pending: dict[Path, Cache] = {}
+    # The base file each CacheData delta is written against: its checksum, stat and entries.
+    _bases: dict[Path, tuple[bytes, tuple | None, dict[str, Any]]] = {}
 
-    def _stat(self) -> tuple[int, int, int] | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_size, st.st_mtime_ns, st.st_ino)
+    def _stat(self) -> tuple | None:
+        both = []
+        for path in (self.path, self.delta):
+            try:
+                st = path.stat()
+            except OSError:
+                both.append(None)
+                continue
+            both.append((st.st_size, st.st_mtime_ns, st.st_ino))
+        return None if both == [None, None] else tuple(both)
 
     def read(self) -> Any:
         """The stored object, or None when there is none that can be trusted."""
@@ -105,17 +118,15 @@ class Cache:
             return copy.copy(remembered[1])
         if not private_dir(self.path.parent):
             return None  # pickle is only read from the user's own, private folder
-        try:
-            blob = self.path.read_bytes()
-            header, _, body = blob.partition(b"\n\n")
-            magic, version, checksum = header.split(b"\n")
-            if magic + b"\n" != _MAGIC or version.decode() != __version__:
-                return None
-            if hashlib.sha256(body).hexdigest().encode() != checksum:
-                return None  # torn or edited: start again
-            return pickle.loads(body)
-        except Exception:  # noqa: BLE001 - any unreadable cache is simply not used
+        base_stat = self._stat()
+        loaded = _load(self.path)
+        if loaded is None:
             return None
+        checksum, data = loaded
+        if isinstance(data, CacheData):
+            Cache._bases[self.path] = (checksum, base_stat[0] if base_stat else None, dict(data.entries))
+            _apply_delta(data, checksum, _load(self.delta))
+        return data
 
     def load(self, env: str) -> CacheData:
         data = self.read()
@@ -140,9 +151,11 @@ class Cache:
         """No stored object any more (and none waiting to be written)."""
         Cache._pending.pop(self.path, None)
         self._written.pop(self.path, None)
-        if self.enabled and self.path.exists():
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+        Cache._bases.pop(self.path, None)
+        for path in (self.path, self.delta):
+            if self.enabled and path.exists():
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     @classmethod
     def flush_deferred(cls) -> None:
@@ -154,19 +167,91 @@ class Cache:
                 cache._write(data)
 
     def _write(self, data: object) -> None:
-        body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
-        header = _MAGIC + __version__.encode() + b"\n" + hashlib.sha256(body).hexdigest().encode()
         try:
             self.path.parent.mkdir(mode=0o700, exist_ok=True)
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(header + b"\n\n" + body)
-            os.replace(tmp, self.path)
+            delta = self._delta_of(data) if isinstance(data, CacheData) else None
+            if delta is not None:
+                _store(self.delta, delta)
+            else:
+                checksum = _store(self.path, data)
+                with contextlib.suppress(FileNotFoundError):
+                    self.delta.unlink()
+                if isinstance(data, CacheData):
+                    stat = self._stat()
+                    Cache._bases[self.path] = (checksum, stat[0] if stat else None, dict(data.entries))
             stamp = self._stat()
             if stamp is not None:
                 self._written[self.path] = (stamp, copy.copy(data))
         except OSError:
             pass  # a read-only site still builds; it just does not get faster
+
+    def _delta_of(self, data: CacheData) -> Delta | None:
+        """What data adds to the base file, or None when the base itself should be written."""
+        known = Cache._bases.get(self.path)
+        stat = self._stat()
+        if known is None or stat is None or stat[0] != known[1]:
+            return None  # no base, or not the one this process read or wrote
+        checksum, _, entries = known
+        changed = {p: e for p, e in data.entries.items() if entries.get(p) is not e}
+        removed = [p for p in entries if p not in data.entries]
+        if len(changed) + len(removed) > max(100, len(entries) // 10):
+            return None
+        rest = copy.copy(data)
+        rest.entries = {}
+        return Delta(checksum, changed, removed, rest)
+
+
+@dataclass
+class Delta:
+    """A CacheData as the changes to a base file (see Cache)."""
+
+    base: bytes  # the checksum of the base it applies to
+    changed: dict[str, Any]
+    removed: list[str]
+    rest: CacheData  # everything but the entries
+
+
+def _apply_delta(data: CacheData, checksum: bytes, loaded: tuple[bytes, Any] | None) -> None:
+    if loaded is None or not isinstance(loaded[1], Delta) or loaded[1].base != checksum:
+        return  # none, or one written against another base: the base alone is still valid
+    delta: Delta = loaded[1]
+    entries = data.entries
+    for path in delta.removed:
+        entries.pop(path, None)
+    entries.update(delta.changed)
+    rest = delta.rest
+    data.env, data.manifest, data.out = rest.env, rest.manifest, rest.out
+    data.page_keys, data.static_key, data.generation = rest.page_keys, rest.static_key, rest.generation
+
+
+def _load(path: Path) -> tuple[bytes, Any] | None:
+    try:
+        blob = path.read_bytes()
+        header, _, body = blob.partition(b"\n\n")
+        magic, version, checksum = header.split(b"\n")
+        if magic + b"\n" != _MAGIC or version.decode() != __version__:
+            return None
+        if hashlib.sha256(body).hexdigest().encode() != checksum:
+            return None  # torn or edited: start again
+        return checksum, pickle.loads(body)
+    except Exception:  # noqa: BLE001 - any unreadable cache is simply not used
+        return None
+
+
+def _store(path: Path, data: object) -> bytes:
+    """Write atomically (a reader sees the old file or the new one); the new checksum."""
+    body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    checksum = hashlib.sha256(body).hexdigest().encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_MAGIC + __version__.encode() + b"\n" + checksum + b"\n\n" + body)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return checksum

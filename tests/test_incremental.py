@@ -370,3 +370,52 @@ def test_a_quick_run_on_a_replaced_base_runs_in_full(fixture_site: Path, tmp_pat
     result = _quick(site, out, base, {"content/articles/a01.md"})
     assert not result.checked.run.touched
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+# ------------------------------------------------------------ the cache's base + delta files
+
+
+def _as_a_new_process() -> None:
+    from sitegen.cache import Cache
+
+    Cache._written.clear()
+    Cache._bases.clear()
+
+
+def test_the_cache_journal_reads_back_what_was_built(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 30)
+    out = tmp_path / "out"
+    _build(site, out)
+    base, delta = site / CACHE_DIR / "build.pickle", site / CACHE_DIR / "build.delta.pickle"
+    for i in range(3):
+        _as_a_new_process()
+        write_files(site, {f"content/articles/a{i:02}.md": ARTICLE.format(title=f"E{i}", body="Edited.")})
+        assert _build(site, out).rendered == 1
+        assert delta.is_file() and delta.stat().st_size < base.stat().st_size / 2
+    _as_a_new_process()
+    assert _build(site, out).rendered == 0  # every edit is in the delta
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_a_corrupt_or_foreign_delta_is_not_used(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 30)
+    out = tmp_path / "out"
+    _build(site, out)
+    delta = site / CACHE_DIR / "build.delta.pickle"
+    _as_a_new_process()
+    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="E", body="Edited.")})
+    _build(site, out)
+    kept = delta.read_bytes()
+    blob = bytearray(kept)
+    blob[len(blob) // 2] ^= 0xFF
+    delta.write_bytes(bytes(blob))
+    _as_a_new_process()
+    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="F", body="Edited.")})
+    assert _build(site, out).rendered == 2  # a01's entry was only in the delta
+    assert _snapshot(out) == _cold(site, tmp_path, "cold1")
+    (site / CACHE_DIR / "build.pickle").unlink()  # a delta without its base
+    delta.write_bytes(kept)
+    _as_a_new_process()
+    write_files(site, {"content/articles/a03.md": ARTICLE.format(title="G", body="Edited.")})
+    assert _build(site, out).rendered == 32
+    assert _snapshot(out) == _cold(site, tmp_path, "cold2")
