@@ -40,6 +40,8 @@ BENCH = Path(__file__).resolve().parent
 TIME_BIN = "/usr/bin/time"
 POLL = 0.005  # seconds between HTTP polls while waiting for an edit to be served
 WATCH_EDIT_TIMEOUT = 30.0  # seconds an edit may take to be served
+# Commands run as installed: with Python's bytecode cache, whatever the calling shell says.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 EDIT_SENTENCE = "\nThe desk added this sentence for the benchmark's edit rebuild.\n"
 
 
@@ -133,7 +135,12 @@ class Runner:
             start = time.perf_counter()
             try:
                 proc = subprocess.Popen(
-                    full, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, start_new_session=True
+                    full,
+                    stdout=fo,
+                    stderr=fe,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    env=CHILD_ENV,
                 )
             except OSError as exc:
                 return Sample(None, None, False, f"cannot start {cmd[0]}: {exc}")
@@ -438,7 +445,7 @@ class WatchSession:
         self.started = time.perf_counter()
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
-                cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+                cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True, env=CHILD_ENV
             )
 
     def stderr(self) -> str:
