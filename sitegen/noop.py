@@ -7,9 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sitegen.cache import Cache, FileStamp
+from sitegen.cache import CACHE_DIR, Cache, FileStamp
 from sitegen.diagnostics import Diagnostic
 from sitegen.engine import environment_hash, file_stamp, source_hashes
+from sitegen.grammar import use_cache_dir
 from sitegen.site import Site, load_site
 
 
@@ -43,6 +44,7 @@ def check(
     root: Path, mode: str, enabled: bool, *, out: Path, drafts: bool, live_reload: str, static_key: str
 ) -> tuple[Snapshot | None, Site | None]:
     """The snapshot if the site and its output are exactly as it describes them, else None."""
+    use_cache_dir(root / CACHE_DIR)  # the rules in site.toml are parsed with the cached grammar
     snapshot = _store(root, mode, enabled).read()
     if not isinstance(snapshot, Snapshot) or snapshot.drafts != drafts or snapshot.out != str(out.absolute()):
         return None, None

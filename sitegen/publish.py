@@ -98,6 +98,7 @@ class Publisher:
         self._committed = False
         self._swapped_out = False  # the old output now sits at self.tmp, waiting for settle()
         self._dirs: set[str] = set()
+        self._intact_files: set[str] = set()
         self.stamps: dict[str, FileStamp] = {}  # what was published, for the next build's manifest
 
     def __enter__(self) -> Publisher:
@@ -167,15 +168,24 @@ class Publisher:
     def _kept(self, rel: str, sha: str) -> bool:
         """The spare already holds exactly this content at rel, as it was published."""
         old = self.base.get(rel)
-        if old is None or old.sha != sha or not (self.trusted or old.matches(self._spot(rel))):
+        if old is None or old.sha != sha or not (self.trusted or self._intact(rel, old)):
             return False
         self.stamps[rel] = old
         return True
 
+    def _intact(self, rel: str, old: FileStamp) -> bool:
+        """The spare's file is as its record says (each file is looked at once per build)."""
+        if rel in self._intact_files:
+            return True
+        if old.matches(self._spot(rel)):
+            self._intact_files.add(rel)
+            return True
+        return False
+
     def has(self, rel: str, published: FileStamp) -> bool:
         """Can `reuse` supply this page as it was published (from the spare or the current output)?"""
         old = self.base.get(rel)
-        if old is not None and old.sha == published.sha and (self.trusted or old.matches(self._spot(rel))):
+        if old is not None and old.sha == published.sha and (self.trusted or self._intact(rel, old)):
             return True
         self._spot(rel)  # the same refusal as for writing
         return published.matches(os.path.join(self.out, rel))
@@ -200,6 +210,7 @@ class Publisher:
         if self._kept(rel, sha):
             return
         target = self.path(rel)
+        self._intact_files.discard(rel)  # no longer the spare's own file
         self._make_room(target)
         with open(target, "xb") as handle:
             handle.write(data)
@@ -215,6 +226,7 @@ class Publisher:
         source = self.out / rel
         if self.out.is_symlink() or not old.matches(source):
             return False
+        self._intact_files.discard(rel)
         self._make_room(target)
         try:
             os.link(source, target)
