@@ -136,11 +136,11 @@ def parse_annotation(text: str) -> Annotation | SyntaxProblem:
     tokens = _lex(text)
     if isinstance(tokens, SyntaxProblem):
         return tokens
-    shape = _parse_shape(tuple(t.type for t in tokens))
+    shape = _parse_shape(tuple(t[0] for t in tokens))
     if isinstance(shape, _Stop):
         return _token_problem(text, tokens, shape.index, shape.expected)
     try:
-        return _build(text, _instantiate(shape, tokens))
+        return _build(text, shape, tokens)
     except _Bad as bad:
         return bad.problem
 
@@ -173,8 +173,14 @@ def _scanner() -> re.Pattern[str]:
     return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
 
 
-def _lex(text: str) -> list[Token] | SyntaxProblem:
-    tokens: list[Token] = []
+# A lexed token: (terminal name, start, end), offsets into the annotation text.
+Tok = tuple[str, int, int]
+# lark's parse tree as a template: (rule, children), a child being a subtree or a token's index.
+Node = tuple
+
+
+def _lex(text: str) -> list[Tok] | SyntaxProblem:
+    tokens: list[Tok] = []
     match = _scanner().match
     pos, n = 0, len(text)
     while pos < n:
@@ -189,7 +195,7 @@ def _lex(text: str) -> list[Token] | SyntaxProblem:
             return SyntaxProblem(f"unexpected character {ch!r} in annotation", pos, pos + 1, hint)
         kind = m.lastgroup or ""
         if kind != "WS":
-            tokens.append(Token(kind, m.group(), start_pos=pos, end_pos=m.end(), line=1, column=pos + 1))
+            tokens.append((kind, pos, m.end()))
         pos = m.end()
     return tokens
 
@@ -223,25 +229,17 @@ def _template(node: Tree | Token) -> tuple | int:
     return (str(node.data), tuple(_template(child) for child in node.children))
 
 
-def _instantiate(template: tuple | int, tokens: list[Token]) -> Tree | Token:
-    if isinstance(template, int):
-        return tokens[template]
-    data, children = template
-    return Tree(data, [_instantiate(child, tokens) for child in children])
-
-
-def _token_problem(text: str, tokens: list[Token], index: int, expected: frozenset[str]) -> SyntaxProblem:
+def _token_problem(text: str, tokens: list[Tok], index: int, expected: frozenset[str]) -> SyntaxProblem:
     if index >= len(tokens):
         return SyntaxProblem("annotation ends too early", max(len(text) - 1, 0), len(text))
-    tok = tokens[index]
-    shown = str(tok)
-    pos = tok.start_pos or 0
+    kind, pos, end = tokens[index]
+    shown = text[pos:end]
     wanted = _describe_expected(set(expected))
     what = f"unexpected {shown!r}" + (f", expected {wanted}" if wanted else "")
     hint = None
-    if tok.type == "CLOSE" and text[2:3].isspace():
+    if kind == "CLOSE" and text[2:3].isspace():
         hint = "no space is allowed between `<<` and the kind"
-    elif tok.type == "CLOSE" and text[:pos].rstrip().endswith("="):
+    elif kind == "CLOSE" and text[:pos].rstrip().endswith("="):
         hint = "every `key=` needs a value"
     return SyntaxProblem(what, pos, pos + max(len(shown), 1), hint)
 
@@ -272,50 +270,49 @@ def _describe_expected(expected: set[str]) -> str:
 
 
 # ------------------------------------------------------------- tree to nodes
+# The template of lark's tree is read with the tokens: no lark Tree or Token is made per annotation.
 
 
-def _build(text: str, tree: Tree) -> Annotation:
-    kind_tok = tree.children[1]
-    assert isinstance(kind_tok, Token)
-    if kind_tok.start_pos != 2:
-        raise _Bad(SyntaxProblem("no space is allowed between `<<` and the kind", 2, kind_tok.start_pos))
-    args = tuple(_arg(text, t) for t in tree.children[2:-1] if isinstance(t, Tree))
-    previous_end = kind_tok.end_pos
+def _build(text: str, tree: Node, tokens: list[Tok]) -> Annotation:
+    _, kind_start, kind_end = tokens[tree[1][1]]
+    if kind_start != 2:
+        raise _Bad(SyntaxProblem("no space is allowed between `<<` and the kind", 2, kind_start))
+    args = tuple(_arg(text, t, tokens) for t in tree[1][2:-1] if isinstance(t, tuple))
+    previous_end = kind_end
     for arg in args:
         if arg.start == previous_end:
             raise _Bad(SyntaxProblem("arguments must be separated by white space", arg.start, arg.end))
         previous_end = arg.end
-    kind = text[kind_tok.start_pos : kind_tok.end_pos]
-    return Annotation(kind, args, text, kind_tok.start_pos, kind_tok.end_pos)
+    return Annotation(text[kind_start:kind_end], args, text, kind_start, kind_end)
 
 
-def _arg(text: str, t: Tree) -> Arg:
-    if t.data == "keyword":
-        key_tok, value_tree = t.children
-        value = _value(text, value_tree)
-        key = text[key_tok.start_pos : key_tok.end_pos]
-        return Arg(key, value, key_tok.start_pos, value.end, key_tok.end_pos)
-    value = _value(text, t.children[0])
+def _arg(text: str, t: Node, tokens: list[Tok]) -> Arg:
+    rule, children = t
+    if rule == "keyword":
+        key_index, value_tree = children
+        value = _value(text, value_tree, tokens)
+        _, key_start, key_end = tokens[key_index]
+        return Arg(text[key_start:key_end], value, key_start, value.end, key_end)
+    value = _value(text, children[0], tokens)
     return Arg(None, value, value.start, value.end, value.start)
 
 
-def _value(text: str, t: Tree) -> Value:
-    if t.data == "ratio":
-        left, right = (_value(text, c) for c in t.children)
+def _value(text: str, t: Node, tokens: list[Tok]) -> Value:
+    rule, children = t
+    if rule == "ratio":
+        left, right = (_value(text, c, tokens) for c in children)
         return Value("ratio", text[left.start : right.end], left.start, right.end, parts=(left, right))
-    tok = t.children[0]
-    assert isinstance(tok, Token)
-    start, end = tok.start_pos, tok.end_pos
+    _, start, end = tokens[children[0]]
     raw = text[start:end]
-    if t.data == "number":
+    if rule == "number":
         return Value("number", raw, start, end, number=_decimal(raw, start, end))
-    if t.data == "percent":
+    if rule == "percent":
         return Value("percent", raw, start, end, number=_decimal(raw[:-1], start, end))
-    if t.data == "string":
+    if rule == "string":
         return Value("string", raw, start, end, text=_unescape(raw[1:-1]))
-    if t.data == "date":
+    if rule == "date":
         return Value("date", raw, start, end, text=raw, date=_date(raw))
-    if t.data == "factref":
+    if rule == "factref":
         return Value("factref", raw, start, end, text=raw[1:])
     if raw.lower() in BOOLEANS:
         return Value("bool", raw, start, end, text=raw, flag=BOOLEANS[raw.lower()])
