@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from sitegen.render import CHECK_FIELDS, _json_entries
 
 _check = st.tuples(
-    st.text(), st.text(), st.integers(0, 10**6), st.integers(0, 10**6), st.text(), st.text(), st.text(), st.text()
+    st.text(),
+    st.text(),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.text(),
+    st.text(),
+    st.text(),
+    st.text(),
 )
 
 
