@@ -173,21 +173,26 @@ def provisional_facts(texts: dict[str, str]) -> SiteFacts:
     """Facts as a quick scan of the raw files sees them; verified against the real parse later."""
     facts = SiteFacts()
     for path in sorted(texts):
-        text = texts[path]
-        if "<<fact" not in text:
-            continue
-        for match in _FACT.finditer(text):
-            parsed = parse_annotation(match.group())
-            if not isinstance(parsed, Annotation):
-                continue
-            for arg in parsed.args:
-                v = arg.value
-                if arg.key and v.type in ("number", "percent") and v.number is not None:
-                    span = Span.point(path, text.count("\n", 0, match.start()) + 1)
-                    facts.first.setdefault(
-                        arg.key, FactDef(arg.key, v.number, v.type == "percent", v.raw, span)
-                    )
+        for definition in scan_facts(path, texts[path]):
+            facts.first.setdefault(definition.name, definition)
     return facts
+
+
+def scan_facts(path: str, text: str) -> tuple[FactDef, ...]:
+    """The `<<fact ...>>` definitions a quick look at one file finds, in file order."""
+    found: list[FactDef] = []
+    if "<<fact" not in text:
+        return ()
+    for match in _FACT.finditer(text):
+        parsed = parse_annotation(match.group())
+        if not isinstance(parsed, Annotation):
+            continue
+        for arg in parsed.args:
+            v = arg.value
+            if arg.key and v.type in ("number", "percent") and v.number is not None:
+                span = Span.point(path, text.count("\n", 0, match.start()) + 1)
+                found.append(FactDef(arg.key, v.number, v.type == "percent", v.raw, span))
+    return tuple(found)
 
 
 def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]]:
@@ -273,7 +278,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)
     texts = _Texts(root)
-    hashes, candidates, stamps = _unchanged_candidates(site, data, texts)
+    hashes, candidates, stamps = _unchanged_candidates(site, data, texts, options.jobs)
     provisional = _provisional(site, candidates, texts)
 
     outcomes: dict[str, Outcome] = {}
@@ -403,7 +408,7 @@ class _Texts:
         self.root = root
         self.problems: dict[str, Diagnostic] = {}
         self.real_dirs: dict[str, bool] = {}
-        self.with_facts: set[str] = set()  # hashed files that define a fact somewhere
+        self.scanned: dict[str, tuple[FactDef, ...]] = {}  # hashed files' facts, as scan_facts sees them
 
     def get(self, path: str) -> str | None:
         if path in self.problems:
@@ -428,8 +433,40 @@ class _Texts:
             self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
             return None
         if b"<<fact" in data:
-            self.with_facts.add(path)
+            text, _ = read_text(self.root, path, real_dirs=self.real_dirs)
+            self.scanned[path] = scan_facts(path, text or "")
         return digest(data)
+
+    def hash_all(self, paths: list[str], jobs: int) -> dict[str, str | None]:
+        """`hash` for many files; a large batch is shared among worker processes."""
+        workers = max(1, min(jobs, os.cpu_count() or 1, len(paths) // 256))
+        if workers == 1:
+            return {path: self.hash(path) for path in paths}
+        with multiprocessing.get_context("fork").Pool(workers, _init_hasher, (self,)) as pool:
+            results = pool.map(_hash_one, paths, chunksize=64)
+        hashes: dict[str, str | None] = {}
+        for path, (text_hash, problem, scanned) in zip(paths, results, strict=True):
+            hashes[path] = text_hash
+            if problem is not None:
+                self.problems[path] = problem
+            if scanned:
+                self.scanned[path] = scanned
+        return hashes
+
+
+_HASHER: dict[str, _Texts] = {}
+
+
+def _init_hasher(texts: _Texts) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    _HASHER["texts"] = texts
+
+
+def _hash_one(path: str) -> tuple[str | None, Diagnostic | None, tuple[FactDef, ...]]:
+    texts = _HASHER["texts"]
+    return texts.hash(path), texts.problems.get(path), texts.scanned.get(path, ())
 
 
 def file_stamp(path: Path | str) -> tuple[int, int, int, int] | None:
@@ -441,38 +478,39 @@ def file_stamp(path: Path | str) -> tuple[int, int, int, int] | None:
 
 
 def _unchanged_candidates(
-    site: Site, data: CacheData, texts: _Texts
+    site: Site, data: CacheData, texts: _Texts, jobs: int
 ) -> tuple[dict[str, str], dict[str, Entry], dict[str, tuple[int, int, int, int] | None]]:
     """Each readable article's text hash, the cache entries whose text is the same, and each stat."""
     hashes: dict[str, str] = {}
     candidates: dict[str, Entry] = {}
     stamps: dict[str, tuple[int, int, int, int] | None] = {}
     root = str(site.root)
+    unknown: list[str] = []
     for path in site.article_paths:
         entry = data.entries.get(path)
         stamp = stamps[path] = file_stamp(os.path.join(root, path))
         if entry is not None and stamp is not None and entry.stamp == stamp:
             hashes[path] = entry.outcome.text_hash
             candidates[path] = entry
-            continue
-        text_hash = texts.hash(path)
+        else:
+            unknown.append(path)
+    for path, text_hash in texts.hash_all(unknown, jobs).items():
         if text_hash is None:
             continue
         hashes[path] = text_hash
-        if entry is not None and entry.outcome.text_hash == hashes[path]:
+        entry = data.entries.get(path)
+        if entry is not None and entry.outcome.text_hash == text_hash:
             candidates[path] = entry
-    return hashes, candidates, stamps
+    return {p: hashes[p] for p in site.article_paths if p in hashes}, candidates, stamps
 
 
 def _provisional(site: Site, candidates: dict[str, Entry], texts: _Texts) -> SiteFacts:
     """Facts of unchanged articles as they were; of changed ones as a quick scan sees them."""
-    changed = [p for p in site.article_paths if p not in candidates and p in texts.with_facts]
-    scanned = provisional_facts({p: texts.get(p) or "" for p in changed})
+    scanned = [d for p, defs in texts.scanned.items() if p not in candidates for d in defs]
     facts = SiteFacts()
-    defs = {name: d for name, d in scanned.first.items()}
     ordered = sorted(
         [
-            *((d.span.file, d.span.line, d.name, d) for d in defs.values()),
+            *((d.span.file, d.span.line, d.name, d) for d in scanned),
             *((p, f.span.line, f.name, f) for p, e in candidates.items() for f in e.outcome.fact_defs()),
         ],
         key=lambda item: (item[0], item[1]),

@@ -419,3 +419,20 @@ def test_a_corrupt_or_foreign_delta_is_not_used(fixture_site: Path, tmp_path: Pa
     write_files(site, {"content/articles/a03.md": ARTICLE.format(title="G", body="Edited.")})
     assert _build(site, out).rendered == 32
     assert _snapshot(out) == _cold(site, tmp_path, "cold2")
+
+
+def test_hashing_shared_among_workers_finds_what_one_process_finds(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 600)  # enough files for the parallel first pass
+    write_files(
+        site,
+        {"content/articles/late.md": ARTICLE.format(title="Late", body="Again 178 <<fact allies=178>>.")},
+    )
+    (site / "content/articles/zz-bad.md").write_bytes(b"---\ntitle: \xff\n---\n")
+    from sitegen.pipeline import check_site
+
+    serial, parallel = check_site(site, jobs=1), check_site(site, jobs=2)
+    assert [str(d) for d in serial.diagnostics] == [str(d) for d in parallel.diagnostics]
+    assert any(d.code == "SG501" and d.span.file.endswith("zz-bad.md") for d in parallel.diagnostics)
+    assert parallel.run is not None and parallel.run.facts.first["allies"].span.file.endswith("facts.md")
