@@ -23,7 +23,7 @@ from sitegen import __version__
 from sitegen.grammar import private_dir
 
 CACHE_DIR = ".sitegen-cache"
-_MAGIC = b"sitegen-cache 2\n"  # the format: a new one never reads an old one
+_MAGIC = b"sitegen-cache 3\n"  # the format: a new one never reads an old one
 
 
 def digest(*parts: str | bytes) -> str:
@@ -31,6 +31,15 @@ def digest(*parts: str | bytes) -> str:
     for part in parts:
         h.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part)
         h.update(b"\0")
+    return h.hexdigest()
+
+
+def digest_pieces(pieces: list[bytes]) -> str:
+    """digest(b"".join(pieces)), without joining them."""
+    h = hashlib.sha256()
+    for piece in pieces:
+        h.update(piece)
+    h.update(b"\0")
     return h.hexdigest()
 
 
@@ -62,6 +71,19 @@ class CacheData:
     page_keys: dict[str, str] = field(default_factory=dict)  # site-wide page -> key of what made it
     static_key: str = ""  # the static files that output was made with
     generation: str = ""  # new with every publish: which output the manifest describes
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Each entry is pickled on its own: one pickle of a big site's entries keeps a memo of
+        # every object in them, which costs more memory than the entries themselves.
+        state = dict(self.__dict__)
+        state["entries"] = {
+            p: pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL) for p, e in self.entries.items()
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["entries"] = {p: pickle.loads(blob) for p, blob in state["entries"].items()}
+        self.__dict__.update(state)
 
     def __copy__(self) -> CacheData:
         return CacheData(

@@ -25,7 +25,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from sitegen.cache import Cache, FileStamp, digest
+from sitegen.cache import Cache, FileStamp, digest, digest_pieces
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
@@ -205,15 +205,17 @@ class Publisher:
             else:
                 os.unlink(target)
 
-    def write(self, rel: str, data: bytes) -> None:
-        sha = digest(data)
+    def write(self, rel: str, data: bytes | list[bytes]) -> None:
+        """Publish data (or its pieces, in order) at rel."""
+        pieces = [data] if isinstance(data, bytes) else data
+        sha = digest_pieces(pieces)
         if self._kept(rel, sha):
             return
         target = self.path(rel)
         self._intact_files.discard(rel)  # no longer the spare's own file
         self._make_room(target)
         with open(target, "xb") as handle:
-            handle.write(data)
+            handle.writelines(pieces)
         self.stamps[rel] = _stamp(target, sha)
 
     def reuse(self, rel: str, old: FileStamp) -> bool:
