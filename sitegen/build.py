@@ -93,7 +93,9 @@ def build_site(
             if published(outcome) and outcome.rendered is not None:
                 publisher.write(page_of(outcome), outcome.rendered.html)
 
-        result = _quick_run(previous, changed, options, sink, published, out) or run(root, options, sink)
+        result = _quick_run(previous, changed, options, sink, out) or run(root, options, sink)
+        # a quick run publishes the same articles as its base (no file came or went, no draft flag moved)
+        previous_count = previous.articles if previous is not None and result.touched else 0
         checked = Checked(result.site, result.outcomes, result.diagnostics, result)
         build = BuildResult(checked, list(result.diagnostics), rendered=result.processed)
         if exit_status(result.diagnostics, strict=strict) != 0:
@@ -106,6 +108,7 @@ def build_site(
             build.published, build.unchanged = True, True
             build.pages = len(result.cache.manifest)
             build.articles = sum(1 for o in result.outcomes if published(o))
+            result.published, result.articles = True, build.articles
             _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
             return build
         try:
@@ -120,7 +123,8 @@ def build_site(
         save_cache(root, options, result.cache)
         publisher.settle(old_manifest)
     build.published, build.pages = True, len(publisher.stamps)
-    build.articles = sum(1 for o in result.outcomes if published(o))
+    build.articles = sum(1 for o in result.outcomes if published(o)) if not result.touched else previous_count
+    result.published, result.articles = True, build.articles  # a base for quick runs: its pages are out
     _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
     return build
 
@@ -231,28 +235,25 @@ def _quick_run(
     changed: set[str] | None,
     options: Options,
     sink: Callable[[Outcome], None],
-    published: Callable[[Outcome], bool],
     out: Path,
 ) -> Run | None:
     """engine.run_changed, when the last published output holds every other article's own page."""
     if previous is None or changed is None or previous.cache.out != str(out.absolute()):
         return None
+    if not previous.published:
+        return None  # its pages may not be the ones published (see `reusable`)
     last = Cache(previous.site.root, options.mode, enabled=options.use_cache).read()
     if not isinstance(last, CacheData) or last.generation != previous.cache.generation:
         return None  # another build published since: its output is not the one `previous` made
-    manifest = previous.cache.manifest
-    for outcome in previous.outcomes:
-        if published(outcome) and not outcome.failed:
-            stamp = manifest.get(page_of(outcome))
-            if outcome.rendered is None or stamp is None or stamp.sha != outcome.rendered.page_sha:
-                return None
     return run_changed(previous, changed, options, sink)
 
 
 def _planned_pages(
     result: Run, previous: Run | None, drafts: bool, live_reload: str, published: Callable[[Outcome], bool]
 ) -> list[SitePage]:
-    shown = [o.rendered for o in result.outcomes if published(o) and o.rendered is not None]
+    def shown() -> list:
+        return [o.rendered for o in result.outcomes if published(o) and o.rendered is not None]
+
     if result.render_ctx is None:
         result.render_ctx = make_context(result.site, live_reload)
     base_key = digest(result.cache.env, str(drafts))
@@ -260,9 +261,9 @@ def _planned_pages(
     if same == "all":
         return previous.pages  # type: ignore[union-attr]
     if same == "checks":
-        redone = {p.rel: p for p in checks_pages(result.render_ctx, shown, base_key)}
+        redone = {p.rel: p for p in checks_pages(result.render_ctx, shown(), base_key)}
         return [redone.get(p.rel, p) for p in previous.pages]  # type: ignore[union-attr]
-    return site_pages(result.render_ctx, shown, base_key)
+    return site_pages(result.render_ctx, shown(), base_key)
 
 
 def _same_site_pages(result: Run, previous: Run) -> str | None:

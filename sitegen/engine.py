@@ -108,6 +108,8 @@ class Run:
     render_ctx: RenderContext | None = None  # kept for the next run of a `watch`
     pages: list = field(default_factory=list)  # the site-wide pages the build planned from this run
     touched: dict[str, Outcome] = field(default_factory=dict)  # run_changed: the old outcomes replaced
+    published: bool = False  # set by the build that published every page of these outcomes
+    articles: int = 0  # how many of them that build published
 
 
 # ------------------------------------------------------------ per article

@@ -301,9 +301,29 @@ class Publisher:
             os.rename(self.tmp, self.spare)
             self._record.save(dict(old_manifest), defer=self.defer)
             self._swapped_out = False
+        elif self.defer and self.spare is not None and not self.spare.exists():
+            # The first output of a `watch`: a spare made now, of links, keeps the first edit quick.
+            try:
+                _mirror(self.out, self.tmp, self.stamps)
+                os.rename(self.tmp, self.spare)
+            except OSError:
+                shutil.rmtree(self.tmp, ignore_errors=True)  # then the first edit makes it
+                return
+            self._record.save(dict(self.stamps), defer=True)
 
 
 BUILDING = ".building"
+
+
+def _mirror(tree: Path, into: Path, stamps: dict[str, FileStamp]) -> None:
+    """Hard links to every published file of tree, under into (a .building name till done)."""
+    made: set[str] = set()
+    for rel in stamps:
+        folder = os.path.dirname(os.path.join(into, rel))
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        os.link(os.path.join(tree, rel), os.path.join(into, rel))
 
 
 def _same_device(a: Path, b: Path) -> bool:
