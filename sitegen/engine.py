@@ -6,6 +6,7 @@ before checking, so a cheap scan of every file's `<<fact ...>>` annotations give
 provisional table; once every article is parsed, the real table is built and any
 article that saw a different value is simply checked again.  Articles whose text and
 dependencies did not change come from the cache, and their pages from the last output.
+`run_changed` is `watch`'s shortcut: the last run with only some article files read again.
 """
 
 from __future__ import annotations
