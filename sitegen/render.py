@@ -53,6 +53,9 @@ class Rendered:
     # its entries of checks.json, compressed like the rows: a big site's cache stays small and quick
     checks_json: bytes = b""
     page_sha: str = ""  # the digest of html: the page published for this outcome, and no other
+    # its entries on the site-wide lists (index_item.html, tag_item.html), made when first needed:
+    # a rebuild after one edit renders one entry, not ten thousand
+    items: dict[str, str] = field(default_factory=dict)
 
     def rows_html(self) -> str:
         return zlib.decompress(self.checks_rows).decode("utf-8") if self.checks_rows else ""
@@ -178,11 +181,13 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
         SitePage(
             "index.html",
             key("index", *listing.values()),
-            lambda: _page(ctx, "index.html", 0, "", articles=articles),
+            lambda: _page(
+                ctx, "index.html", 0, "", articles=articles, items=_items(ctx, articles, by_slug, 0)
+            ),
         )
     ]
     pages += _source_pages(ctx, articles, by_slug, listing, key)
-    pages += _tag_pages(ctx, articles, listing, key)
+    pages += _tag_pages(ctx, articles, by_slug, listing, key)
     pages += _checks_pages(ctx, articles, by_slug, key)
     feed = articles[:50]
     pages.append(
@@ -194,7 +199,12 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
             lambda: _feed(ctx, articles, by_slug),
         )
     )
-    sitemap_key = key("sitemap", *listing.values(), *sorted(ctx.site.sources))
+    # what _sitemap reads: the slugs, dates and tags, in order (a new title is not a new sitemap)
+    sitemap_key = key(
+        "sitemap",
+        *(f"{a.slug} {a.date_iso} {' '.join(t.slug for t in a.tags)}" for a in articles),
+        *sorted(ctx.site.sources),
+    )
     pages.append(SitePage("sitemap.xml", sitemap_key, lambda: _sitemap(ctx, articles)))
     return pages
 
@@ -291,8 +301,27 @@ def _source_view(s: Source) -> dict:
     }
 
 
+def _items(
+    ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered], depth: int
+) -> list[Markup]:
+    """Each article's entry on a list page `depth` folders deep, rendered once and kept."""
+    name = "index_item.html" if depth == 0 else "tag_item.html"
+    root = "../" * depth
+    items = []
+    for article in articles:
+        kept = by_slug[article.slug].items
+        if name not in kept:
+            kept[name] = render_template(ctx.env, ctx.site.root, name, a=article, root=root)
+        items.append(Markup(kept[name]))
+    return items
+
+
 def _tag_pages(
-    ctx: RenderContext, articles: list[ArticleView], listing: dict[str, str], key: Callable[..., str]
+    ctx: RenderContext,
+    articles: list[ArticleView],
+    by_slug: dict[str, Rendered],
+    listing: dict[str, str],
+    key: Callable[..., str],
 ) -> list[SitePage]:
     tags: dict[str, TagView] = {}
     members: dict[str, list[ArticleView]] = {}
@@ -302,9 +331,7 @@ def _tag_pages(
             members.setdefault(tag.slug, []).append(article)
     pages = []
     for slug in sorted(tags):
-        make = functools.partial(
-            _page, ctx, "tag.html", 2, f"tags/{slug}/", tag=tags[slug], articles=members[slug]
-        )
+        make = functools.partial(_tag_page, ctx, slug, tags[slug], members[slug], by_slug)
         pages.append(
             SitePage(
                 f"tags/{slug}/index.html",
@@ -313,6 +340,13 @@ def _tag_pages(
             )
         )
     return pages
+
+
+def _tag_page(
+    ctx: RenderContext, slug: str, tag: TagView, articles: list[ArticleView], by_slug: dict[str, Rendered]
+) -> bytes:
+    items = _items(ctx, articles, by_slug, 2)
+    return _page(ctx, "tag.html", 2, f"tags/{slug}/", tag=tag, articles=articles, items=items)
 
 
 def _timestamp(day: dt.date | None) -> str:

@@ -134,6 +134,18 @@ class Session:
     def rebuild(
         self, changes: set[tuple[watchfiles.Change, str]] | None, *, quiet_if_unchanged: bool = False
     ) -> dict:
+        try:
+            return self._rebuild(changes, quiet_if_unchanged=quiet_if_unchanged)
+        finally:
+            # Once the pages are out: what this build left behind is collected, and what the
+            # builds keep between them (a big site's outcomes, millions of objects) is moved
+            # out of the collector's way, as a full pass over it costs more than a quick rebuild.
+            gc.collect()
+            gc.freeze()
+
+    def _rebuild(
+        self, changes: set[tuple[watchfiles.Change, str]] | None, *, quiet_if_unchanged: bool = False
+    ) -> dict:
         changed = self._describe(changes)
         if changed:
             _say(", ".join(changed))
@@ -185,9 +197,6 @@ class Session:
             self.built_at = time.monotonic()
         if result.published and result.checked.run is not None:
             self.base, self.pending = result.checked.run, set()
-        # What the builds keep between them (a big site's outcomes, millions of objects) is
-        # left out of the collector's full passes: they would cost more than a quick rebuild.
-        gc.freeze()
         seconds = time.perf_counter() - started
         if quiet_if_unchanged and result.published and result.unchanged:
             return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
