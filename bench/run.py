@@ -393,23 +393,26 @@ class Bench:
 
     def watch(self) -> None:
         cmd = [*self.sitegen, "watch", str(self.p.site), "--port", "0", "--out", str(self.p.watch_out)]
-        m = self.add(Measure("watch", "watch: save -> served", cmd))
+        m = self.add(Measure("watch", "watch: save -> served (title)", cmd))
+        body = self.add(Measure("watch_body", "watch: save -> served (body)", cmd))
         first = self.add(Measure("watch_first", "watch: start -> first build", cmd))
         if self.args.skip_watch:
-            m.skipped = first.skipped = "--skip-watch"
+            m.skipped = body.skipped = first.skipped = "--skip-watch"
             return
         files = self.articles()
-        if not files:
-            m.skipped = first.skipped = "no articles"
+        if len(files) < 2:
+            m.skipped = body.skipped = first.skipped = "fewer than two articles"
             return
         rmtree(self.p.watch_out)
         session = WatchSession(cmd, self.p.scratch, self.runner.timeout)
         try:
             session.measure(files[0], self.args.watch_edits, m, first)
+            if m.ok:
+                session.measure_body(files[1], self.args.watch_edits, body)
         finally:
             session.stop()
         if session.rss_mb is not None:
-            for s in (*m.samples, *first.samples):
+            for s in (*m.samples, *body.samples, *first.samples):
                 s.rss_mb = session.rss_mb
 
 
@@ -488,6 +491,7 @@ class WatchSession:
 
     def measure(self, article: Path, edits: int, m: Measure, first: Measure) -> None:
         base, problem = self.start()
+        self.base = base or ""
         first.samples.append(Sample(round(time.perf_counter() - self.started, 4), None, bool(base), problem))
         if not base:
             m.samples.append(Sample(None, None, False, problem))
@@ -542,6 +546,25 @@ class WatchSession:
     def write_title(article: Path, original: str, title: re.Match, token: str) -> None:
         text = original[: title.end(2)] + f" {token}" + original[title.end(2) :]
         article.write_text(text, encoding="utf-8")
+
+    def measure_body(self, article: Path, edits: int, m: Measure) -> None:
+        """Edits to the text of another article: a sentence added at its end, its page polled."""
+        original = article.read_text(encoding="utf-8")
+        url = f"{self.base}articles/{slug_of(article, original)}/index.html"
+        m.note = f"adds a sentence to {article.name}"
+        for k in range(edits):
+            token = f"benchbody{k}x{os.getpid()}"
+            builds = len(self.builds())
+            start = time.perf_counter()
+            article.write_text(original + f"\nThe desk added {token} to the story.\n", encoding="utf-8")
+            sample = self.served(url, token, start, builds)
+            m.samples.append(sample)
+            say(
+                f"watch body edit [{k + 1}/{edits}] "
+                + (f"{sample.seconds * 1000:.0f} ms" if sample.ok else sample.error)
+            )
+            if not sample.ok:
+                return
 
     def one_edit(self, article: Path, original: str, title: re.Match, url: str, k: int) -> Sample:
         token = f"benchedit{k}x{os.getpid()}"
@@ -612,6 +635,7 @@ ORDER = [
     "edit",
     "watch_first",
     "watch",
+    "watch_body",
     "hugo",
 ]
 HUGO_RATIO = {"build_cold_j2", "noop"}  # the rows whose target is a ratio to Hugo
@@ -642,13 +666,17 @@ def targets(ms: dict[str, Measure]) -> list[Target]:
     floor, hugo = sec("floor_j1"), sec("hugo")
     rss = [ms[k].rss_mb for k in ("build_cold_j1", "build_cold_j2") if k in ms and ms[k].rss_mb is not None]
     watch = sec("watch")
+    watch_body = sec("watch_body")
     return [
         Target("cold full build --jobs 1 / floor", ratio(sec("build_cold_j1"), floor), 1.3),
         Target("cold full build --jobs 2 / floor", ratio(sec("build_cold_j2"), floor), 0.7),
         Target("cold check / floor", ratio(sec("check_cold"), floor), 0.6),
         Target("no-op rebuild / floor", ratio(sec("noop"), floor), 0.05),
         Target("one-article edit rebuild / floor", ratio(sec("edit"), floor), 0.08),
-        Target("watch save -> served", watch * 1000 if watch is not None else None, 150, " ms"),
+        Target("watch save -> served (title)", watch * 1000 if watch is not None else None, 150, " ms"),
+        Target(
+            "watch save -> served (body)", watch_body * 1000 if watch_body is not None else None, 150, " ms"
+        ),
         Target("peak RSS full build", max(rss) if rss else None, 300, " MB"),
         Target("cold build --jobs 2 / Hugo build", ratio(sec("build_cold_j2"), hugo), 2.0),
         Target("no-op rebuild / Hugo build", ratio(sec("noop"), hugo), 0.15),
