@@ -23,7 +23,7 @@ from sitegen import __version__
 from sitegen.grammar import private_dir
 
 CACHE_DIR = ".sitegen-cache"
-_MAGIC = b"sitegen-cache 3\n"  # the format: a new one never reads an old one
+_MAGIC = b"sitegen-cache 4\n"  # the format: a new one never reads an old one
 
 
 def digest(*parts: str | bytes) -> str:
@@ -60,6 +60,9 @@ class FileStamp:
         return (st.st_size, st.st_mtime_ns, st.st_ino) == (self.size, self.mtime_ns, self.inode)
 
 
+_CHUNK = 256  # entries per pickle in the cache file
+
+
 @dataclass
 class CacheData:
     """What the engine keeps between runs. Copies share entries: runs replace them, never change them."""
@@ -73,16 +76,22 @@ class CacheData:
     generation: str = ""  # new with every publish: which output the manifest describes
 
     def __getstate__(self) -> dict[str, Any]:
-        # Each entry is pickled on its own: one pickle of a big site's entries keeps a memo of
-        # every object in them, which costs more memory than the entries themselves.
+        # The entries are pickled a few hundred at a time: one pickle of a big site's entries
+        # keeps a memo of every object in them (more memory than the entries themselves), and
+        # one pickle per entry looks every class up again for each of them.
         state = dict(self.__dict__)
-        state["entries"] = {
-            p: pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL) for p, e in self.entries.items()
-        }
+        paths = list(self.entries)
+        state["entries"] = [
+            (chunk, pickle.dumps([self.entries[p] for p in chunk], protocol=pickle.HIGHEST_PROTOCOL))
+            for chunk in (paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK))
+        ]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state["entries"] = {p: pickle.loads(blob) for p, blob in state["entries"].items()}
+        entries: dict[str, Any] = {}
+        for paths, blob in state["entries"]:
+            entries.update(zip(paths, pickle.loads(blob), strict=True))
+        state["entries"] = entries
         self.__dict__.update(state)
 
     def __copy__(self) -> CacheData:

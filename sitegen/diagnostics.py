@@ -23,6 +23,10 @@ class Span:
     end_line: int
     end_column: int
 
+    def __reduce__(self) -> tuple:
+        # the default for a slotted dataclass looks its fields up for every object unpickled
+        return (Span, (self.file, self.line, self.column, self.end_line, self.end_column))
+
     @classmethod
     def point(cls, file: str, line: int = 1, column: int = 1, width: int = 1) -> Span:
         return cls(file, line, column, line, column + max(width, 1))
