@@ -510,12 +510,22 @@ class WatchSession:
             return
         m.note = f"warm-up edit noticed after {tries} write{'s' if tries > 1 else ''}"
         say(f"watch: {m.note}")
+        self.timed_edits(
+            m, edits, "edit", url, lambda token: self.write_title(article, original, title, token)
+        )
+
+    def timed_edits(self, m: Measure, edits: int, what: str, url: str, write: Callable[[str], None]) -> None:
+        """`edits` saves, each with a new token written by `write`, timed until `url` serves it."""
         for k in range(edits):
-            sample = self.one_edit(article, original, title, url, k)
+            token = f"bench{what.replace(' ', '')}{k}x{os.getpid()}"
+            builds = len(self.builds())
+            start = time.perf_counter()
+            write(token)
+            sample = self.served(url, token, start, builds)
             sample.stderr_tail = "\n".join(self.stderr().strip().splitlines()[-3:])
             m.samples.append(sample)
             say(
-                f"watch edit [{k + 1}/{edits}] "
+                f"watch {what} [{k + 1}/{edits}] "
                 + (f"{sample.seconds * 1000:.0f} ms" if sample.ok else sample.error)
             )
             if not sample.ok:
@@ -552,26 +562,11 @@ class WatchSession:
         original = article.read_text(encoding="utf-8")
         url = f"{self.base}articles/{slug_of(article, original)}/index.html"
         m.note = f"adds a sentence to {article.name}"
-        for k in range(edits):
-            token = f"benchbody{k}x{os.getpid()}"
-            builds = len(self.builds())
-            start = time.perf_counter()
-            article.write_text(original + f"\nThe desk added {token} to the story.\n", encoding="utf-8")
-            sample = self.served(url, token, start, builds)
-            m.samples.append(sample)
-            say(
-                f"watch body edit [{k + 1}/{edits}] "
-                + (f"{sample.seconds * 1000:.0f} ms" if sample.ok else sample.error)
-            )
-            if not sample.ok:
-                return
 
-    def one_edit(self, article: Path, original: str, title: re.Match, url: str, k: int) -> Sample:
-        token = f"benchedit{k}x{os.getpid()}"
-        builds = len(self.builds())
-        start = time.perf_counter()
-        self.write_title(article, original, title, token)
-        return self.served(url, token, start, builds)
+        def add_sentence(token: str) -> None:
+            article.write_text(original + f"\nThe desk added {token} to the story.\n", encoding="utf-8")
+
+        self.timed_edits(m, edits, "body edit", url, add_sentence)
 
     def served(self, url: str, token: str, start: float, builds: int) -> Sample:
         """Poll the page until it has the token: the seconds since `start`."""
