@@ -33,6 +33,10 @@ def _site(fixture_site: Path, count: int = 24) -> Path:
     return fixture_site
 
 
+def _edit(site: Path, name: str, title: str, body: str) -> None:
+    write_files(site, {f"content/articles/{name}.md": ARTICLE.format(title=title, body=body)})
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -58,7 +62,7 @@ def test_one_edit_rerenders_one_article(fixture_site: Path, tmp_path: Path) -> N
     site = _site(fixture_site)
     out = tmp_path / "out"
     _build(site, out)
-    write_files(site, {"content/articles/a03.md": ARTICLE.format(title="Edited", body="Plain text.")})
+    _edit(site, "a03", "Edited", "Plain text.")
     result = _build(site, out)
     assert result.rendered == 1
     assert b"Edited" in (out / "articles" / "a03" / "index.html").read_bytes()
@@ -198,7 +202,7 @@ def test_a_run_of_edits_through_the_spare_matches_cold_builds(fixture_site: Path
     (site / "static/extra.css").unlink()
     for step in range(2):  # the removal must reach both trees
         if step:
-            write_files(site, {"content/articles/a03.md": ARTICLE.format(title="A3", body="Again.")})
+            _edit(site, "a03", "A3", "Again.")
         _build(site, out)
         assert _snapshot(out) == _cold(site, tmp_path, f"removed{step}")
         assert not (out / "articles" / "new").exists()
@@ -215,7 +219,7 @@ def test_files_put_in_the_output_by_hand_do_not_come_back_through_the_spare(
     with open(out / "articles" / "a01" / "index.html", "ab") as page:  # in place: the spare shares it
         page.write(b"<!-- edited by hand -->")
     for i in range(3):
-        write_files(site, {"content/articles/a02.md": ARTICLE.format(title=f"Round {i}", body="Text.")})
+        _edit(site, "a02", f"Round {i}", "Text.")
         _build(site, out)
         assert _snapshot(out) == _cold(site, tmp_path, f"cold{i}"), f"round {i}"
 
@@ -226,13 +230,13 @@ def test_a_spare_left_mid_update_by_a_killed_build_is_never_published(
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
     _build(site, out)
-    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
+    _edit(site, "a01", "Second", "Text.")
     _build(site, out)
     spare = _spare(site)
     building = spare.with_name(spare.name + ".building")
     spare.rename(building)  # what a SIGKILL in mid-update leaves
     (building / "index.html").write_text("half-written")
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Third", body="Text.")})
+    _edit(site, "a02", "Third", "Text.")
     _build(site, out)
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
     assert not building.exists()
@@ -242,13 +246,13 @@ def test_a_tampered_spare_is_repaired_from_its_record(fixture_site: Path, tmp_pa
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
     _build(site, out)
-    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
+    _edit(site, "a01", "Second", "Text.")
     _build(site, out)
     spare = _spare(site)
     (spare / "articles" / "a00" / "index.html").unlink()
     (spare / "sitemap.xml").write_text("tampered, same folder")
     (spare / "articles" / "a03").rename(spare / "articles" / "moved")
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Third", body="Text.")})
+    _edit(site, "a02", "Third", "Text.")
     _build(site, out)
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
 
@@ -257,14 +261,14 @@ def test_a_failed_build_keeps_the_output_and_a_usable_spare(fixture_site: Path, 
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
     _build(site, out)
-    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="Second", body="Text.")})
+    _edit(site, "a01", "Second", "Text.")
     _build(site, out)
     good = _snapshot(out)
     bad = ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")
     write_files(site, {"content/articles/a02.md": bad})
     assert not build_site(site, out).published
     assert _snapshot(out) == good
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
+    _edit(site, "a02", "Fixed", "Text.")
     _build(site, out)
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
 
@@ -283,7 +287,7 @@ def test_a_page_rendered_by_a_failed_build_is_published_by_the_next_good_one(
         },
     )
     assert not build_site(site, out).published
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
+    _edit(site, "a02", "Fixed", "Text.")
     _build(site, out)
     assert b"added meanwhile" in (out / "articles" / "a01" / "index.html").read_bytes()
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
@@ -337,7 +341,7 @@ def test_a_title_edit_through_the_quick_path_updates_every_listing(
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
     base = _quick(site, out, None, set()).checked.run
-    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="A brand new headline", body="Text.")})
+    _edit(site, "a01", "A brand new headline", "Text.")
     _quick(site, out, base, {"content/articles/a01.md"})
     assert b"A brand new headline" in (out / "index.html").read_bytes()
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
@@ -355,7 +359,7 @@ def test_quick_runs_after_a_failed_one_start_from_the_last_published(
     pending = {"content/articles/a01.md", "content/articles/a02.md"}
     failed = build_site(site, out, watching=True, quick=False, previous=base, changed=set(pending))
     assert not failed.published
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="Fixed", body="Text.")})
+    _edit(site, "a02", "Fixed", "Text.")
     _quick(site, out, base, pending)
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
 
@@ -364,9 +368,9 @@ def test_a_quick_run_on_a_replaced_base_runs_in_full(fixture_site: Path, tmp_pat
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
     base = _quick(site, out, None, set()).checked.run
-    write_files(site, {"content/articles/a00.md": ARTICLE.format(title="Elsewhere", body="By the CLI.")})
+    _edit(site, "a00", "Elsewhere", "By the CLI.")
     _build(site, out)  # publishes a new output that `base` knows nothing of
-    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="A1", body="Then watch.")})
+    _edit(site, "a01", "A1", "Then watch.")
     result = _quick(site, out, base, {"content/articles/a01.md"})
     assert not result.checked.run.touched
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
@@ -403,20 +407,20 @@ def test_a_corrupt_or_foreign_delta_is_not_used(fixture_site: Path, tmp_path: Pa
     _build(site, out)
     delta = site / CACHE_DIR / "build.delta.pickle"
     _as_a_new_process()
-    write_files(site, {"content/articles/a01.md": ARTICLE.format(title="E", body="Edited.")})
+    _edit(site, "a01", "E", "Edited.")
     _build(site, out)
     kept = delta.read_bytes()
     blob = bytearray(kept)
     blob[len(blob) // 2] ^= 0xFF
     delta.write_bytes(bytes(blob))
     _as_a_new_process()
-    write_files(site, {"content/articles/a02.md": ARTICLE.format(title="F", body="Edited.")})
+    _edit(site, "a02", "F", "Edited.")
     assert _build(site, out).rendered == 2  # a01's entry was only in the delta
     assert _snapshot(out) == _cold(site, tmp_path, "cold1")
     (site / CACHE_DIR / "build.pickle").unlink()  # a delta without its base
     delta.write_bytes(kept)
     _as_a_new_process()
-    write_files(site, {"content/articles/a03.md": ARTICLE.format(title="G", body="Edited.")})
+    _edit(site, "a03", "G", "Edited.")
     assert _build(site, out).rendered == 32
     assert _snapshot(out) == _cold(site, tmp_path, "cold2")
 
