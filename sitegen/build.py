@@ -54,11 +54,14 @@ def build_site(
     quick: bool = True,
     previous: Run | None = None,
     changed: set[str] | None = None,
+    preview: Callable[[dict[str, bytes]], None] | None = None,
 ) -> BuildResult:
     """Build into `out` atomically; nothing in `out` changes unless the whole build succeeds.
 
     `previous` (the run of the last build that published) and `changed` (the only article
     files changed since) let `watch` read just those files again; see `engine.run_changed`.
+    `preview` is handed the edited articles' new pages of such a quick run once they are
+    known to be published (no error), before the site-wide pages are made.
     """
 
     def published(outcome: Outcome) -> bool:
@@ -89,9 +92,13 @@ def build_site(
 
         options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress, defer_saves=watching)
 
+        fresh: dict[str, bytes] = {}  # the edited articles' pages, for `preview`
+
         def sink(outcome: Outcome) -> None:
             if published(outcome) and outcome.rendered is not None:
                 publisher.write(page_of(outcome), outcome.rendered.html)
+                if preview is not None and changed and outcome.path in changed:
+                    fresh[outcome.path] = outcome.rendered.html
 
         result = _quick_run(previous, changed, options, sink, out) or run(root, options, sink)
         # a quick run publishes the same articles as its base (no file came or went, no draft flag moved)
@@ -102,6 +109,7 @@ def build_site(
             save_cache(root, options, result.cache)
             noop.forget(root, mode, use_cache)
             return build
+        _preview(preview, result, fresh)
         pages = _planned_pages(result, previous, drafts, live_reload, published)
         result.pages = pages
         if _nothing_to_do(result, root, out, pages):
@@ -127,6 +135,21 @@ def build_site(
     result.published, result.articles = True, build.articles  # a base for quick runs: its pages are out
     _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
     return build
+
+
+def _preview(show: Callable[[dict[str, bytes]], None] | None, result: Run, fresh: dict[str, bytes]) -> None:
+    """Hand a quick run's edited pages that differ from the ones last published to `show`."""
+    if show is None or not result.touched:
+        return
+    pages = {}
+    for outcome in result.outcomes:
+        old, html = result.touched.get(outcome.path), fresh.get(outcome.path)
+        if old is None or html is None or outcome.rendered is None:
+            continue
+        if old.rendered is None or old.rendered.page_sha != outcome.rendered.page_sha:
+            pages[page_of(outcome)] = html
+    if pages:
+        show(pages)
 
 
 def _unchanged(

@@ -5,6 +5,10 @@ carries `SCRIPT_TAG` (put there by the build through `live_reload`, or added whi
 for pages whose templates leave it out); the script listens on `/__sitegen/events`:
 `reload` after a good rebuild, `error` after a failed one, whose overlay (HTML escaped by
 the server) it draws over the last good page.  `/__sitegen/status` is the same as JSON.
+
+While a quick rebuild publishes the site-wide pages, the edited articles' own pages are
+already served from memory (`Hub.preview`, event `preview`): the page a reporter is looking
+at comes back as soon as it is rendered, the index and list pages a moment later.
 """
 
 from __future__ import annotations
@@ -58,13 +62,24 @@ LIVE_JS = r"""(() => {
     if (close) close.addEventListener("click", hide);
     document.body.appendChild(host);
   };
+  /* a build id is "<server>-<generation>": only a newer generation (or another server) reloads */
+  const newer = (build) => {
+    if (!build || !page) return false;
+    const [server, gen] = build.split("-"), [myServer, myGen] = page.split("-");
+    return server !== myServer || Number(gen) > Number(myGen);
+  };
   const apply = (status) => {
-    if (status.build && page && status.build !== page) { location.reload(); return; }
+    if (newer(status.build)) { location.reload(); return; }
     if (status.ok) hide(); else show(status.html);
   };
   const events = new EventSource("/__sitegen/events");
   const on = (event) => { if (event.data) apply(JSON.parse(event.data)); };
   for (const name of ["hello", "reload", "error"]) events.addEventListener(name, on);
+  /* an edited article's own page, ready before the rest of the site is published */
+  events.addEventListener("preview", (event) => {
+    const data = JSON.parse(event.data);
+    if (data.pages.includes(location.pathname) && newer(data.build)) location.reload();
+  });
   document.documentElement.dataset.sitegenLive = "1";
 })();
 """
@@ -82,6 +97,9 @@ class Hub:
         self._lock = threading.Lock()
         self._clients: set[_Client] = set()
         self._instance = uuid.uuid4().hex[:6]
+        self._generations = 0  # the last generation handed out, to a preview or a build
+        self._preview: dict[str, bytes] = {}  # output-relative path -> page, until the build ends
+        self._preview_generation = 0
         self._status: dict = {
             "ok": True,
             "build": f"{self._instance}-0",
@@ -109,16 +127,49 @@ class Hub:
         with self._lock:
             status = dict(self._status, **fields, ok=ok, builds=self._status["builds"] + 1)
             if ok and new_output:
-                status["generation"] += 1
+                # the pages previewed are the ones published: they keep their build and stay put
+                status["generation"] = self._preview_generation or self._next_generation()
                 status["build"] = f"{self._instance}-{status['generation']}"
+            self._preview, self._preview_generation = {}, 0
             self._status = status
-            message = _event("reload" if ok else "error", status)
-            for client in list(self._clients):
-                try:
-                    client.queue.put_nowait(message)
-                except queue.Full:  # a stuck client is dropped, never waited for
-                    self._clients.discard(client)
+            self._broadcast(_event("reload" if ok else "error", status))
             return status
+
+    def _broadcast(self, message: bytes) -> None:
+        for client in list(self._clients):
+            try:
+                client.queue.put_nowait(message)
+            except queue.Full:  # a stuck client is dropped, never waited for
+                self._clients.discard(client)
+
+    def preview(self, pages: dict[str, bytes], urls: list[str]) -> None:
+        """Serve these pages (output-relative paths) ahead of the build that publishes them.
+
+        They carry the next build id, which the build takes when it ends well (`record`), so
+        an open preview does not reload again; every other page still shows the last build.
+        """
+        with self._lock:
+            self._preview_generation = self._next_generation()
+            self._preview = dict(pages)
+            message = _event("preview", {"build": self._build_of(self._preview_generation), "pages": urls})
+            self._broadcast(message)
+
+    def page(self, rel: str) -> tuple[bytes, str] | None:
+        """A previewed page and its build id, if `rel` is one."""
+        with self._lock:
+            data = self._preview.get(rel)
+            return None if data is None else (data, self._build_of(self._preview_generation))
+
+    def end_preview(self) -> None:
+        with self._lock:
+            self._preview, self._preview_generation = {}, 0
+
+    def _next_generation(self) -> int:
+        self._generations = max(self._generations, self._status["generation"]) + 1
+        return self._generations
+
+    def _build_of(self, generation: int) -> str:
+        return f"{self._instance}-{generation}"
 
     def subscribe(self) -> _Client | None:
         with self._lock:
@@ -224,6 +275,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _static(self, path: str, head: bool) -> None:
+        previewed = self.server.hub.page(_page_of(path))
+        if previewed is not None:  # answered without a look at the disk: a build is running
+            data, build = previewed
+            self._send(200, TYPES[".html"], with_script(data, build), head)
+            return
         build = self.server.hub.build_id()  # read before the file: a newer page only reloads once more
         try:
             target, redirect = resolve(self.server.out, path)
@@ -274,6 +330,16 @@ class Handler(BaseHTTPRequestHandler):
             pass
         finally:
             hub.unsubscribe(client)
+
+
+def _page_of(url_path: str) -> str:
+    """The output-relative file a URL path names (previews hold only plain `a/b/index.html` keys)."""
+    try:
+        raw = unquote(url_path, errors="strict")
+    except UnicodeDecodeError:
+        return ""
+    parts = [p for p in raw.split("/") if p]
+    return "/".join([*parts, "index.html"] if raw.endswith("/") else parts)
 
 
 def _not_found(path: str, status: dict) -> bytes:

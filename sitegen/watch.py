@@ -32,7 +32,7 @@ from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
-STEP_MS = 30  # a batch ends after this long without a new change (editors save within a few ms)
+STEP_MS = 15  # a batch ends after this long without a new change (editors save within a few ms)
 FLUSH_AFTER_S = 10.0  # quiet seconds before the cache the builds put off is written
 WATCHED = ("content", "templates", "static")
 _TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
@@ -137,6 +137,7 @@ class Session:
         try:
             return self._rebuild(changes, quiet_if_unchanged=quiet_if_unchanged)
         finally:
+            self.hub.end_preview()  # whatever ended the build: the output serves every page again
             # Once the pages are out: what this build left behind is collected, and what the
             # builds keep between them (a big site's outcomes, millions of objects) is moved
             # out of the collector's way, as a full pass over it costs more than a quick rebuild.
@@ -171,6 +172,7 @@ class Session:
                 quick=changes is not None and not changes,  # at start, a full run: the base of quick ones
                 previous=self.base,
                 changed=set(self.pending) if self.base is not None and changes else None,
+                preview=self._preview,
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             self.base = None
@@ -226,6 +228,14 @@ class Session:
             seconds=round(seconds, 3),
             html=html,
         )
+
+    def _preview(self, pages: dict[str, bytes]) -> None:
+        urls = []
+        for rel in pages:
+            urls.append("/" + rel)
+            if rel.endswith("/index.html"):
+                urls.append("/" + rel.removesuffix("index.html"))
+        self.hub.preview(pages, urls)
 
     def _articles_only(self, changes: set[tuple[watchfiles.Change, str]] | None) -> set[str] | None:
         """The article files (relative paths) these changes are made of, or None if anything
@@ -357,6 +367,9 @@ def watch_command(root: Path, args: argparse.Namespace) -> int:
         return 2
     session = Session(root, out, args.drafts, hub)
     previous = _install(session.on_signal)
+    # The server's threads wait for the GIL at every socket or file call while a rebuild runs;
+    # a shorter switch interval (default 5 ms) lets a previewed page out during the rebuild.
+    sys.setswitchinterval(0.0005)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sitegen-serve", daemon=True
     )

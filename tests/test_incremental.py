@@ -347,6 +347,35 @@ def test_a_title_edit_through_the_quick_path_updates_every_listing(
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
 
 
+def test_a_quick_run_previews_exactly_the_edited_pages_it_publishes(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    base = _quick(site, out, None, set()).checked.run
+    shown: list[dict[str, bytes]] = []
+
+    def quick(changed: set[str]):
+        return build_site(
+            site, out, watching=True, quick=False, previous=base, changed=changed, preview=shown.append
+        )
+
+    _edit(site, "a01", "A brand new headline", "Text.")
+    base = quick({"content/articles/a01.md"}).checked.run
+    assert list(shown.pop()) == ["articles/a01/index.html"]
+    # what was previewed is what was published (the index follows the same build)
+    published = (out / "articles" / "a01" / "index.html").read_bytes()
+    assert b"A brand new headline" in published
+    assert b"A brand new headline" in (out / "index.html").read_bytes()
+    base = quick({"content/articles/a01.md"}).checked.run  # saved again unchanged: nothing to preview
+    _edit(site, "a02", "Broken", "1 of 9 <<seats NA=1/9>>.")
+    assert not quick({"content/articles/a02.md"}).published  # an error: nothing previewed
+    assert shown == []
+    _edit(site, "a02", "Mended", "Text.")
+    quick({"content/articles/a02.md"})
+    assert shown.pop() == {"articles/a02/index.html": (out / "articles/a02/index.html").read_bytes()}
+
+
 def test_quick_runs_after_a_failed_one_start_from_the_last_published(
     fixture_site: Path, tmp_path: Path
 ) -> None:

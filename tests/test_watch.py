@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -143,8 +144,8 @@ class Events:
         self.resp = urllib.request.urlopen(url + "__sitegen/events", timeout=TIMEOUT)
         assert self.resp.headers["Content-Type"] == "text/event-stream"
 
-    def next(self, timeout: float = TIMEOUT) -> tuple[str, dict]:
-        """The next named event (keep-alive comments skipped)."""
+    def next(self, timeout: float = TIMEOUT, *, previews: bool = False) -> tuple[str, dict]:
+        """The next named event (keep-alive comments skipped, and previews unless asked for)."""
         deadline = time.monotonic() + timeout
         name, data = "", ""
         while time.monotonic() < deadline:
@@ -156,6 +157,8 @@ class Events:
                 name = line[7:]
             elif line.startswith("data: "):
                 data += line[6:]
+            elif line == "" and name == "preview" and not previews:
+                name, data = "", ""
             elif line == "" and name:
                 return name, json.loads(data)
         raise AssertionError(f"no event within {timeout}s")
@@ -207,8 +210,10 @@ def test_serves_rebuilds_and_sends_reload(watch) -> None:
         name, hello = events.next()
         assert name == "hello" and hello["build"] == build
         before = w.edit(ARTICLE_REL, ARTICLE.replace("allies hold", "allies now hold"))
+        name, preview = events.next(previews=True)  # the edited page first, then the rest
+        assert name == "preview" and "/articles/first/" in preview["pages"]
         name, data = events.next()
-        assert name == "reload" and data["ok"] and data["build"] != build
+        assert name == "reload" and data["ok"] and data["build"] == preview["build"] != build
         assert data["builds"] == before + 1
         assert "content/articles/first.md changed" in data["changed"]
     finally:
@@ -454,8 +459,14 @@ def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
             page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
             page.evaluate("window.__notReloaded = true")
             w.edit(ARTICLE_REL, ARTICLE.replace("allies hold", "allies still hold"))
+            before = w.builds()
             page.wait_for_function("document.body.innerText.includes('allies still hold')")
             assert page.evaluate("window.__notReloaded === undefined")  # a real reload, not a patch
+            # shown from the preview or from the output, the page is the build's: it reloads once
+            page.evaluate("window.__shown = true")
+            w.wait_build(before)
+            time.sleep(0.5)
+            assert page.evaluate("window.__shown === true")
 
             w.edit(ARTICLE_REL, BROKEN)
             overlay = page.locator("#sitegen-overlay .sg")
@@ -498,3 +509,45 @@ def test_a_save_right_after_the_first_build_is_not_lost(tmp_path: Path) -> None:
     finally:
         w.stop()
         w.kill()
+
+
+def test_a_preview_is_served_ahead_of_its_build_and_takes_its_build_id(tmp_path: Path) -> None:
+    from sitegen.serve import Hub, LiveServer
+
+    out = tmp_path / "public"
+    (out / "articles" / "a").mkdir(parents=True)
+    (out / "articles" / "a" / "index.html").write_bytes(b"<html><body>old a</body></html>")
+    (out / "index.html").write_bytes(b"<html><body>old index</body></html>")
+    hub = Hub()
+    server = LiveServer("127.0.0.1", 0, out, hub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def get(path: str) -> str:
+        with urllib.request.urlopen(server.url() + path, timeout=TIMEOUT) as resp:
+            return resp.read().decode()
+
+    try:
+        hub.record(True, new_output=True)
+        published = hub.build_id()
+        hub.preview({"articles/a/index.html": b"<html><body>new a</body></html>"}, ["/articles/a/"])
+        ahead = hub.page("articles/a/index.html")
+        assert ahead is not None and ahead[1] != published
+        for path in ("articles/a/", "articles/a/index.html"):
+            body = get(path)
+            assert "new a" in body and f'data-sitegen-build="{ahead[1]}"' in body
+        assert f'data-sitegen-build="{published}"' in get("index.html")  # not previewed: as published
+        assert hub.snapshot()["build"] == published  # open pages wait for the build
+        hub.record(True, new_output=True)
+        assert hub.build_id() == ahead[1]  # the previewed page is the build's: it does not reload
+        assert "old a" in get("articles/a/") and hub.page("articles/a/index.html") is None
+        # a build that fails after its preview: the preview's id is never given to another build
+        hub.preview({"articles/a/index.html": b"<html><body>newer a</body></html>"}, ["/articles/a/"])
+        failed = hub.page("articles/a/index.html")
+        hub.record(False, new_output=False)
+        assert hub.page("articles/a/index.html") is None
+        hub.record(True, new_output=True)
+        assert failed is not None and hub.build_id() not in (ahead[1], failed[1])
+    finally:
+        server.shutdown()
+        server.server_close()
