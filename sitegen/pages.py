@@ -38,6 +38,9 @@ def environment(root: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # A build makes its own environment, and a changed template starts a full run with a
+        # new one; checking each template's mtime at every page would only cost stat calls.
+        auto_reload=False,
     )
 
 

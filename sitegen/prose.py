@@ -9,8 +9,10 @@ ABBREVIATIONS = frozenset(
     {"mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "st", "no", "vs", "e.g", "i.e"}
 )
 _END = re.compile(r"[.!?]+(?=\s)")
-_TRAILING = re.compile(r"""[\s.!?"'”’)\]]*\Z""")
-_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+_CLOSING = frozenset(""".!?"'”’)]""")
+# A number starts at a digit with no digit, comma or point before it when it is written in
+# thousands (59,764); otherwise any run of digits.  Starting with \d lets `re` skip ahead to digits.
+_NUMBER = re.compile(r"\d(?:(?<![\d,.]\d)\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d*(?:\.\d+)?)")
 WORDS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -25,7 +27,10 @@ def last_sentence(text: str) -> str:
     A marker right after a full stop belongs to the sentence that stop ended, so the
     closing punctuation (and quotes) before the marker are not a boundary.
     """
-    body = text[: _TRAILING.search(text).start()]  # type: ignore[union-attr]
+    end = len(text)
+    while end and (text[end - 1] in _CLOSING or text[end - 1].isspace()):
+        end -= 1
+    body = text[:end]
     start = 0
     for match in _END.finditer(body):
         if not _is_abbreviation(body, match.start()):
@@ -56,7 +61,9 @@ def numbers_in(sentence: str) -> list[Decimal]:
 
 
 def missing_figures(sentence: str, figures: list[Decimal]) -> list[Decimal]:
-    present = set(numbers_in(sentence))
+    present = {Decimal(m.group().replace(",", "")) for m in _NUMBER.finditer(sentence)}
+    if not present.issuperset(figures):  # numbers in words only when digits do not cover them
+        present.update(Decimal(WORDS.index(m.group().lower())) for m in _WORD.finditer(sentence))
     missing: list[Decimal] = []
     for figure in figures:
         if figure not in present and figure not in missing:

@@ -66,6 +66,7 @@ class RenderContext:
     site: Site
     env: jinja2.Environment
     live_reload: Markup = Markup("")
+    stylesheet: bool = False  # the site has its own static/site.css (looked up once, not per page)
 
     def common(self, depth: int, canonical: str | None) -> dict:
         config = self.site.config
@@ -73,13 +74,14 @@ class RenderContext:
             "title": config.title,
             "base_url": config.base_url,
             "language": config.language,
-            "stylesheet": (self.site.root / "static" / "site.css").is_file(),  # the site's own, if any
+            "stylesheet": self.stylesheet,
         }
         return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": self.live_reload}
 
 
 def make_context(site: Site, live_reload: str = "") -> RenderContext:
-    return RenderContext(site, environment(site.root), Markup(live_reload))
+    stylesheet = (site.root / "static" / "site.css").is_file()
+    return RenderContext(site, environment(site.root), Markup(live_reload), stylesheet)
 
 
 def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckResult]) -> Rendered:
