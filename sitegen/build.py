@@ -73,13 +73,14 @@ def build_site(
     if same is not None:
         return same
     spares = root / CACHE_DIR if use_cache else None
+    out_path = str(out.absolute())
     with Publisher(out, spares=spares, trusted=watching) as publisher:
 
         def reusable(outcome: Outcome, data: CacheData) -> bool:
             if outcome.failed or not published(outcome):
                 return True
             page = page_of(outcome)
-            stamp = data.manifest.get(page) if data.out == str(out.absolute()) else None
+            stamp = data.manifest.get(page) if data.out == out_path else None
             # the page published must be this outcome's own: one rendered by a build that then
             # failed is in the cache but was never published
             rendered = outcome.rendered

@@ -357,14 +357,14 @@ def _remove_empty_parents(top: Path, folder: Path) -> None:
         folder = folder.parent
 
 
-def _prune_tree(folder: Path, rel: str, keep: dict[str, FileStamp]) -> bool:
+def _prune_tree(folder: Path | str, rel: str, keep: dict[str, FileStamp]) -> bool:
     """Delete what `keep` does not name under folder; True if folder is left empty."""
     empty = True
     with os.scandir(folder) as entries:
         for entry in list(entries):
             name = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if _prune_tree(Path(entry.path), name, keep):
+                if _prune_tree(entry.path, name, keep):  # a str: a Path per folder costs more than the scan
                     os.rmdir(entry.path)
                 else:
                     empty = False
