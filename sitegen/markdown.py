@@ -24,6 +24,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from sitegen.annotations import Annotation, ScanMemo, SyntaxProblem, find_end, parse_annotation
 from sitegen.fastblock import fast_paragraph_plugin
+from sitegen.fastinline import fast_inline
 
 ANNOTATION = "annotation"
 
@@ -82,7 +83,9 @@ def _inline_where_wanted(state) -> None:
             # Footnote references must be parsed too: an unreferenced definition is dropped.
             if only_annotated and "<<" not in token.content and "[^" not in token.content:
                 continue
-            state.md.inline.parse(token.content, state.md, state.env, token.children)
+            # Plain prose gets the same tokens without markdown-it's rule loop (see sitegen.fastinline).
+            if not fast_inline(token.content, state.md, state.env, token.children):
+                state.md.inline.parse(token.content, state.md, state.env, token.children)
 
 
 @functools.cache

@@ -1,0 +1,346 @@
+"""`fast_inline` changes no token and no env: sitegen's parser with it against the same without it.
+
+The reference is sitegen's own parser with `fast_inline` patched out of `_inline_where_wanted`,
+so every inline token goes through markdown-it's `ParserInline.parse` as before.  Inputs: every
+CommonMark spec example, every `.md` of the repository's fixtures and content, generated bench
+articles, and generated lines of prose, breaks, annotations and every rule's first character.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+import pytest
+from conftest import FIXTURES, read_cases
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from test_fastblock import MANY, SPEC, normal, repository_markdown
+
+import sitegen.markdown
+from sitegen import fastinline
+from sitegen.fastinline import fast_inline
+from sitegen.markdown import markdown
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def without_fast_path() -> Iterator[None]:
+    with mock.patch.object(sitegen.markdown, "fast_inline", lambda *args: False):
+        yield
+
+
+def assert_same(text: str) -> None:
+    """Same tokens and env as without the fast path, when rendering and when only checking."""
+    for for_render in (True, False):
+        fast_env: dict[str, Any] = {}
+        slow_env: dict[str, Any] = {}
+        got = normal(sitegen.markdown.parse(text, fast_env, for_render=for_render))
+        with without_fast_path():
+            expected = normal(sitegen.markdown.parse(text, slow_env, for_render=for_render))
+        assert got == expected, text
+        assert normal(fast_env) == normal(slow_env) and list(fast_env) == list(slow_env), text
+
+
+def assert_same_inline(src: str, env: dict[str, Any] | None = None) -> bool:
+    """`fast_inline` on one inline content against `md.inline.parse`; whether it was taken."""
+    md = markdown()
+    fast_env, slow_env = copy.deepcopy(env or {}), copy.deepcopy(env or {})
+    got: list[Token] = []
+    taken = fast_inline(src, md, fast_env, got)
+    if not taken:
+        assert got == [] and normal(fast_env) == normal(env or {}), src
+        return False
+    expected = md.inline.parse(src, md, slow_env, [])
+    assert normal(got) == normal(expected), src
+    assert normal(fast_env) == normal(slow_env) and list(fast_env) == list(slow_env), src
+    return True
+
+
+def test_plan_covers_sitegen_rules() -> None:
+    """All of sitegen's inline and ruler2 rules are verified ones: the fast path is in use."""
+    plan = fastinline._plan(markdown())
+    assert plan.blocked is not None
+    assert set(blocked_chars()) == set("\\`~*_[!&^")
+
+
+def blocked_chars() -> str:
+    plan = fastinline._plan(markdown())
+    assert plan.blocked is not None
+    return "".join(chr(c) for c in range(128) if plan.blocked.match(chr(c)))
+
+
+@pytest.mark.parametrize("number", range(len(SPEC)), ids=[f"example-{n + 1}" for n in range(len(SPEC))])
+def test_commonmark_examples(number: int) -> None:
+    assert_same(SPEC[number])
+
+
+@pytest.mark.parametrize("path", list(repository_markdown()), ids=lambda p: str(p.relative_to(REPO)))
+def test_repository_markdown(path: Path) -> None:
+    assert_same(path.read_text(encoding="utf-8"))
+
+
+CASE_FILES = sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md"))
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
+def test_fixture_case_files(path: Path) -> None:
+    for case in read_cases(path):
+        for text in case.files.values():
+            assert_same(text)
+
+
+# ------------------------------------------------------------ generated bench articles
+
+
+def bench_gen() -> ModuleType:
+    """bench/gen.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("sitegen_bench_gen", REPO / "bench" / "gen.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = bench_gen()
+SOURCES = GEN.make_sources(50, 1)
+ARTICLES = [GEN.make_article(i, 1, 1000, SOURCES) for i in range(1, 31)]
+
+
+@pytest.mark.parametrize("number", range(len(ARTICLES)))
+def test_bench_articles(number: int) -> None:
+    assert_same(ARTICLES[number])
+
+
+def test_fast_path_taken_for_prose() -> None:
+    """Nearly every inline token of a generated article is plain prose, annotations included."""
+    inline = [t.content for text in ARTICLES for t in markdown().parse(text, {}) if t.type == "inline"]
+    taken = [src for src in inline if assert_same_inline(src)]
+    annotated = [src for src in inline if "<<" in src]
+    assert len(taken) >= 0.9 * len(inline), len(taken) / len(inline)
+    # (annotations holding `_`, as in `needs=two_thirds`, are declined: the gate looks at all of src)
+    assert sum("<<" in src for src in taken) >= 0.85 * len(annotated), len(annotated)
+
+
+SAMPLE = (
+    "The secretariat confirmed that in the constituency count,\n"
+    "the votes were Qureshi 59,764, Chaudhry 45,404 and Durrani\n"
+    "23,302.<<tally Qureshi=59764 Chaudhry=45404 Durrani=23302 winner=Qureshi margin=14360>>\n"
+    "The law minister said PPP held 66 of the 100 seats <<seats Senate=66/100 majority=yes>>,\n"
+    "while a correspondent wrote that “reporters amended the figures” "
+    '<<claim src=043 quote="reporters amended the figures">>.'
+)
+
+
+def test_sample_paragraph() -> None:
+    assert assert_same_inline(SAMPLE)
+    children = [t for t in markdown().parse(SAMPLE) if t.type == "inline"][0].children or []
+    assert [t.type for t in children].count("annotation") == 3
+
+
+@pytest.mark.parametrize("char", blocked_chars())
+def test_declines_each_rule_character(char: str) -> None:
+    """A character some other rule starts with, anywhere, even inside an annotation."""
+    for src in (f"a {char} b", char, f"a <<seats X=1/2>> b{char}", f"a <<fact x={char}1>> b"):
+        assert not assert_same_inline(src), src
+    assert not assert_same_inline(SAMPLE.replace("figures", f"fig{char}ures", 1))
+
+
+LONE = ["<", "a < b", "<<<", "a <<<b>> c", "x <<seats X=1/2>> <", "<<<<<x", '<<q="<">>']
+
+
+@pytest.mark.parametrize("src", LONE)
+def test_declines_a_lone_less_than(src: str) -> None:
+    """A run of `<` of odd length: autolink and raw HTML might be asked about one of them
+    (not inside an annotation, but the gate looks at all of src)."""
+    assert not assert_same_inline(src)
+
+
+@pytest.mark.parametrize("src", ["<<", "<<<<", "a <<b", "<<<<x>>", "<<x>><<", "x\n<<\ny"])
+def test_takes_runs_of_less_than_of_even_length(src: str) -> None:
+    assert assert_same_inline(src)
+
+
+BREAKS = [
+    "a\nb",
+    "a \nb",
+    "a  \nb",
+    "a   \nb",
+    "a\t\nb",
+    "a \t\nb",
+    "a\t  \nb",
+    "  \nb",
+    " \nb",
+    "\nb",
+    "a\n",
+    "a  \n",
+    "a\n   b\n\t c",
+    "a\n \n b",
+    "a  \n  \n  b",
+    "<<seats X=1/2>>  \nb",
+    "a <<seats X=1/2>> \nb",
+    "a <<seats X=1/2\nb>>",
+    "  lead and trail  ",
+    "\n\n",
+]
+
+
+@pytest.mark.parametrize("src", BREAKS, ids=repr)
+def test_line_breaks(src: str) -> None:
+    assert assert_same_inline(src)
+    assert_same(f"para\n{src}\n")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"footnotes": {"refs": {":1": -1}, "list": {}}}, {"footnotes": {}}, {"other": 1}],
+    ids=["empty", "refs", "bare", "other"],
+)
+@pytest.mark.parametrize("src", ["a - b", "ab-", "a-", "-", "a <<x>> = b", "a\n: b", "<<x = y>> z", "abc"])
+def test_env_of_rules_that_fail(src: str, env: dict[str, Any]) -> None:
+    """`footnote_ref` puts `footnotes` into env at a terminator no rule acts on (`-`, `=`, `:`)."""
+    assert assert_same_inline(src, env)
+
+
+def test_unterminated_annotations_share_the_scan_memo() -> None:
+    src = "a <<x " * 30 + "\n" + "<<y >> " * 5
+    env: dict[str, Any] = {}
+    assert assert_same_inline(src, env)
+    assert_same(src + "\n")
+
+
+# ------------------------------------------------------------ other parsers stay correct
+
+
+def fresh_markdown() -> MarkdownIt:
+    """A parser of its own, set up as `markdown()` (which is cached, so must not be changed)."""
+    return markdown.__wrapped__()
+
+
+def extra_rule(state: StateInline, silent: bool) -> bool:
+    return False
+
+
+def test_unknown_rule_disables_fast_path() -> None:
+    md = MarkdownIt("commonmark")
+    assert not fast_inline("plain words", md, {}, [])  # no annotation rule
+    custom = fresh_markdown()
+    custom.inline.ruler.push("extra", extra_rule)
+    assert not fast_inline("plain words", custom, {}, [])
+    post = fresh_markdown()
+    post.inline.ruler2.push("extra", lambda state: None)
+    assert not fast_inline("plain words", post, {}, [])
+    assert fast_inline("plain words", markdown(), {}, [])  # the cached plan follows the parser again
+
+
+def test_disabled_rule_lets_its_character_through() -> None:
+    md = fresh_markdown()
+    md.disable("entity")
+    got: list[Token] = []
+    assert fast_inline("fish &amp; chips", md, {}, got)
+    assert normal(got) == normal(md.inline.parse("fish &amp; chips", md, {}, []))
+
+
+def test_backslash_declined_without_the_escape_rule() -> None:
+    """The annotation rule itself turns `\\<<` into a text token."""
+    md = fresh_markdown()
+    md.disable("escape")
+    assert not fast_inline("a \\<< b", md, {}, [])
+    assert fast_inline("a <<x>> b", md, {}, [])
+
+
+def test_declines_without_nesting_or_with_tokens() -> None:
+    md = fresh_markdown()
+    md.options["maxNesting"] = 0
+    assert not fast_inline("plain words", md, {}, [])
+    assert not fast_inline("plain words", markdown(), {}, [Token("text", "", 0)])
+
+
+# ------------------------------------------------------------ generated lines
+
+WORDS = ["word", "Qureshi", "59,764", "seats.", "“quoted”", "é", "字"]
+ANNOTATIONS = ["<<seats X=1/2>>", "<<tally A=1 B=2>>", '<<claim src=001 quote="a >> b">>', "<<fact x=@y>>"]
+PIECES = [
+    "<<",
+    ">>",
+    "\\<<",
+    "<",
+    ">",
+    "<<x",
+    "<<<",
+    '"',
+    "=",
+    "-",
+    ":",
+    "%",
+    "@",
+    "#",
+    "{",
+    "}",
+    "+",
+    "$",
+    "]",
+    "[^1]",
+    "^[note]",
+    "![img](u)",
+    "&amp;",
+    "&#35;",
+    "`code`",
+    "*em*",
+    "_em_",
+    "~~s~~",
+    "[link](/u)",
+    "<a>",
+    "<http://x.y>",
+    "\\",
+    "\\*",
+    *"\\`~*_[]!&^",
+]
+SPACES = [" ", "  ", "   ", "\t", " \t"]
+BREAK = [f"{trailing}\n{leading}" for trailing in ["", " ", "  ", "   ", "\t"] for leading in ["", " ", "\t"]]
+
+PIECE = st.one_of(
+    st.sampled_from(WORDS),
+    st.sampled_from(WORDS),
+    st.sampled_from(ANNOTATIONS),
+    st.sampled_from(PIECES),
+    st.sampled_from(SPACES),
+    st.sampled_from(BREAK),
+)
+LINES = st.lists(PIECE, max_size=24).map("".join)
+PLAIN = st.lists(
+    st.one_of(st.sampled_from(WORDS), st.sampled_from(ANNOTATIONS), st.sampled_from(SPACES + BREAK)),
+    max_size=24,
+).map("".join)
+ENVS = st.sampled_from([{}, {"footnotes": {"refs": {":1": -1}, "list": {}}}])
+
+
+@MANY
+@given(LINES, ENVS)
+def test_generated_inline(src: str, env: dict[str, Any]) -> None:
+    assert_same_inline(src, env)
+
+
+@MANY
+@given(PLAIN, ENVS)
+def test_generated_plain_inline(src: str, env: dict[str, Any]) -> None:
+    """Without the other rules' characters the fast path is always taken."""
+    assert assert_same_inline(src, env)
+
+
+@MANY
+@given(st.lists(st.one_of(LINES, st.sampled_from(["", "[^1]: note", "# h", "- item", "> q"])), max_size=6))
+def test_generated_documents(lines: list[str]) -> None:
+    assert_same("\n".join(lines) + "\n")
