@@ -97,7 +97,7 @@ def build_site(
 
         def sink(outcome: Outcome) -> None:
             if published(outcome) and outcome.rendered is not None:
-                publisher.write(page_of(outcome), outcome.rendered.html)
+                publisher.write(page_of(outcome), outcome.rendered.html, outcome.rendered.page_sha)
                 if preview is not None and changed and outcome.path in changed:
                     fresh[outcome.path] = outcome.rendered.html
 

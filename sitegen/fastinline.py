@@ -183,12 +183,37 @@ def _tokenize(state: StateInline, plan: _Plan) -> None:
     state.pos = end
 
 
+_TOKEN_FIELDS = (
+    "type", "tag", "nesting", "attrs", "map", "level", "children", "content", "markup", "info", "meta",
+    "block", "hidden",
+)  # fmt: skip
+_new = object.__new__
+
+
+def _fast_token(kind: str, tag: str, content: str) -> Token:
+    """`Token(kind, tag, 0)` with `content`, at half the cost: the dataclass's __init__ and
+    __post_init__ (defaults, factories, `convert_attrs` of an empty dict) written out."""
+    token = _new(Token)
+    token.type, token.tag, token.nesting, token.attrs, token.map = kind, tag, 0, {}, None
+    token.level, token.children, token.content, token.markup, token.info = 0, None, content, "", ""
+    token.meta, token.block, token.hidden = {}, False, False
+    return token
+
+
+def _slow_token(kind: str, tag: str, content: str) -> Token:
+    token = Token(kind, tag, 0)
+    token.content = content
+    return token
+
+
+# Only for the Token whose fields are known; another markdown-it-py gets the constructor.
+_token = _fast_token if getattr(Token, "__slots__", None) == _TOKEN_FIELDS else _slow_token
+
+
 def _push_text(out: list[Token], pending: str) -> None:
     """`pushPending`, as `push` calls it: only when there is text; its level is 0 (no nesting)."""
     if pending:
-        token = Token("text", "", 0)
-        token.content = pending
-        out.append(token)
+        out.append(_token("text", "", pending))
 
 
 def _push_break(out: list[Token], pending: str) -> None:
@@ -196,10 +221,10 @@ def _push_break(out: list[Token], pending: str) -> None:
     else a soft break, which drops one space if there is one."""
     if pending.endswith("  "):
         _push_text(out, pending.rstrip(" "))
-        out.append(Token("hardbreak", "br", 0))
+        out.append(_token("hardbreak", "br", ""))
     else:
         _push_text(out, pending.removesuffix(" "))
-        out.append(Token("softbreak", "br", 0))
+        out.append(_token("softbreak", "br", ""))
 
 
 def _skip_spaces(src: str, pos: int, end: int) -> int:

@@ -33,8 +33,8 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def _stamp(path: Path, sha: str) -> FileStamp:
-    st = path.stat()
+def _stamp(path: Path | str, sha: str) -> FileStamp:
+    st = os.stat(path)
     return FileStamp(sha, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
@@ -190,13 +190,14 @@ class Publisher:
         self._spot(rel)  # the same refusal as for writing
         return published.matches(os.path.join(self.out, rel))
 
-    def _make_room(self, target: Path) -> None:
-        folder = str(target.parent)
+    def _make_room(self, target: str) -> None:
+        # strings, not Paths: this runs for every page of a build
+        folder = os.path.dirname(target)
         if folder not in self._dirs:
             try:
                 os.makedirs(folder, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
-                _clear_way(self.tmp, target.parent)  # a file of the spare where a folder now goes
+                _clear_way(self.tmp, Path(folder))  # a file of the spare where a folder now goes
                 os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
         if os.path.lexists(target):
@@ -205,13 +206,13 @@ class Publisher:
             else:
                 os.unlink(target)
 
-    def write(self, rel: str, data: bytes | list[bytes]) -> None:
-        """Publish data (or its pieces, in order) at rel."""
+    def write(self, rel: str, data: bytes | list[bytes], sha: str | None = None) -> None:
+        """Publish data (or its pieces, in order) at rel; `sha`, if given, is its `digest_pieces`."""
         pieces = [data] if isinstance(data, bytes) else data
-        sha = digest_pieces(pieces)
+        sha = sha or digest_pieces(pieces)
         if self._kept(rel, sha):
             return
-        target = self.path(rel)
+        target = self._spot(rel)
         self._intact_files.discard(rel)  # no longer the spare's own file
         self._make_room(target)
         with open(target, "xb") as handle:
@@ -224,7 +225,7 @@ class Publisher:
         False if the current output does not hold it as published."""
         if self._kept(rel, old.sha):
             return True
-        target = self.path(rel)
+        target = self._spot(rel)
         source = self.out / rel
         if self.out.is_symlink() or not old.matches(source):
             return False

@@ -344,3 +344,11 @@ def test_generated_plain_inline(src: str, env: dict[str, Any]) -> None:
 @given(st.lists(st.one_of(LINES, st.sampled_from(["", "[^1]: note", "# h", "- item", "> q"])), max_size=6))
 def test_generated_documents(lines: list[str]) -> None:
     assert_same("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("kind", "tag", "content"), [("text", "", "prose"), ("softbreak", "br", "")])
+def test_tokens_made_without_their_constructor_equal_built_ones(kind: str, tag: str, content: str) -> None:
+    made = fastinline._fast_token(kind, tag, content)
+    built = fastinline._slow_token(kind, tag, content)
+    assert made == built and made.attrs is not built.attrs and made.meta is not built.meta
+    assert fastinline._token is fastinline._fast_token  # the markdown-it-py this project pins
