@@ -398,6 +398,33 @@ def test_parse_annotation_mutated(base: str, edits: list[tuple[int, int, str]]) 
     check_parse_result(text, no_escape(parse_annotation, text))
 
 
+def _lex_one_match_at_a_time(text: str) -> list[tuple[str, int, int]] | int:
+    """The lexer as a loop of `match` calls at each position: the tokens, or where it stops."""
+    from sitegen.annotations import _scanner
+
+    tokens, pos = [], 0
+    while pos < len(text):
+        m = _scanner().match(text, pos)
+        if m is None or m.end() == pos:
+            return pos
+        if m.lastgroup != "WS":
+            tokens.append((m.lastgroup or "", pos, m.end()))
+        pos = m.end()
+    return tokens
+
+
+@MANY
+@given(st.one_of(st.text(ANNOTATION_ALPHABET, max_size=80), st.sampled_from(VALID_ANNOTATIONS)))
+def test_the_lexer_finds_what_a_match_loop_finds(text: str) -> None:
+    from sitegen.annotations import _lex
+
+    expected, found = _lex_one_match_at_a_time(text), _lex(text)
+    if isinstance(expected, int):
+        assert isinstance(found, SyntaxProblem) and found.start == expected
+    else:
+        assert found == expected
+
+
 @pytest.mark.parametrize("text", VALID_ANNOTATIONS)
 def test_valid_annotations_parse(text: str) -> None:
     result = parse_annotation(text)
