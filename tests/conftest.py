@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
 FIXTURE_SITE = FIXTURES / "site"
 EXAMPLE_SITE = Path(__file__).parent.parent
 
@@ -80,3 +81,17 @@ def write_files(site: Path, files: dict[str, str]) -> None:
         target = site / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+
+
+def repository_markdown() -> list[Path]:
+    """Every Markdown file of the test fixtures and of the example site's content."""
+    return [path for root in (FIXTURES, REPO / "content") for path in sorted(root.rglob("*.md"))]
+
+
+# the data-driven case files, whose cases hold the Markdown files the parser tests also read
+CASE_FILES = sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md"))
+
+
+def case_texts(path: Path) -> list[str]:
+    """Each case's files on their own, as the pipeline parses them (not just the dot-format file)."""
+    return [text for case in read_cases(path) for text in case.files.values()]

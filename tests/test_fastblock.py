@@ -8,13 +8,13 @@ fixtures and content, generated documents of risky lines, and nested containers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, read_cases
+from conftest import CASE_FILES, FIXTURES, REPO, case_texts, repository_markdown
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -29,7 +29,6 @@ from sitegen import fastblock
 from sitegen.fastblock import fast_paragraph_plugin
 from sitegen.markdown import annotation_plugin, markdown
 
-REPO = Path(__file__).resolve().parent.parent
 SPEC = json.loads((FIXTURES / "commonmark_examples.json").read_text(encoding="utf-8"))["examples"]
 TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
 TOKEN_FLAGS = ("block", "hidden")
@@ -163,25 +162,15 @@ def test_commonmark_examples(number: int) -> None:
     assert_same(SPEC[number])
 
 
-def repository_markdown() -> Iterator[Path]:
-    for root in (REPO / "tests" / "fixtures", REPO / "content"):
-        yield from sorted(root.rglob("*.md"))
-
-
-@pytest.mark.parametrize("path", list(repository_markdown()), ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize("path", repository_markdown(), ids=lambda p: str(p.relative_to(REPO)))
 def test_repository_markdown(path: Path) -> None:
     assert_same(path.read_text(encoding="utf-8"))
 
 
-CASE_FILES = sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md"))
-
-
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
 def test_fixture_case_files(path: Path) -> None:
-    """Each case's files on their own, as the pipeline parses them (not just the dot-format file)."""
-    for case in read_cases(path):
-        for text in case.files.values():
-            assert_same(text)
+    for text in case_texts(path):
+        assert_same(text)
 
 
 # ------------------------------------------------------------ generated documents

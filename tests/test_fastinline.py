@@ -19,20 +19,18 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import FIXTURES, read_cases
+from conftest import CASE_FILES, REPO, case_texts, repository_markdown
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
-from test_fastblock import MANY, SPEC, normal, repository_markdown
+from test_fastblock import MANY, SPEC, normal
 
 import sitegen.markdown
 from sitegen import fastinline
 from sitegen.fastinline import fast_inline
 from sitegen.markdown import markdown
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -86,19 +84,15 @@ def test_commonmark_examples(number: int) -> None:
     assert_same(SPEC[number])
 
 
-@pytest.mark.parametrize("path", list(repository_markdown()), ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize("path", repository_markdown(), ids=lambda p: str(p.relative_to(REPO)))
 def test_repository_markdown(path: Path) -> None:
     assert_same(path.read_text(encoding="utf-8"))
 
 
-CASE_FILES = sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md"))
-
-
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
 def test_fixture_case_files(path: Path) -> None:
-    for case in read_cases(path):
-        for text in case.files.values():
-            assert_same(text)
+    for text in case_texts(path):
+        assert_same(text)
 
 
 # ------------------------------------------------------------ generated bench articles
