@@ -266,8 +266,8 @@ def _quick_run(
         return None
     if not previous.published:
         return None  # its pages may not be the ones published (see `reusable`)
-    last = Cache(previous.site.root, options.mode, enabled=options.use_cache).read()
-    if not isinstance(last, CacheData) or last.generation != previous.cache.generation:
+    last = Cache(previous.site.root, options.mode, enabled=options.use_cache).generation()
+    if last is None or last != previous.cache.generation:
         return None  # another build published since: its output is not the one `previous` made
     return run_changed(previous, changed, options, sink)
 

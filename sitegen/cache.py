@@ -127,6 +127,8 @@ class Cache:
     _pending: dict[Path, Cache] = {}
     # The base file each CacheData delta is written against: its checksum, stat and entries.
     _bases: dict[Path, tuple[bytes, tuple | None, dict[str, Any]]] = {}
+    # The generation of the CacheData last read from the files, and their stat when read.
+    _seen: dict[Path, tuple[tuple | None, str]] = {}
 
     def _stat(self) -> tuple | None:
         both = []
@@ -157,7 +159,22 @@ class Cache:
         if isinstance(data, CacheData):
             Cache._bases[self.path] = (checksum, base_stat[0] if base_stat else None, dict(data.entries))
             _apply_delta(data, checksum, _load(self.delta))
+            Cache._seen[self.path] = (base_stat, data.generation)
         return data
+
+    def generation(self) -> str | None:
+        """The generation of the stored CacheData (None if there is none), read again only
+        if the files changed since this process read or wrote them: a quick `watch` rebuild
+        asks, and unpickling a big site's cache to answer would take a second."""
+        if not self.enabled:
+            return None
+        stat = self._stat()
+        remembered = self._written.get(self.path)  # what this process wrote (or put off) comes first
+        seen = Cache._seen.get(self.path)
+        if (remembered is None or remembered[0] != stat) and seen is not None and seen[0] == stat:
+            return seen[1] if stat is not None else None
+        data = self.read()
+        return data.generation if isinstance(data, CacheData) else None
 
     def load(self, env: str) -> CacheData:
         data = self.read()
@@ -183,6 +200,7 @@ class Cache:
         Cache._pending.pop(self.path, None)
         self._written.pop(self.path, None)
         Cache._bases.pop(self.path, None)
+        Cache._seen.pop(self.path, None)
         for path in (self.path, self.delta):
             if self.enabled and path.exists():
                 with contextlib.suppress(OSError):

@@ -376,6 +376,33 @@ def test_a_quick_run_previews_exactly_the_edited_pages_it_publishes(
     assert shown.pop() == {"articles/a02/index.html": (out / "articles/a02/index.html").read_bytes()}
 
 
+def test_watch_started_on_an_up_to_date_site_is_quick_from_the_first_edit(
+    fixture_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitegen.cache import Cache
+
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    _as_a_new_process()
+    start = _quick(site, out, None, set())  # `watch` starting: the output is already up to date
+    assert start.unchanged
+    _edit(site, "a01", "First edit", "Text.")
+
+    reading = Cache.read
+
+    def no_reading(self):
+        if self.path.name == "build.pickle":
+            raise AssertionError("the build cache was read again to learn its generation")
+        return reading(self)
+
+    monkeypatch.setattr(Cache, "read", no_reading)
+    result = _quick(site, out, start.checked.run, {"content/articles/a01.md"})
+    assert result.checked.run.touched  # quick: just that file
+    monkeypatch.undo()
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
 def test_quick_runs_after_a_failed_one_start_from_the_last_published(
     fixture_site: Path, tmp_path: Path
 ) -> None:
@@ -413,6 +440,7 @@ def _as_a_new_process() -> None:
 
     Cache._written.clear()
     Cache._bases.clear()
+    Cache._seen.clear()
 
 
 def test_the_cache_journal_reads_back_what_was_built(fixture_site: Path, tmp_path: Path) -> None:
