@@ -23,13 +23,13 @@ from pathlib import Path
 
 import watchfiles
 
-from sitegen.build import build_site, default_jobs
+from sitegen.build import BuildResult, build_site, default_jobs
 from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
-from sitegen.engine import Run
+from sitegen.engine import Run, file_stamp
 from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
-from sitegen.site import ARTICLES_DIR
+from sitegen.site import ARTICLES_DIR, list_markdown
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 STEP_MS = 15  # a batch ends after this long without a new change (editors save within a few ms)
@@ -72,6 +72,7 @@ class Session:
         # edit to articles alone is rebuilt from them (build_site's `previous` and `changed`).
         self.base: Run | None = None
         self.pending: set[str] = set()
+        self.seen: dict[str, tuple[int, int, int, int] | None] = {}  # article -> stat, at the last build
         self.built_at = time.monotonic()
 
     def on_signal(self, signum: int, frame: object) -> None:
@@ -118,6 +119,8 @@ class Session:
                     # After a failed build, a quiet second also re-checks: a save the OS did not
                     # report (under load, into a brand-new folder) must not leave the error up.
                     retry = not changes and not self.hub.snapshot().get("ok", True)
+                    if not changes and not catch_up:
+                        changes = self._missed_changes()
                     if changes or catch_up or retry:
                         self.rebuild(changes, quiet_if_unchanged=not changes)
                         catch_up = False
@@ -197,8 +200,7 @@ class Session:
         finally:
             self.building = False
             self.built_at = time.monotonic()
-        if result.published and result.checked.run is not None:
-            self.base, self.pending = result.checked.run, set()
+        self._remember(result)
         seconds = time.perf_counter() - started
         if quiet_if_unchanged and result.published and result.unchanged:
             return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
@@ -228,6 +230,32 @@ class Session:
             seconds=round(seconds, 3),
             html=html,
         )
+
+    def _remember(self, result: BuildResult) -> None:
+        run = result.checked.run
+        if run is not None:
+            self.seen = dict(run.stamps)  # the articles as this build read them
+        if result.published and run is not None:
+            self.base, self.pending = run, set()
+
+    def _missed_changes(self) -> set[tuple[watchfiles.Change, str]]:
+        """Articles saved, added or removed since the last build without an event to say so.
+
+        inotify drops events when its queue overflows, which a build's own writes can cause
+        (a first publish links every page into the spare, inside the watched site); a save
+        then goes unreported.  Each quiet second the articles' stats are compared with the
+        ones the last build read, so such a save is built a second late instead of never.
+        """
+        if not self.seen:
+            return set()
+        on_disk = set(list_markdown(self.root, ARTICLES_DIR))
+        changes = {(watchfiles.Change.added, rel) for rel in on_disk - self.seen.keys()}
+        changes |= {(watchfiles.Change.deleted, rel) for rel in self.seen.keys() - on_disk}
+        for rel in on_disk & self.seen.keys():
+            if file_stamp(self.root / rel) != self.seen[rel]:
+                changes.add((watchfiles.Change.modified, rel))
+        base = self.root.resolve()
+        return {(kind, str(base / rel)) for kind, rel in changes}
 
     def _preview(self, pages: dict[str, bytes]) -> None:
         urls = []

@@ -551,3 +551,33 @@ def test_a_preview_is_served_ahead_of_its_build_and_takes_its_build_id(tmp_path:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None:
+    """inotify drops events when its queue overflows (a build's own writes can fill it): the
+    watcher's quiet-second check finds edited, added and removed articles by their stat."""
+    import watchfiles
+
+    from sitegen.build import build_site
+    from sitegen.serve import Hub
+    from sitegen.watch import Session
+
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURE_SITE, site)
+    article = site / ARTICLE_REL
+    article.parent.mkdir(parents=True, exist_ok=True)
+    article.write_text(ARTICLE, encoding="utf-8")
+    session = Session(site, site / "public", False, Hub())
+    assert session._missed_changes() == set()  # nothing built yet: nothing to compare with
+    session._remember(build_site(site, site / "public", watching=True, quick=False))
+    assert session._missed_changes() == set()
+    article.write_text(ARTICLE.replace("allies hold", "allies still hold"), encoding="utf-8")
+    (site / "content/articles/new.md").write_text(ARTICLE, encoding="utf-8")
+    base = site.resolve()
+    found = session._missed_changes()
+    assert (watchfiles.Change.modified, str(base / ARTICLE_REL)) in found
+    assert (watchfiles.Change.added, str(base / "content/articles/new.md")) in found
+    session._remember(build_site(site, site / "public", watching=True, quick=False))
+    assert session._missed_changes() == set()
+    article.unlink()
+    assert session._missed_changes() == {(watchfiles.Change.deleted, str(base / ARTICLE_REL))}
