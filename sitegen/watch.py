@@ -57,7 +57,7 @@ class SiteFilter:
             return True
         if not parts or parts[0] not in WATCHED:
             return False
-        return not any(name.startswith(".") or _TEMP_NAME.search(name) for name in parts)
+        return not any(_ignored(name) for name in parts)
 
 
 class Session:
@@ -103,8 +103,12 @@ class Session:
                 self.rebuild(set())
             try:
                 catch_up = True  # anything saved before the watcher started is picked up by this one
+                folders = _input_folders(self.root)
                 for changes in watchfiles.watch(
-                    self.root.resolve(),
+                    # Only the input folders: the output and the cache inside the site see
+                    # thousands of directories move at each publish, and inotify's queue
+                    # would overflow with their events (site.toml: the quiet-second check).
+                    *(folders or [self.root.resolve()]),
                     watch_filter=watch_filter,
                     debounce=DEBOUNCE_MS,
                     step=STEP_MS,
@@ -113,26 +117,35 @@ class Session:
                     yield_on_timeout=True,  # a chance to notice that the directory itself went away
                     raise_interrupt=False,
                     force_polling=polling,
+                    recursive=bool(folders),
                 ):
                     if self.stop.is_set() or _identity(self.root) != watched:
                         break
-                    # After a failed build, a quiet second also re-checks: a save the OS did not
-                    # report (under load, into a brand-new folder) must not leave the error up.
-                    retry = not changes and not self.hub.snapshot().get("ok", True)
-                    if not changes and not catch_up:
-                        changes = self._missed_changes()
-                    if changes or catch_up or retry:
-                        self.rebuild(changes, quiet_if_unchanged=not changes)
-                        catch_up = False
-                    elif time.monotonic() - self.built_at > FLUSH_AFTER_S:
-                        # Quiet for a while: write the cache the builds put off (a second or more on
-                        # a big site, which an edit arriving meanwhile would have to wait for).
-                        Cache.flush_deferred()
+                    if _input_folders(self.root) != folders:  # one came or went: watch again
+                        self.rebuild(set())
+                        break
+                    self._on_batch(changes, catch_up)
+                    catch_up = False
             except Exception as exc:  # e.g. the OS's limit on watches: poll instead
                 _say(f"watching failed ({type(exc).__name__}: {exc}); polling for changes instead")
                 polling = True
                 if not self.stop.wait(1.0):
                     self.rebuild(set())
+
+    def _on_batch(self, changes: set[tuple[watchfiles.Change, str]], catch_up: bool) -> None:
+        # A quiet second (and the watcher's start) compares the inputs' stats with what the
+        # last build read: a save the OS did not report is built anyway.
+        if not changes:
+            changes = self._missed_changes()
+        catch_up = catch_up and not self.seen  # no build to compare with: run one
+        # a build that could not publish (not a diagnostic) is tried again each second
+        retry = not changes and bool(self.hub.snapshot().get("internal"))
+        if changes or catch_up or retry:
+            self.rebuild(changes, quiet_if_unchanged=not changes)
+        elif time.monotonic() - self.built_at > FLUSH_AFTER_S:
+            # Quiet for a while: write the cache the builds put off (a second or more on
+            # a big site, which an edit arriving meanwhile would have to wait for).
+            Cache.flush_deferred()
 
     def rebuild(
         self, changes: set[tuple[watchfiles.Change, str]] | None, *, quiet_if_unchanged: bool = False
@@ -157,6 +170,7 @@ class Session:
             return self.hub.snapshot()
         started = time.perf_counter()
         self.building = True
+        inputs = _other_inputs(self.root)  # before the build reads them (articles: the run's stamps)
         # A catch-up or retry (no reported change) runs in full, to find what no event reported.
         edited = self._articles_only(changes) if changes else set()
         if edited is None:
@@ -200,7 +214,7 @@ class Session:
         finally:
             self.building = False
             self.built_at = time.monotonic()
-        self._remember(result)
+        self._remember(result, inputs)
         seconds = time.perf_counter() - started
         if quiet_if_unchanged and result.published and result.unchanged:
             return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
@@ -231,10 +245,10 @@ class Session:
             html=html,
         )
 
-    def _remember(self, result: BuildResult) -> None:
+    def _remember(self, result: BuildResult, inputs: dict[str, tuple[int, int, int, int] | None]) -> None:
         run = result.checked.run
         if run is not None:
-            self.seen = dict(run.stamps)  # the articles as this build read them
+            self.seen = {**inputs, **run.stamps}  # the inputs as this build read them
         if result.published and run is not None:
             self.base, self.pending = run, set()
 
@@ -248,7 +262,7 @@ class Session:
         """
         if not self.seen:
             return set()
-        on_disk = set(list_markdown(self.root, ARTICLES_DIR))
+        on_disk = set(list_markdown(self.root, ARTICLES_DIR)) | set(_other_inputs(self.root))
         changes = {(watchfiles.Change.added, rel) for rel in on_disk - self.seen.keys()}
         changes |= {(watchfiles.Change.deleted, rel) for rel in self.seen.keys() - on_disk}
         for rel in on_disk & self.seen.keys():
@@ -295,6 +309,30 @@ class Session:
             seen.append(f"{path.relative_to(base).as_posix()} {'changed' if exists else 'deleted'}")
         shown = seen[:5]
         return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
+
+
+def _input_folders(root: Path) -> list[Path]:
+    base = root.resolve()
+    return [base / name for name in WATCHED if (base / name).is_dir() and not (base / name).is_symlink()]
+
+
+def _other_inputs(root: Path) -> dict[str, tuple[int, int, int, int] | None]:
+    """site.toml and the files under content/ (but the articles), templates/ and static/, by stat."""
+    found = {}
+    if (root / "site.toml").is_file():
+        found["site.toml"] = file_stamp(root / "site.toml")
+    for top in WATCHED:
+        for folder, dirs, files in os.walk(root / top):
+            rel = Path(folder).relative_to(root).as_posix()
+            dirs[:] = [d for d in dirs if f"{rel}/{d}" != ARTICLES_DIR and not _ignored(d)]
+            for name in files:
+                if not _ignored(name):
+                    found[f"{rel}/{name}"] = file_stamp(os.path.join(folder, name))
+    return found
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or bool(_TEMP_NAME.search(name))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

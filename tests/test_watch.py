@@ -560,7 +560,7 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
 
     from sitegen.build import build_site
     from sitegen.serve import Hub
-    from sitegen.watch import Session
+    from sitegen.watch import Session, _other_inputs
 
     site = tmp_path / "site"
     shutil.copytree(FIXTURE_SITE, site)
@@ -569,7 +569,7 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
     article.write_text(ARTICLE, encoding="utf-8")
     session = Session(site, site / "public", False, Hub())
     assert session._missed_changes() == set()  # nothing built yet: nothing to compare with
-    session._remember(build_site(site, site / "public", watching=True, quick=False))
+    session._remember(build_site(site, site / "public", watching=True, quick=False), _other_inputs(site))
     assert session._missed_changes() == set()
     article.write_text(ARTICLE.replace("allies hold", "allies still hold"), encoding="utf-8")
     (site / "content/articles/new.md").write_text(ARTICLE, encoding="utf-8")
@@ -577,7 +577,16 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
     found = session._missed_changes()
     assert (watchfiles.Change.modified, str(base / ARTICLE_REL)) in found
     assert (watchfiles.Change.added, str(base / "content/articles/new.md")) in found
-    session._remember(build_site(site, site / "public", watching=True, quick=False))
+    session._remember(build_site(site, site / "public", watching=True, quick=False), _other_inputs(site))
     assert session._missed_changes() == set()
     article.unlink()
     assert session._missed_changes() == {(watchfiles.Change.deleted, str(base / ARTICLE_REL))}
+    (site / "templates").mkdir(exist_ok=True)
+    (site / "templates" / "index_item.html").write_text("{{ a.title }}\n", encoding="utf-8")
+    (site / "templates" / ".index_item.html.swp").write_text("editor debris", encoding="utf-8")
+    with (site / "site.toml").open("a", encoding="utf-8") as config:
+        config.write("\n")
+    found = session._missed_changes()
+    assert (watchfiles.Change.added, str(base / "templates/index_item.html")) in found
+    assert (watchfiles.Change.modified, str(base / "site.toml")) in found
+    assert not any(".swp" in path for _, path in found)
