@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,15 +84,18 @@ def write_files(site: Path, files: dict[str, str]) -> None:
         target.write_text(text, encoding="utf-8")
 
 
-def repository_markdown() -> list[Path]:
-    """Every Markdown file of the test fixtures and of the example site's content."""
-    return [path for root in (FIXTURES, REPO / "content") for path in sorted(root.rglob("*.md"))]
+# CommonMark's spec examples (from the markdown-it-py 4.3.0 sdist; the spec is CC-BY-SA 4.0)
+SPEC: list[str] = json.loads((FIXTURES / "commonmark_examples.json").read_text(encoding="utf-8"))["examples"]
 
 
-# the data-driven case files, whose cases hold the Markdown files the parser tests also read
-CASE_FILES = sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md"))
-
-
-def case_texts(path: Path) -> list[str]:
-    """Each case's files on their own, as the pipeline parses them (not just the dot-format file)."""
-    return [text for case in read_cases(path) for text in case.files.values()]
+def markdown_corpus() -> list:
+    """What the parser fast paths are run on against markdown-it itself: every CommonMark
+    example, every Markdown file of the fixtures and the example site, and each fixture
+    case's files on their own (as the pipeline parses them, not just the dot-format file)."""
+    params = [pytest.param(text, id=f"example-{n}") for n, text in enumerate(SPEC, 1)]
+    for path in [p for root in (FIXTURES, REPO / "content") for p in sorted(root.rglob("*.md"))]:
+        params.append(pytest.param(path.read_text(encoding="utf-8"), id=str(path.relative_to(REPO))))
+    for path in sorted((FIXTURES / "check").glob("*.md")) + sorted((FIXTURES / "render").glob("*.md")):
+        for n, case in enumerate(read_cases(path)):
+            params += [pytest.param(text, id=f"{path.name}-{n}-{name}") for name, text in case.files.items()]
+    return params

@@ -7,14 +7,12 @@ fixtures and content, generated documents of risky lines, and nested containers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASE_FILES, FIXTURES, REPO, case_texts, repository_markdown
+from conftest import SPEC, markdown_corpus
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -29,7 +27,6 @@ from sitegen import fastblock
 from sitegen.fastblock import fast_paragraph_plugin
 from sitegen.markdown import annotation_plugin, markdown
 
-SPEC = json.loads((FIXTURES / "commonmark_examples.json").read_text(encoding="utf-8"))["examples"]
 TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
 TOKEN_FLAGS = ("block", "hidden")
 
@@ -157,20 +154,9 @@ def test_prefilter_covers_sitegen_terminators() -> None:
     assert prefilter is not None and prefilter.table and prefilter.front_matter
 
 
-@pytest.mark.parametrize("number", range(len(SPEC)), ids=[f"example-{n + 1}" for n in range(len(SPEC))])
-def test_commonmark_examples(number: int) -> None:
-    assert_same(SPEC[number])
-
-
-@pytest.mark.parametrize("path", repository_markdown(), ids=lambda p: str(p.relative_to(REPO)))
-def test_repository_markdown(path: Path) -> None:
-    assert_same(path.read_text(encoding="utf-8"))
-
-
-@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
-def test_fixture_case_files(path: Path) -> None:
-    for text in case_texts(path):
-        assert_same(text)
+@pytest.mark.parametrize("text", markdown_corpus())
+def test_markdown_corpus(text: str) -> None:
+    assert_same(text)
 
 
 # ------------------------------------------------------------ generated documents

@@ -13,19 +13,18 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import CASE_FILES, REPO, case_texts, repository_markdown
+from conftest import REPO, markdown_corpus
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
-from test_fastblock import MANY, SPEC, normal
+from test_fastblock import MANY, normal
 
 import sitegen.markdown
 from sitegen import fastinline
@@ -79,20 +78,9 @@ def blocked_chars() -> str:
     return "".join(chr(c) for c in range(128) if plan.blocked.match(chr(c)))
 
 
-@pytest.mark.parametrize("number", range(len(SPEC)), ids=[f"example-{n + 1}" for n in range(len(SPEC))])
-def test_commonmark_examples(number: int) -> None:
-    assert_same(SPEC[number])
-
-
-@pytest.mark.parametrize("path", repository_markdown(), ids=lambda p: str(p.relative_to(REPO)))
-def test_repository_markdown(path: Path) -> None:
-    assert_same(path.read_text(encoding="utf-8"))
-
-
-@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.name)
-def test_fixture_case_files(path: Path) -> None:
-    for text in case_texts(path):
-        assert_same(text)
+@pytest.mark.parametrize("text", markdown_corpus())
+def test_markdown_corpus(text: str) -> None:
+    assert_same(text)
 
 
 # ------------------------------------------------------------ generated bench articles
