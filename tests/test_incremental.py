@@ -317,6 +317,13 @@ def _quick(site: Path, out: Path, previous, changed: set[str]):
     return result
 
 
+def _watching(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path, object]:
+    """A four-article site built as `watch` starts: the site, its output and the base run."""
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    return site, out, _quick(site, out, None, set()).checked.run
+
+
 def test_quick_runs_publish_what_a_cold_build_does(fixture_site: Path, tmp_path: Path) -> None:
     site = _site(fixture_site, 6)
     out = tmp_path / "out"
@@ -338,9 +345,7 @@ def test_quick_runs_publish_what_a_cold_build_does(fixture_site: Path, tmp_path:
 def test_a_title_edit_through_the_quick_path_updates_every_listing(
     fixture_site: Path, tmp_path: Path
 ) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    base = _quick(site, out, None, set()).checked.run
+    site, out, base = _watching(fixture_site, tmp_path)
     _edit(site, "a01", "A brand new headline", "Text.")
     _quick(site, out, base, {"content/articles/a01.md"})
     assert b"A brand new headline" in (out / "index.html").read_bytes()
@@ -350,9 +355,7 @@ def test_a_title_edit_through_the_quick_path_updates_every_listing(
 def test_a_quick_run_previews_exactly_the_edited_pages_it_publishes(
     fixture_site: Path, tmp_path: Path
 ) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    base = _quick(site, out, None, set()).checked.run
+    site, out, base = _watching(fixture_site, tmp_path)
     shown: list[dict[str, bytes]] = []
 
     def quick(changed: set[str]):
@@ -406,9 +409,7 @@ def test_watch_started_on_an_up_to_date_site_is_quick_from_the_first_edit(
 def test_quick_runs_after_a_failed_one_start_from_the_last_published(
     fixture_site: Path, tmp_path: Path
 ) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    base = _quick(site, out, None, set()).checked.run
+    site, out, base = _watching(fixture_site, tmp_path)
     good = ARTICLE.format(title="A1", body="Edited while another was broken.")
     bad = ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")
     write_files(site, {"content/articles/a01.md": good, "content/articles/a02.md": bad})
@@ -421,9 +422,7 @@ def test_quick_runs_after_a_failed_one_start_from_the_last_published(
 
 
 def test_a_quick_run_on_a_replaced_base_runs_in_full(fixture_site: Path, tmp_path: Path) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    base = _quick(site, out, None, set()).checked.run
+    site, out, base = _watching(fixture_site, tmp_path)
     _edit(site, "a00", "Elsewhere", "By the CLI.")
     _build(site, out)  # publishes a new output that `base` knows nothing of
     _edit(site, "a01", "A1", "Then watch.")
