@@ -72,7 +72,8 @@ class Session:
         # edit to articles alone is rebuilt from them (build_site's `previous` and `changed`).
         self.base: Run | None = None
         self.pending: set[str] = set()
-        self.seen: dict[str, tuple[int, int, int, int] | None] = {}  # article -> stat, at the last build
+        # every input file (relative path) -> its stat, as the last build read it
+        self.seen: dict[str, tuple[int, int, int, int] | None] = {}
         self.built_at = time.monotonic()
 
     def on_signal(self, signum: int, frame: object) -> None:
@@ -253,21 +254,20 @@ class Session:
             self.base, self.pending = run, set()
 
     def _missed_changes(self) -> set[tuple[watchfiles.Change, str]]:
-        """Articles saved, added or removed since the last build without an event to say so.
+        """Inputs saved, added or removed since the last build without an event to say so.
 
-        inotify drops events when its queue overflows, which a build's own writes can cause
-        (a first publish links every page into the spare, inside the watched site); a save
-        then goes unreported.  Each quiet second the articles' stats are compared with the
-        ones the last build read, so such a save is built a second late instead of never.
+        site.toml and new input folders are not watched for events, and inotify drops events
+        when its queue overflows: each quiet second the inputs' stats are compared with the
+        ones the last build read, so such a change is built a second late instead of never.
         """
         if not self.seen:
             return set()
-        on_disk = set(list_markdown(self.root, ARTICLES_DIR)) | set(_other_inputs(self.root))
-        changes = {(watchfiles.Change.added, rel) for rel in on_disk - self.seen.keys()}
-        changes |= {(watchfiles.Change.deleted, rel) for rel in self.seen.keys() - on_disk}
-        for rel in on_disk & self.seen.keys():
-            if file_stamp(self.root / rel) != self.seen[rel]:
-                changes.add((watchfiles.Change.modified, rel))
+        now = _other_inputs(self.root)
+        now.update((rel, file_stamp(self.root / rel)) for rel in list_markdown(self.root, ARTICLES_DIR))
+        changes = {(watchfiles.Change.added, rel) for rel in now.keys() - self.seen.keys()}
+        changes |= {(watchfiles.Change.deleted, rel) for rel in self.seen.keys() - now.keys()}
+        edited = {rel for rel in now.keys() & self.seen.keys() if now[rel] != self.seen[rel]}
+        changes |= {(watchfiles.Change.modified, rel) for rel in edited}
         base = self.root.resolve()
         return {(kind, str(base / rel)) for kind, rel in changes}
 
