@@ -31,7 +31,7 @@ from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
-from sitegen.site import Site, load_site, not_utf8, read_bytes, read_text
+from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
 
 
 @dataclass
@@ -186,15 +186,16 @@ def scan_facts(path: str, text: str) -> tuple[FactDef, ...]:
     found: list[FactDef] = []
     if "<<fact" not in text:
         return ()
+    line, counted = 1, 0  # lines counted up to each match from the last: one pass over the text
     for match in _FACT.finditer(text):
         parsed = parse_annotation(match.group())
         if not isinstance(parsed, Annotation):
             continue
+        line, counted = line + text.count("\n", counted, match.start()), match.start()
         for arg in parsed.args:
             v = arg.value
             if arg.key and v.type in ("number", "percent") and v.number is not None:
-                span = Span.point(path, text.count("\n", 0, match.start()) + 1)
-                found.append(FactDef(arg.key, v.number, v.type == "percent", v.raw, span))
+                found.append(FactDef(arg.key, v.number, v.type == "percent", v.raw, Span.point(path, line)))
     return tuple(found)
 
 
@@ -436,7 +437,7 @@ class _Texts:
             self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
             return None
         if b"<<fact" in data:
-            text, _ = read_text(self.root, path, real_dirs=self.real_dirs)
+            text, _ = decode_text(path, data)
             self.scanned[path] = scan_facts(path, text or "")
         return digest(data)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sitegen.config import CONFIG_FILE, SiteConfig, load_config
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_text, read_front_matter
-from sitegen.text import clean_text
+from sitegen.text import clean_text, may_need_cleaning
 
 ARTICLES_DIR = "content/articles"
 SOURCES_DIR = "content/sources"
@@ -58,14 +58,21 @@ def read_text(
     data, problem = read_bytes(root, rel, real_dirs=real_dirs)
     if data is None:
         return None, problem
+    return decode_text(rel, data)
+
+
+def decode_text(rel: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
+    """`read_text` of bytes already read."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, not_utf8(rel, exc)
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     # markdown-it turns NUL into U+FFFD; doing it (and the rest) first keeps every column the same
-    return clean_text(text.replace("\r\n", "\n").replace("\r", "\n")), None
+    return (clean_text(text) if may_need_cleaning(data) else text), None
 
 
 def read_bytes(
@@ -76,11 +83,12 @@ def read_bytes(
     `real_dirs` remembers, for one run, which folders were found inside the site, so that a
     large site resolves each folder once instead of every path of every file.
     """
-    path = root / rel
+    path = os.path.join(root, rel)  # strings, not Paths: this runs for every file of a build
     try:
         if not _inside_site(root, path, real_dirs):
             return None, error("SG501", Span.point(rel), "file links outside the site; not followed")
-        return path.read_bytes(), None
+        with open(path, "rb") as handle:
+            return handle.read(), None
     except OSError as exc:
         return None, error("SG501", Span.point(rel), f"cannot read file: {exc.strerror or exc}")
 
@@ -91,14 +99,18 @@ def not_utf8(rel: str, exc: UnicodeDecodeError) -> Diagnostic:
     )
 
 
-def _inside_site(root: Path, path: Path, real_dirs: dict[str, bool] | None) -> bool:
-    if real_dirs is None or path.is_symlink():
-        return path.resolve().is_relative_to(root.resolve())
-    folder = str(path.parent)
+def _inside_site(root: Path, path: str, real_dirs: dict[str, bool] | None) -> bool:
+    if real_dirs is None or os.path.islink(path):
+        return _within(os.path.realpath(path), os.path.realpath(root))
+    folder = os.path.dirname(path)
     inside = real_dirs.get(folder)
     if inside is None:
-        inside = real_dirs[folder] = path.parent.resolve().is_relative_to(root.resolve())
+        inside = real_dirs[folder] = _within(os.path.realpath(folder), os.path.realpath(root))
     return inside
+
+
+def _within(real: str, real_root: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, int]:

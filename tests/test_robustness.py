@@ -425,6 +425,30 @@ def test_the_lexer_finds_what_a_match_loop_finds(text: str) -> None:
         assert found == expected
 
 
+def test_the_byte_check_never_misses_what_clean_text_replaces() -> None:
+    """Every code point clean_text replaces makes may_need_cleaning say yes (the byte check
+    only lets read_text skip the regex), and everyday prose skips it."""
+    from sitegen.text import clean_text, may_need_cleaning
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    cleaned = clean_text(every)
+    replaced = [ch for ch, out in zip(every, cleaned, strict=True) if ch != out]
+    assert {"\x00", "\x1f", "\x7f", "\x85", "\ufdd0", "\uffff"} <= set(replaced)
+    assert "\t" not in replaced and "\n" not in replaced
+    missed = [hex(ord(ch)) for ch in replaced if not may_need_cleaning(f"ab{ch}cd".encode())]
+    assert missed == []
+    assert not may_need_cleaning("Café “quotes” — 59,764 votes\tand\r\nlines ✓".encode())
+
+
+def test_read_text_replaces_forbidden_code_points_in_place(tmp_path: Path) -> None:
+    from sitegen.site import read_text
+
+    (tmp_path / "a.md").write_bytes("x\x01y\r\nz\u0085w \ufffe!\n".encode())
+    (tmp_path / "b.md").write_bytes("\ufeffplain “text”\r\n".encode())
+    assert read_text(tmp_path, "a.md") == ("x\ufffdy\nz\ufffdw \ufffd!\n", None)
+    assert read_text(tmp_path, "b.md") == ("plain “text”\n", None)
+
+
 @pytest.mark.parametrize("text", VALID_ANNOTATIONS)
 def test_valid_annotations_parse(text: str) -> None:
     result = parse_annotation(text)
