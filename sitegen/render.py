@@ -22,6 +22,7 @@ from sitegen.htmlrender import render_body
 from sitegen.pages import (
     ArticleView,
     TagView,
+    TemplateProblem,
     article_view,
     date_text,
     environment,
@@ -137,6 +138,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         listing=listing_key(view),
         page_sha=digest(html_bytes),
         checks_json=zlib.compress(_json_entries(checks).encode("utf-8"), 1),
+        items=_list_entries(ctx, view),
     )
 
 
@@ -147,11 +149,19 @@ def _json_entries(checks: list[tuple]) -> str:
     entries = []
     for check in checks:
         fields = ",\n".join(
-            f'   "{name}": {string(value) if isinstance(value, str) else json.dumps(value)}'
+            f'   "{name}": {_json_value(value, string)}'
             for name, value in zip(CHECK_FIELDS[:7], check[:7], strict=True)
         )
         entries.append(f"  {{\n{fields}\n  }}")
     return ",\n".join(entries)
+
+
+def _json_value(value: object, string: Callable[[str], str]) -> str:
+    if isinstance(value, str):
+        return string(value)
+    if type(value) is int:  # what json.dumps writes for an int, without its encoder machinery
+        return str(value)
+    return json.dumps(value)
 
 
 _JSON_STRING = json.JSONEncoder(ensure_ascii=False)
@@ -307,15 +317,31 @@ def _items(
     ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Rendered], depth: int
 ) -> list[Markup]:
     """Each article's entry on a list page `depth` folders deep, rendered once and kept."""
-    name = "index_item.html" if depth == 0 else "tag_item.html"
-    root = "../" * depth
+    name = LIST_ITEMS[depth]
     items = []
     for article in articles:
         kept = by_slug[article.slug].items
         if name not in kept:
-            kept[name] = render_template(ctx.env, ctx.site.root, name, a=article, root=root)
+            kept[name] = _item(ctx, name, depth, article)
         items.append(Markup(kept[name]))
     return items
+
+
+LIST_ITEMS = {0: "index_item.html", 2: "tag_item.html"}  # the index is at the top, tag pages two deep
+
+
+def _item(ctx: RenderContext, name: str, depth: int, article: ArticleView) -> str:
+    return render_template(ctx.env, ctx.site.root, name, a=article, root="../" * depth)
+
+
+def _list_entries(ctx: RenderContext, view: ArticleView) -> dict[str, str]:
+    """The article's entries on the index and tag pages, made with its page: in a parallel
+    build that is in a worker, not in the serial tail.  A template error here is left for
+    the list pages to report, as they would without this."""
+    try:
+        return {name: _item(ctx, name, depth, view) for depth, name in LIST_ITEMS.items()}
+    except TemplateProblem:
+        return {}
 
 
 def _tag_pages(

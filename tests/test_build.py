@@ -148,6 +148,24 @@ def test_template_error_is_sg902_and_publishes_nothing(tmp_path: Path, fixture_s
     assert not out.exists()
 
 
+@pytest.mark.parametrize("template", ["index_item.html", "tag_item.html"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_broken_list_item_template_is_one_sg902(
+    tmp_path: Path, fixture_site: Path, capsys, template: str, jobs: str
+) -> None:
+    """List entries are made with each article's page; their template's error is still one SG902."""
+    articles = {
+        f"content/articles/a{i}.md": f"---\ntitle: A{i}\ndate: 2021-03-06\ntags: [x]\n---\nText.\n"
+        for i in range(20)
+    }
+    write_files(fixture_site, {**articles, f"templates/{template}": "<li>{{ a.nope.deeper }}</li>\n"})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json", "--jobs", jobs]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert [(d["code"], d["file"]) for d in report["diagnostics"]] == [("SG902", f"templates/{template}")]
+    assert not out.exists()
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
