@@ -1,4 +1,4 @@
-"""Faster `lheading` + `paragraph` block rules for markdown-it-py, with identical tokens.
+"""Faster block parsing for markdown-it-py (`lheading`, `paragraph`, rule dispatch), with identical tokens.
 
 For every paragraph markdown-it runs `lheading` first, which scans the following lines
 for a setext underline while asking every paragraph terminator rule about each line; when
@@ -13,6 +13,24 @@ nothing.  The prefilter is derived only from rule functions whose source was che
 (markdown-it-py 4.3.0, mdit-py-plugins 0.7.0); any other terminator disables it.
 The replacements do not log: the `LOGGER.debug` call at the top of every upstream
 rule costs about 5% of a parse.
+
+(3) At every block start markdown-it's `tokenize` calls the rules of the main chain in
+turn until one succeeds: a plain paragraph line costs about ten failing calls, each of
+which logs.  The plugin replaces that instance's `tokenize` by the same loop over only
+the rules that may succeed on the line (`_BlockDispatch`), in the chain's order.  A rule
+is left out only when the verified source shows it returns False, before changing any
+state, on such a line, also when called with `silent=False` as `tokenize` does:
+  - fence, blockquote, hr, list, html_block, heading, footnote_def, reference: the
+    line's first non-space character is not one of theirs (`_FIRST_CHARS`);
+  - code: `state.sCount[line] - state.blkIndent < 4` (its `is_code_block` test);
+  - table: the next line is at or past `endLine` (`startLine + 2 > endLine`), or is
+    empty or does not start with `|`, `-` or `:`;
+  - front matter: any line but line 0.
+Since every rule left out would have failed without side effects, and the rules that
+fail before the one that succeeds change nothing these conditions read, the same rule
+succeeds with the same state.  `lheading` and `paragraph` are always called.  Any other
+rule in the chain (another plugin's, or a rule replaced under the same name) may change
+what the conditions read, so it makes the dispatch hand over to upstream's `tokenize`.
 """
 
 from __future__ import annotations
@@ -22,12 +40,27 @@ from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import mdTrim
-from markdown_it.rules_block import StateBlock, blockquote, fence, heading, hr, html_block, list_block, table
+from markdown_it.parser_block import ParserBlock
+from markdown_it.rules_block import (
+    StateBlock,
+    blockquote,
+    code,
+    fence,
+    heading,
+    hr,
+    html_block,
+    lheading,
+    list_block,
+    paragraph,
+    reference,
+    table,
+)
 
 RuleFn = Callable[[StateBlock, int, int, bool], bool]
 
 # Characters a line must start with (first non-space character, `bMarks + tShift`) for
-# each verified rule to possibly succeed in silent mode on that line.
+# each verified rule to possibly succeed on that line, silent (as a paragraph terminator)
+# or not (in `tokenize`): each tests that character before it changes any state.
 _FIRST_CHARS: list[tuple[object, str]] = [
     (fence, "`~"),  # marker in ("~", "`"), at least 3 of them
     (blockquote, ">"),
@@ -35,6 +68,7 @@ _FIRST_CHARS: list[tuple[object, str]] = [
     (list_block, "*-+0123456789"),  # bullet markers, or an ASCII digit (checked via ord)
     (html_block, "<"),
     (heading, "#"),
+    (reference, "["),  # `[label]: destination`
 ]
 
 try:  # mdit-py-plugins is optional for this module: unknown rules just disable the prefilter
@@ -54,6 +88,17 @@ else:
 
 # `table` decides on the line after the one asked about: that one must be a delimiter row.
 _TABLE_NEXT_LINE_CHARS = frozenset("|-:")
+
+# What else a line may need for a rule of the main chain to succeed there, as bits of the
+# line's key in `_Dispatch.by_key`.
+_INDENTED = 1  # `code`: sCount - blkIndent >= 4, its `is_code_block` test
+_DELIMITER_NEXT = 2  # `table`: the next line, before endLine, starts with one of `|-:`
+_FIRST_LINE = 4  # front matter: line 0
+_KEYS = (_INDENTED | _DELIMITER_NEXT | _FIRST_LINE) + 1
+
+_NEEDS: list[tuple[object, int]] = [(code, _INDENTED), (table, _DELIMITER_NEXT)]
+if _FRONT_MATTER is not None:
+    _NEEDS.append((_FRONT_MATTER, _FIRST_LINE))
 
 # Attribute of the StateBlock where `lheading` leaves its failed scan for `paragraph`.
 # It lives on the state, so it cannot outlive the parse or leak between documents.
@@ -267,6 +312,160 @@ def _push_paragraph(state: StateBlock, start: int, stop: int) -> None:
     state.push("paragraph_close", "p", -1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """When a rule of the main chain may succeed at a block start."""
+
+    rule: RuleFn
+    chars: frozenset[str] | None  # the line's first non-space character; None: any
+    needs: int  # bits the line's key must all have
+
+    def admits(self, first: str, key: int) -> bool:
+        return self.needs & key == self.needs and (self.chars is None or first in self.chars)
+
+
+# A document with every Unicode character at the start of some line must not grow the cache
+# without bound: past this many characters a list is built for each line, not kept.
+_MAX_CACHED_CHARS = 256
+
+
+class _RulesByChar(dict[str, list[RuleFn]]):
+    """The rules that may succeed on lines with one key, by first character, built on first use."""
+
+    def __init__(self, gates: Sequence[_Gate], key: int) -> None:
+        super().__init__()
+        self._gates = gates
+        self._key = key
+
+    def __missing__(self, first: str) -> list[RuleFn]:
+        rules = [gate.rule for gate in self._gates if gate.admits(first, self._key)]
+        if len(self) < _MAX_CACHED_CHARS:
+            self[first] = rules
+        return rules
+
+
+@dataclass(frozen=True, slots=True)
+class _Dispatch:
+    """The main chain's rules that may succeed on a line, by the line's key and first character."""
+
+    chain: list[RuleFn]
+    by_key: tuple[_RulesByChar, ...]
+    table: bool  # the key must look at the next line
+
+    def rules_at(self, state: StateBlock, line: int, end: int) -> list[RuleFn]:
+        try:
+            pos = state.bMarks[line] + state.tShift[line]
+            empty = pos >= state.eMarks[line]
+        except IndexError:  # pragma: no cover - an endLine past the document
+            empty = True
+        if empty:
+            return self.chain  # not a line tokenize gets to (it skips empty ones): let every rule see it
+        key = _FIRST_LINE if line == 0 else 0
+        if state.sCount[line] - state.blkIndent >= 4:
+            key |= _INDENTED
+        if self.table and _delimiter_next(state, line, end):
+            key |= _DELIMITER_NEXT
+        return self.by_key[key][state.src[pos]]
+
+
+def _delimiter_next(state: StateBlock, line: int, end: int) -> bool:
+    """False only if `table` is certain to fail at `line` for want of a delimiter row after it."""
+    following = line + 1
+    if following >= end:  # table: `startLine + 2 > endLine`
+        return False
+    try:
+        start = state.bMarks[following] + state.tShift[following]
+        return start < state.eMarks[following] and state.src[start] in _TABLE_NEXT_LINE_CHARS
+    except IndexError:  # pragma: no cover - an endLine past the document: let table meet it
+        return True
+
+
+def _dispatch_for(chain: list[RuleFn], unconditional: Sequence[RuleFn]) -> _Dispatch | None:
+    gates = []
+    for rule in chain:
+        gate = _gate_for(rule, unconditional)
+        if gate is None:
+            return None  # unverified rule: what it changes before failing is unknown
+        gates.append(gate)
+    by_key = tuple(_RulesByChar(gates, key) for key in range(_KEYS))
+    return _Dispatch(chain, by_key, any(gate.needs & _DELIMITER_NEXT for gate in gates))
+
+
+def _gate_for(rule: RuleFn, unconditional: Sequence[RuleFn]) -> _Gate | None:
+    # By identity, like `_first_chars_of`: an equal-looking replacement is not verified.
+    if any(rule is known for known in unconditional):
+        return _Gate(rule, None, 0)
+    needs = next((bits for known, bits in _NEEDS if known is rule), None)
+    if needs is not None:
+        return _Gate(rule, None, needs)
+    chars = _first_chars_of(rule)
+    return None if chars is None else _Gate(rule, frozenset(chars), 0)
+
+
+def _apply_first(rules: Sequence[RuleFn], state: StateBlock, line: int, end: int) -> None:
+    """Upstream's inner loop: the first rule to succeed, which must have moved `state.line` on."""
+    for rule in rules:
+        if rule(state, line, end, False):
+            if state.line <= line:
+                raise RuntimeError("block rule didn't increment state.line")
+            return
+    # this can only happen if user disables paragraph rule
+    raise RuntimeError("none of the block rules matched")
+
+
+class _BlockDispatch:
+    """The `tokenize` of one MarkdownIt instance's block parser, with its cached dispatch."""
+
+    def __init__(self, block: ParserBlock, unconditional: Sequence[RuleFn]) -> None:
+        self._block = block
+        self._upstream = block.tokenize  # what to hand over to when a rule is not verified
+        # Rules called on every line: they fail, if at all, changing nothing a gate reads.
+        # Read when the dispatch is built, i.e. before the first parse or after a rule change.
+        self.unconditional = [lheading, paragraph, *unconditional]
+        # (chain, dispatch), replaced as a whole like `_FastParagraph._cached`.
+        self._cached: tuple[list[RuleFn], _Dispatch | None] | None = None
+
+    def _dispatch(self) -> _Dispatch | None:
+        chain = self._block.ruler.getRules("")
+        # The Ruler rebuilds its lists whenever rules change, so list identity is a cache key.
+        cached = self._cached
+        if cached is None or cached[0] is not chain:
+            cached = (chain, _dispatch_for(chain, self.unconditional))
+            self._cached = cached
+        return cached[1]
+
+    def tokenize(self, state: StateBlock, startLine: int, endLine: int) -> None:
+        """Upstream's `ParserBlock.tokenize`, trying at each line only the rules that may succeed."""
+        dispatch = self._dispatch()
+        if dispatch is None:
+            self._upstream(state, startLine, endLine)
+            return
+        line = startLine
+        maxNesting = state.md.options.maxNesting
+        hasEmptyLines = False
+        while line < endLine:
+            state.line = line = state.skipEmptyLines(line)
+            if line >= endLine:
+                break
+            if state.sCount[line] < state.blkIndent:
+                # Termination condition for nested calls (blockquotes, lists, footnotes).
+                break
+            if state.level >= maxNesting:
+                state.line = endLine
+                break
+            _apply_first(dispatch.rules_at(state, line, endLine), state, line, endLine)
+            # an empty line before this block makes it loose; one after it counts for the next
+            state.tight = not hasEmptyLines
+            line = state.line
+            # paragraph might "eat" one newline after it in nested lists
+            if (line - 1) < endLine and state.isEmpty(line - 1):
+                hasEmptyLines = True
+            if line < endLine and state.isEmpty(line):
+                hasEmptyLines = True
+                line += 1
+                state.line = line
+
+
 def _alt(md: MarkdownIt, name: str) -> list[str]:
     for rule in md.block.ruler.__rules__:
         if rule.name == name:
@@ -275,7 +474,11 @@ def _alt(md: MarkdownIt, name: str) -> list[str]:
 
 
 def fast_paragraph_plugin(md: MarkdownIt) -> None:
-    """Replace `lheading` and `paragraph` in place (same names, alt lists and enabled state)."""
+    """Replace `lheading` and `paragraph` in place (same names, alt lists and enabled state),
+    and the block parser's `tokenize` by one that only tries the rules that may succeed."""
     rules = _FastParagraph()
     md.block.ruler.at("lheading", rules.lheading, {"alt": _alt(md, "lheading")})
     md.block.ruler.at("paragraph", rules.paragraph, {"alt": _alt(md, "paragraph")})
+    # On this instance only: other MarkdownIt instances keep upstream's tokenize.
+    dispatch = _BlockDispatch(md.block, [rules.lheading, rules.paragraph])
+    md.block.tokenize = dispatch.tokenize  # type: ignore[method-assign]

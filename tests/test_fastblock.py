@@ -2,11 +2,14 @@
 
 Inputs: every CommonMark spec example (tests/fixtures/commonmark_examples.json, from the
 markdown-it-py 4.3.0 sdist; the spec is CC-BY-SA 4.0), every `.md` of the repository's
-fixtures and content, generated documents of risky lines, and nested containers.
+fixtures and content, generated documents of risky lines, and nested containers.  These
+go through sitegen's parser, so through the block-rule dispatch as well (its `tokenize`);
+the traced parsers compare the block state at every block start, nested calls included.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -16,7 +19,7 @@ from conftest import SPEC, markdown_corpus
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock
+from markdown_it.rules_block import StateBlock, make_fence_rule
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.colon_fence import colon_fence_plugin
@@ -105,7 +108,22 @@ def traced(md: MarkdownIt) -> MarkdownIt:
 
     md.block.ruler.before(md.block.ruler.__rules__[0].name, "probe", probe)
     md.options["snapshots"] = snapshots
+    # The probe fails changing nothing, so the dispatch may keep it and go on dispatching.
+    dispatch = block_dispatch(md)
+    if dispatch is not None:
+        dispatch.unconditional.append(probe)
     return md
+
+
+def block_dispatch(md: MarkdownIt) -> fastblock._BlockDispatch | None:
+    """The plugin's replacement of `md.block.tokenize`, if it has one."""
+    owner = getattr(vars(md.block).get("tokenize"), "__self__", None)
+    return owner if isinstance(owner, fastblock._BlockDispatch) else None
+
+
+def dispatching(md: MarkdownIt) -> bool:
+    dispatch = block_dispatch(md)
+    return dispatch is not None and dispatch._dispatch() is not None
 
 
 def trace(md: MarkdownIt, text: str) -> list[Snapshot]:
@@ -146,6 +164,12 @@ def test_same_setup() -> None:
     for mine, theirs in zip(fast["block"], slow["block"], strict=True):
         assert (mine[3] == theirs[3]) == (mine[0] not in replaced), mine[0]
         assert mine[3].startswith("sitegen.fastblock.") == (mine[0] in replaced), mine[0]
+
+
+def test_dispatch_covers_sitegen_rules() -> None:
+    """sitegen's parser (and the traced one) dispatch; other instances keep upstream's tokenize."""
+    assert dispatching(markdown()) and dispatching(TRACED_FAST)
+    assert block_dispatch(REFERENCE) is None and block_dispatch(TRACED_SLOW) is None
 
 
 def test_prefilter_covers_sitegen_terminators() -> None:
@@ -226,10 +250,14 @@ def tables(draw: st.DrawFn) -> list[str]:
 
 def chunk(line: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
     """A line or a table, under one indent and container prefix."""
+    return chunk_of(st.one_of(line.map(lambda text: [text]), tables()))
+
+
+def chunk_of(body: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]:
+    """Lines under one indent and container prefix."""
     prefix = st.one_of(
         st.just(""), st.tuples(st.sampled_from(INDENTS), st.sampled_from(CONTAINERS)).map("".join)
     )
-    body = st.one_of(line.map(lambda text: [text]), tables())
     return st.tuples(prefix, body).map(lambda pair: [pair[0] + text for text in pair[1]])
 
 
@@ -384,6 +412,192 @@ def test_rules_changed_after_the_plugin(text: str) -> None:
     for md in (fast, slow):
         md.disable(["table", "hr"])
     assert_same(text, fast, slow)
+
+
+# ------------------------------------------------------------ the block-rule dispatch
+
+
+def main_chain_calls(md: MarkdownIt, text: str, caplog: pytest.LogCaptureFixture) -> list[tuple[str, int]]:
+    """(rule, line) of each upstream block rule `tokenize` called (silent=False), from its debug log."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="markdown_it"):
+        md.parse(text)
+    calls = []
+    for record in caplog.records:
+        message = record.getMessage()
+        if message.startswith("entering ") and record.args and not record.args[3]:
+            calls.append((message.split(":")[0].removeprefix("entering "), record.args[1]))
+    return calls
+
+
+def test_dispatch_skips_rules_that_cannot_match(caplog: pytest.LogCaptureFixture) -> None:
+    """Plain prose calls none of the rules that log; other lines only the rules they may start."""
+    prose = "Plain prose\nmore prose\n\nAnother paragraph\n"
+    assert ("fence", 0) in main_chain_calls(REFERENCE, prose, caplog)  # what upstream does
+    assert main_chain_calls(markdown(), prose, caplog) == []
+    doc = "# h\n\n> q\n\n```\nx\n```\n\n    code\n\n- item\n\n[r]: /u\n\n<div>\n"
+    expected = [("heading", 0), ("blockquote", 2), ("fence", 4), ("code", 8), ("hr", 10), ("list", 10)]
+    expected += [("reference", 12), ("html_block", 14)]
+    assert main_chain_calls(markdown(), doc, caplog) == expected
+    assert_same(doc)
+
+
+def test_dispatch_calls_a_gated_rule_only_where_it_may_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verified rule for `%` lines is called at block starts on `%`, nested ones included, only."""
+    calls: list[int] = []
+
+    def percent(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+        calls.append(start)
+        return False
+
+    def add(md: MarkdownIt) -> None:
+        md.block.ruler.before("fence", "percent", percent)
+
+    monkeypatch.setattr(fastblock, "_FIRST_CHARS", [*fastblock._FIRST_CHARS, (percent, "%")])
+    fast = with_plugins(fast_paragraph_plugin, add)
+    assert dispatching(fast)
+    text = "% a\n\nb\n\n> % c\n>\n> d\n\n- % e\n  f\n"
+    fast.parse(text)
+    assert calls == [0, 4, 8]
+    assert_same(text, fast, with_plugins(add))
+
+
+def recorder(calls: list[tuple[int, int]]) -> Callable[[MarkdownIt], None]:
+    """A plugin adding an unverified rule (before `table`) that records where it is called."""
+
+    def record(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+        calls.append((start, end))
+        return False
+
+    def plugin(md: MarkdownIt) -> None:
+        md.block.ruler.before("table", "record", record)
+
+    return plugin
+
+
+def test_unverified_rule_disables_dispatch(caplog: pytest.LogCaptureFixture) -> None:
+    """Another plugin's rule: upstream's tokenize, so the rule is called wherever it was before."""
+    fast_calls: list[tuple[int, int]] = []
+    slow_calls: list[tuple[int, int]] = []
+    fast = with_plugins(fast_paragraph_plugin, recorder(fast_calls))
+    slow = with_plugins(recorder(slow_calls))
+    assert block_dispatch(fast) is not None and not dispatching(fast)
+    for text in [*NESTED, "Plain prose\n\nmore\n", *SPEC[::11]]:
+        assert_same(text, fast, slow)
+        assert fast_calls == slow_calls
+    assert len(fast_calls) > 100
+    # every rule is tried on a plain line (sitegen's lheading and paragraph do not log)
+    tried = [
+        call for call in main_chain_calls(slow, "Plain\n", caplog) if call[0] not in {"lheading", "paragraph"}
+    ]
+    assert len(tried) == 8 and main_chain_calls(fast, "Plain\n", caplog) == tried
+
+
+@pytest.mark.parametrize("text", ["```\nx\n```\n", "para\n~~~\n", *NESTED, *SPEC[::13]])
+def test_rule_replaced_under_its_name_disables_dispatch(text: str) -> None:
+    """A fence rule built anew is not the verified one, even with the same name and source."""
+
+    def other_fence(md: MarkdownIt) -> None:
+        md.block.ruler.at("fence", make_fence_rule(min_markers=2))
+
+    fast = with_plugins(fast_paragraph_plugin, other_fence)
+    assert not dispatching(fast)
+    assert_same(text, fast, with_plugins(other_fence))
+
+
+@pytest.mark.parametrize(
+    "names", [["code"], ["table"], ["fence", "hr"], ["front_matter", "list", "reference"]]
+)
+def test_dispatch_follows_rule_changes(names: list[str]) -> None:
+    """Rules disabled, then enabled again, after parses that filled the dispatch's cache."""
+    fast, slow = with_plugins(fast_paragraph_plugin), reference()
+    texts = [*NESTED, *SPEC[::9], "---\na: 1\n---\n    code\n\n[r]: /u\n| a |\n|---|\n- x\n***\n"]
+    for enable in (False, True, False):
+        for md in (fast, slow):
+            if enable:
+                md.enable(names)
+            else:
+                md.disable(names)
+        assert dispatching(fast)
+        for text in texts:
+            assert_same(text, fast, slow)
+
+
+def test_max_nesting_is_kept() -> None:
+    fast, slow = with_plugins(fast_paragraph_plugin), reference()
+    for md in (fast, slow):
+        md.options["maxNesting"] = 3
+    for text in ["> > > > > deep\n> > > > > quote\n\nafter\n", "- - - - - x\n\n  y\n", *NESTED]:
+        assert_same(text, fast, slow)
+
+
+def stuck(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    return state.src.startswith("%", state.bMarks[start] + state.tShift[start])
+
+
+def test_upstream_errors_are_kept() -> None:
+    """A rule that succeeds without moving on, and a chain where nothing succeeds, raise as upstream."""
+
+    def add_stuck(md: MarkdownIt) -> None:
+        md.block.ruler.before("fence", "stuck", stuck)
+
+    fast = with_plugins(fast_paragraph_plugin, add_stuck)
+    dispatch = block_dispatch(fast)
+    assert dispatch is not None
+    dispatch.unconditional.append(stuck)
+    assert dispatching(fast)
+    for md in (fast, with_plugins(add_stuck)):
+        with pytest.raises(RuntimeError, match="block rule didn't increment state.line"):
+            md.parse("a\n\n% b\n")
+    fast, slow = with_plugins(fast_paragraph_plugin), reference()
+    for md in (fast, slow):
+        md.disable(["paragraph"])
+        with pytest.raises(RuntimeError, match="none of the block rules matched"):
+            md.parse("# fine\n\nbut this is not\n")
+
+
+# Every character some rule of sitegen's chain looks at first, some it does not, and what may follow.
+LEADS = list("`~>*-_+0123456789<#[|:=!\\/^.) \t") + ["a", "Z", "é", "\u00a0", "\u3000"]
+TAILS = ["", " ", "x", "``", "~~", "-", "--", "**", "1.", ". x", ") y", "]: /u", "^n]: note"]
+TAILS += ["!-- c -->", "div>", "/div>", "a>", "pre>", " | b", "|", "-|-", ":-", "# t", "r]:", "\t-"]
+BLOCKS = [
+    ["```", "code", "", "```"],
+    ["~~~~ info", "x", "~~~"],
+    ["``` unclosed", "- not a list"],
+    ["    indented code", "", "    more", "\tand tab"],
+    ["\tcode", "text after"],
+    ["<div>", "text", "", "</div>"],
+    ["<!--", "", "-->"],
+    ["<pre>", "x", "</pre>"],
+    ["<custom-tag attr>", "para"],
+    ["[ref]: /url", "  'title'"],
+    ["[ref]:", "/url 'multi", "line'"],
+    ["[^1]: note", "    - inner", "", "    para"],
+    ["[^x]:", "", "    code?"],
+    ["- a", "", "  b", "- c"],
+    ["1. one", "2. two", "   > quoted"],
+    ["> quote", "lazy", "> - item", ">     code"],
+    ["Setext", "==="],
+    ["para", "    lazy indented", "|---|"],
+]
+
+
+@st.composite
+def mixed_documents(draw: st.DrawFn) -> str:
+    """Front matter, then lines starting with each character of interest, whole blocks and tables,
+    each under an indent and container prefix."""
+    lead = st.tuples(st.sampled_from(LEADS), st.sampled_from(TAILS)).map("".join)
+    line = st.one_of(lead, st.sampled_from(PROSE + RISKY), st.just(""))
+    body = st.one_of(line.map(lambda text: [text]), st.sampled_from(BLOCKS), tables())
+    chunks = draw(st.lists(chunk_of(body), max_size=12))
+    ending = draw(st.sampled_from(["", "\n", "\n\n", "    ", "\t"]))
+    return draw(st.sampled_from(FRONT_MATTER)) + "\n".join(sum(chunks, [])) + ending
+
+
+@MANY
+@given(mixed_documents())
+def test_mixed_documents(text: str) -> None:
+    assert_same(text)
 
 
 @pytest.mark.parametrize("text", ["", "plain\ntext\n", "a\r\nb\rc\n\rd", "nul\0here", "\r", "x\0\r\n"])
