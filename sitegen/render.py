@@ -286,9 +286,7 @@ def _source_pages(
     for source in sorted(ctx.site.sources.values(), key=lambda s: s.id):
         citing = citing_by_source.get(source.id, [])
         view = _source_view(source)
-        make = functools.partial(
-            _page, ctx, "source.html", 2, f"sources/{source.id}/", source=view, citing=citing
-        )
+        make = functools.partial(_source_page, ctx, view, citing, by_slug)
         pages.append(
             SitePage(
                 f"sources/{source.id}/index.html",
@@ -297,6 +295,14 @@ def _source_pages(
             )
         )
     return pages
+
+
+def _source_page(
+    ctx: RenderContext, view: dict, citing: list[ArticleView], by_slug: dict[str, Rendered]
+) -> bytes:
+    # the citing articles' entries are the ones tag pages list (tag_item.html, two folders deep)
+    items = _items(ctx, citing, by_slug, 2)
+    return _page(ctx, "source.html", 2, f"sources/{view['id']}/", source=view, citing=citing, items=items)
 
 
 def _source_view(s: Source) -> dict:
