@@ -1,0 +1,81 @@
+"""The renderer's inline fast path writes exactly what markdown-it-py's `renderInline` writes.
+
+sitegen's renderer writes `text` and `softbreak` tokens itself (`htmlrender._plain_text_inline`);
+the reference is the same renderer with that instance attribute removed, so the class's
+`renderInline` runs.  Inputs: the shared Markdown corpus and generated prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from conftest import markdown_corpus
+from hypothesis import given
+from hypothesis import strategies as st
+from test_fastblock import MANY
+
+from sitegen.htmlrender import _renderer
+from sitegen.markdown import parse
+
+
+@contextmanager
+def upstream_inline() -> Iterator[None]:
+    renderer = _renderer().renderer
+    fast = vars(renderer).pop("renderInline")
+    try:
+        yield
+    finally:
+        renderer.renderInline = fast
+
+
+def both(text: str, **options: object) -> tuple[str, str]:
+    md = _renderer()
+    saved = {key: md.options[key] for key in options}
+    md.options.update(options)
+    try:
+        tokens = parse(text, {})
+        fast = md.renderer.render(tokens, md.options, {"sg_links": []})
+        with upstream_inline():
+            slow = md.renderer.render(tokens, md.options, {"sg_links": []})
+    finally:
+        md.options.update(saved)
+    return fast, slow
+
+
+def test_the_fast_path_is_installed() -> None:
+    assert "renderInline" in vars(_renderer().renderer)
+
+
+@pytest.mark.parametrize("text", markdown_corpus())
+def test_markdown_corpus(text: str) -> None:
+    fast, slow = both(text)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("breaks", [False, True])
+@pytest.mark.parametrize("xhtml", [False, True])
+def test_break_options(breaks: bool, xhtml: bool) -> None:
+    fast, slow = both("x\ny  \nz & <q> \"e\"\n", breaks=breaks, xhtmlOut=xhtml)
+    assert fast == slow
+    softbreak = fast.split("x", 1)[1].split("y", 1)[0]
+    assert softbreak == (("<br />\n" if xhtml else "<br>\n") if breaks else "\n")
+
+
+def test_another_text_rule_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    renderer = _renderer().renderer
+    monkeypatch.setitem(renderer.rules, "text", lambda tokens, idx, options, env: "T")
+    fast, slow = both("plain words\nand more")
+    assert fast == slow == "<p>T\nT</p>\n"
+
+
+PIECES = [*"ab &<>\"'\n*_`[]()!\\é", "  \n", "<<fact x=1>>", "<<pct 1/2 50%>>"]
+PROSE = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+
+
+@MANY
+@given(PROSE)
+def test_generated_prose(text: str) -> None:
+    fast, slow = both(text)
+    assert fast == slow
