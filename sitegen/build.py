@@ -18,7 +18,7 @@ from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, 
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir
-from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_pages
+from sitegen.render import SitePage, builtin_static, checks_pages, make_context, make_pages, site_pages
 from sitegen.site import read_text
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
@@ -121,7 +121,7 @@ def build_site(
             _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
             return build
         try:
-            _finish(publisher, result, root, out, pages, published)
+            _finish(publisher, result, root, out, pages, published, jobs)
         except TemplateProblem as problem:
             build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
             return build
@@ -220,6 +220,7 @@ def _finish(
     out: Path,
     pages: list[SitePage],
     published: Callable[[Outcome], bool],
+    jobs: int,
 ) -> None:
     data = result.cache
     same_output = data.out == str(out.absolute())
@@ -237,7 +238,8 @@ def _finish(
                     missing.append(page_of(outcome))
     if missing:
         raise PublishError(f"{missing[0]} vanished from {out} during the build")
-    _site_pages(publisher, result, pages, same_output)
+    # a quick run has a page or two to make: not worth forking a watch process for
+    _site_pages(publisher, result, pages, same_output, 1 if result.touched else jobs)
     _static(publisher, root)
     data.static_key = _static_key(root)
 
@@ -320,14 +322,24 @@ def _nothing_to_do(result: Run, root: Path, out: Path, pages: list[SitePage]) ->
     return present == len(data.manifest)  # nothing put there by hand, nothing missing
 
 
-def _site_pages(publisher: Publisher, result: Run, pages: list[SitePage], same_output: bool) -> None:
+# Below this many articles the site-wide pages take less time to make than forking workers.
+PARALLEL_PAGES_FROM = 1000
+
+
+def _site_pages(
+    publisher: Publisher, result: Run, pages: list[SitePage], same_output: bool, jobs: int
+) -> None:
     """Index, sources, tags, checks, feed and sitemap: each page is rendered again only if its key changed."""
     data = result.cache
+    todo = []
     for page in pages:
         stamp = data.manifest.get(page.rel)
         reused = same_output and stamp is not None and data.page_keys.get(page.rel) == page.key
         if not (reused and publisher.reuse(page.rel, stamp)):
-            publisher.write(page.rel, page.make())
+            todo.append(page)
+    jobs = jobs if len(result.outcomes) >= PARALLEL_PAGES_FROM else 1
+    for page, made in zip(todo, make_pages(todo, jobs), strict=True):
+        publisher.write(page.rel, made)
     data.page_keys = {p.rel: p.key for p in pages}
 
 

@@ -12,10 +12,8 @@ dependencies did not change come from the cache, and their pages from the last o
 from __future__ import annotations
 
 import copy
-import multiprocessing
 import os
 import re
-import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +30,7 @@ from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
+from sitegen.workers import pool as workers_pool
 
 
 @dataclass
@@ -135,24 +134,10 @@ _WORKER: dict = {}
 
 
 def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> None:
-    # Ctrl-C reaches the whole process group: the parent decides what stops, not the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
     _WORKER["view"] = view
     _WORKER["root"] = site.root
     _WORKER["dirs"] = {}
     _WORKER["ctx"] = make_context(site, live_reload) if render else None
-
-
-def _die_with_parent() -> None:
-    """Linux: a worker is killed when the build that started it is (even by SIGKILL)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _work(job: tuple[str, str]) -> Outcome:
@@ -523,9 +508,7 @@ def _process_all(
         for path, text_hash in jobs:
             yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
         return
-    # fork shares the loaded site with the workers instead of pickling it for each of them
-    mp = multiprocessing.get_context("fork")
-    with mp.Pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
+    with workers_pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
         yield from pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
 
 
