@@ -5,6 +5,8 @@ markdown-it-py 4.3.0 sdist; the spec is CC-BY-SA 4.0), every `.md` of the reposi
 fixtures and content, generated documents of risky lines, and nested containers.  These
 go through sitegen's parser, so through the block-rule dispatch as well (its `tokenize`);
 the traced parsers compare the block state at every block start, nested calls included.
+The state `block_state` builds is compared, attribute by attribute, with upstream's
+`StateBlock` on the same inputs and on generated sources rich in white space.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from conftest import SPEC, markdown_corpus
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from markdown_it.parser_block import ParserBlock
 from markdown_it.rules_block import StateBlock, make_fence_rule
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
@@ -603,3 +606,86 @@ def test_mixed_documents(text: str) -> None:
 @pytest.mark.parametrize("text", ["", "plain\ntext\n", "a\r\nb\rc\n\rd", "nul\0here", "\r", "x\0\r\n"])
 def test_skipped_normalize_changes_nothing(text: str) -> None:
     assert markdown().parse(text) == REFERENCE.parse(text)
+
+
+# ------------------------------------------------------------ the block state
+
+
+def assert_same_state(text: str) -> None:
+    """Every attribute of the state, in upstream's order, as upstream's `StateBlock` sets it."""
+    md, env, tokens = markdown(), {"key": "value"}, [Token("x", "", 0)]
+    got = vars(fastblock.block_state(text, md, env, tokens))
+    expected = vars(StateBlock(text, md, env, tokens))
+    assert list(got) == list(expected), text
+    assert got == expected, text
+    assert got["env"] is env and got["tokens"] is tokens and got["md"] is md
+
+
+@pytest.mark.parametrize("text", markdown_corpus())
+def test_block_state_on_corpus(text: str) -> None:
+    assert_same_state(text)
+
+
+EDGES = ["", "\n", "\n\n", " ", "\t", "  \t ", " \n", "\t\n", "\n ", "\n\t", "a", "a\n", "a\n\n", "a\n "]
+EDGES += ["a\n\t\t", "a\n \t \n", "a\n \t \nb", "\t\t\n\t\t", " \t\ta", "\t \t  a\n", "   \ta"]
+EDGES += ["\t\t\t\t\tcode", "- a\n\n\t\tb", ">\t\tc\n \t>\t d"]
+EDGES += ["a\n\u00a0", "\u3000\n\u3000", "\x0b\n", "\x0c", "\r\n\ta\r", "\r", " \r", "a\n\t\r"]
+
+
+@pytest.mark.parametrize("text", EDGES, ids=repr)
+def test_block_state_edges(text: str) -> None:
+    """The fake line, empty lines, a last line of spaces and tabs with or without "\\n", tab stops."""
+    assert_same_state(text)
+    assert_same(text)
+
+
+WHITE = [" ", "\t", "\r", "\u00a0", "\u3000", "\x0b", "\x0c"]
+MARKS = ["a", "b", ">", "-", "*", "#"]
+# Lines of only tabs, of spaces and tabs, and lines that only look blank (other white space).
+BLANKISH = ["\t", "\t\t", " \t", "\t ", "  \t\t ", "    ", "\u00a0", "\u3000\t", "\x0b ", "\t\x0c"]
+ENDINGS = ["", "\n", "\n\n", " ", "\t", " \t ", "\n \t", "\n\t\t", "\u00a0", "\n\u3000", "\r", "\n\x0c"]
+
+
+@st.composite
+def white_texts(draw: st.DrawFn) -> str:
+    """Lines of white space and markers, including indents that mix spaces and tabs, and every
+    kind of ending: none, "\\n", or a last line of only white space."""
+    line = st.one_of(
+        st.text(st.sampled_from(WHITE + MARKS), max_size=8),
+        st.tuples(st.text(st.sampled_from([" ", "\t"]), max_size=6), st.sampled_from(MARKS)).map("".join),
+        st.sampled_from(BLANKISH),
+    )
+    return "\n".join(draw(st.lists(line, max_size=8))) + draw(st.sampled_from(ENDINGS))
+
+
+@MANY
+@given(st.one_of(white_texts(), st.text(st.sampled_from([*WHITE, *MARKS, "\n"]), max_size=30)))
+def test_block_state_generated(text: str) -> None:
+    assert_same_state(text)
+    assert_same(text)
+
+
+def test_fast_parse_only_on_sitegen_parser() -> None:
+    """sitegen's parsers build the state with `block_state`; other instances keep upstream's parse."""
+    for md in (markdown(), TRACED_FAST):
+        parse = vars(md.block)["parse"]
+        assert parse.__func__ is fastblock._parse and parse.__self__ is md.block
+    for md in (REFERENCE, TRACED_SLOW, MarkdownIt()):
+        assert "parse" not in vars(md.block) and md.block.parse.__func__ is ParserBlock.parse
+    assert markdown().block.parse("", markdown(), {}, []) is None
+
+
+def test_fast_parse_builds_the_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parse goes through `block_state` once, then the instance's own tokenize (the dispatch)."""
+    states: list[StateBlock] = []
+    block_state = fastblock.block_state
+
+    def recording(*args: Any) -> StateBlock:
+        states.append(block_state(*args))
+        return states[-1]
+
+    monkeypatch.setattr(fastblock, "block_state", recording)
+    text = "# Title\n\n\tcode\n\npara\n> quote\n"
+    assert normal(markdown().parse(text)) == normal(REFERENCE.parse(text))
+    assert len(states) == 1 and states[0].src == text and states[0].line == states[0].lineMax == 6
+    assert markdown().parse("") == [] and len(states) == 1
