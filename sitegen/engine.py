@@ -30,6 +30,7 @@ from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
+from sitegen.workers import fewer_collections
 from sitegen.workers import pool as workers_pool
 
 
@@ -502,14 +503,16 @@ def _process_all(
     jobs: list[tuple[str, str]], view: SiteView, site: Site, options: Options
 ) -> Iterator[Outcome]:
     workers = max(1, min(options.jobs, os.cpu_count() or 1, len(jobs) // 8 or 1))
-    if workers == 1:
-        real_dirs: dict[str, bool] = {}
-        ctx = make_context(site, options.live_reload) if options.render else None
-        for path, text_hash in jobs:
-            yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
-        return
-    with workers_pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
-        yield from pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
+    # here too: the articles' objects (or their outcomes, coming back from the workers) are many
+    with fewer_collections():
+        if workers == 1:
+            real_dirs: dict[str, bool] = {}
+            ctx = make_context(site, options.live_reload) if options.render else None
+            for path, text_hash in jobs:
+                yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
+            return
+        with workers_pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
+            yield from pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
 
 
 def _recheck(

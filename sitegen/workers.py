@@ -3,10 +3,18 @@ having it pickled for each; stopped by the parent alone; never outliving it."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
+
+# Parsing and rendering an article makes many short-lived objects and few reference cycles.
+# Python's default, a young collection every 700 allocations (each also visiting the older
+# generations' survivors now and then), cost about a tenth of the time per article; with
+# 50,000 it is a few hundred collections a build, and cyclic garbage waits a little longer.
+THRESHOLDS = (50_000, 20, 100)
 
 
 def pool(workers: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> Pool:
@@ -18,6 +26,8 @@ def _start(initializer: Callable[..., None] | None, initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
+    gc.freeze()  # what the parent had is never garbage here: no collection walks it again
+    gc.set_threshold(*THRESHOLDS)
     if initializer is not None:
         initializer(*initargs)
 
@@ -30,3 +40,14 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The workers' collector thresholds, for the same work done in this process."""
+    old = gc.get_threshold()
+    gc.set_threshold(*THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
