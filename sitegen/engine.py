@@ -414,23 +414,30 @@ class _Texts:
         if path in self.problems:
             return None
         data, problem = read_bytes(self.root, path, real_dirs=self.real_dirs)
-        if data is not None:
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                data, problem = None, not_utf8(path, exc)
-        if data is None:
+        text = None
+        if data is not None and b"<<fact" in data:
+            text, problem = decode_text(path, data)  # the text the fact scan needs
+        elif data is not None:
+            problem = _utf8_problem(path, data)
+        if data is None or problem is not None:
             self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
             return None
-        if b"<<fact" in data:
-            text, _ = decode_text(path, data)
-            self.scanned[path] = scan_facts(path, text or "")
+        if text is not None:
+            self.scanned[path] = scan_facts(path, text)
         return digest(data)
 
     def hash_all(self, paths: list[str]) -> dict[str, str | None]:
         # One process: sharing this among workers cost twice the CPU for no gain in time
         # (a fork, and each file's facts pickled back), measured at 10,000 articles.
         return {path: self.hash(path) for path in paths}
+
+
+def _utf8_problem(path: str, data: bytes) -> Diagnostic | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return not_utf8(path, exc)
+    return None
 
 
 def file_stamp(path: Path | str) -> tuple[int, int, int, int] | None:
