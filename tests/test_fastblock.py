@@ -268,9 +268,13 @@ def chunk_of(body: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]
 def documents(draw: st.DrawFn) -> str:
     """Front matter, then lines mixing prose with every paragraph terminator and underline."""
     line = st.one_of(st.sampled_from(PROSE), st.sampled_from(RISKY), st.just(""))
-    chunks = draw(st.lists(chunk(line), max_size=10))
-    ending = draw(st.sampled_from(["", "\n", "\n\n", " ", "\t"]))
-    return draw(st.sampled_from(FRONT_MATTER)) + "\n".join(sum(chunks, [])) + ending
+    return assemble(draw, st.lists(chunk(line), max_size=10), ["", "\n", "\n\n", " ", "\t"])
+
+
+def assemble(draw: st.DrawFn, chunks: st.SearchStrategy[list[list[str]]], endings: list[str]) -> str:
+    """Front matter, the chunks' lines, and one of the endings."""
+    lines = sum(draw(chunks), [])
+    return draw(st.sampled_from(FRONT_MATTER)) + "\n".join(lines) + draw(st.sampled_from(endings))
 
 
 @MANY
@@ -592,9 +596,7 @@ def mixed_documents(draw: st.DrawFn) -> str:
     lead = st.tuples(st.sampled_from(LEADS), st.sampled_from(TAILS)).map("".join)
     line = st.one_of(lead, st.sampled_from(PROSE + RISKY), st.just(""))
     body = st.one_of(line.map(lambda text: [text]), st.sampled_from(BLOCKS), tables())
-    chunks = draw(st.lists(chunk_of(body), max_size=12))
-    ending = draw(st.sampled_from(["", "\n", "\n\n", "    ", "\t"]))
-    return draw(st.sampled_from(FRONT_MATTER)) + "\n".join(sum(chunks, [])) + ending
+    return assemble(draw, st.lists(chunk_of(body), max_size=12), ["", "\n", "\n\n", "    ", "\t"])
 
 
 @MANY
