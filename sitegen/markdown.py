@@ -26,6 +26,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from sitegen.annotations import Annotation, ScanMemo, SyntaxProblem, find_end, parse_annotation
 from sitegen.fastblock import fast_paragraph_plugin
 from sitegen.fastinline import fast_inline
+from sitegen.prose import last_sentence
 
 ANNOTATION = "annotation"
 
@@ -127,8 +128,14 @@ class Placed:
     parsed: Annotation | SyntaxProblem
     line: int  # 1-based
     column: int  # 1-based, in characters
-    sentence: str  # the prose of its sentence before it (SPEC §3, prose agreement)
+    before: str  # the plain text between the previous annotation of its block and it
     raw: str
+
+    @property
+    def sentence(self) -> str:
+        """The prose of its sentence before it (SPEC §3, prose agreement); worked out only for
+        the kinds that check it."""
+        return last_sentence(self.before)
 
 
 def inline_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
@@ -143,10 +150,10 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
     for block in inline_tokens(tokens):
         if not block.children or not any(c.type == ANNOTATION for c in block.children):
             continue
-        sentences = _sentences_before_annotations(block.children)
+        before = _text_before_annotations(block.children)
         annotations = [c for c in block.children if c.type == ANNOTATION]
         where = _BlockLines(block, lines)
-        for child, sentence in zip(annotations, sentences, strict=True):
+        for child, text in zip(annotations, before, strict=True):
             line, column = where.place(child)
             raw = child.content
             parsed: Annotation | SyntaxProblem = (
@@ -159,7 +166,7 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
                     r"write \<< for a literal `<<` in prose",
                 )
             )
-            placed.append(Placed(child, parsed, line, column, sentence, raw))
+            placed.append(Placed(child, parsed, line, column, text, raw))
     return placed
 
 
@@ -200,15 +207,13 @@ def _search(lines: Sequence[str], needle: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _sentences_before_annotations(children: Sequence[Token]) -> list[str]:
+def _text_before_annotations(children: Sequence[Token]) -> list[str]:
     """For each annotation child, the plain text between the previous annotation and it."""
-    from sitegen.prose import last_sentence  # prose is pure text logic; no cycle at import time
-
     out: list[str] = []
     buffer: list[str] = []
     for child in children:
         if child.type == ANNOTATION:
-            out.append(last_sentence("".join(buffer)))
+            out.append("".join(buffer))
             buffer = []
         elif child.type in ("text", "code_inline"):
             buffer.append(child.content)

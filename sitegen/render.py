@@ -40,6 +40,20 @@ from sitegen.workers import pool as workers_pool
 CHECK_FIELDS = ("article", "file", "line", "column", "kind", "status", "summary", "number")
 
 
+class CheckRow(dict):
+    """One row of the checks page: a dict whose keys also read as attributes.  Jinja2 tries
+    `c.kind` as an attribute first; on a plain dict every field cost a raised and caught
+    AttributeError, which made the rows as dear to render as the article itself."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 @dataclass
 class Rendered:
     """One article after rendering: its page and what the site-wide pages need from it."""
@@ -125,7 +139,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         "checks_rows.html",
         **ctx.common(1, None),
         article=view,
-        checks=[dict(zip(CHECK_FIELDS, c, strict=True)) for c in checks],
+        checks=[CheckRow(zip(CHECK_FIELDS, c, strict=True)) for c in checks],
     )
     packed = zlib.compress(rows.encode("utf-8"), 1)
     excerpt = plain_excerpt(str(body.html))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,14 +52,26 @@ class Rule:
     expr: Expr
 
     def evaluate(self, seats: int, strength: int) -> int:
-        value = evaluate(self.expr, {"seats": seats, "strength": strength})
-        if value.denominator != 1:
-            raise RuleError(f"rule `{self.name}` gives {_show(value)}, not a whole number")
-        return int(value)
+        return _whole_value(self, seats, strength)
 
     def explain(self, seats: int, strength: int) -> str:
         """The expression with the body's numbers in it, e.g. `floor(342 / 2) + 1`."""
-        return render(self.expr, {"seats": seats, "strength": strength})
+        return _explained(self, seats, strength)
+
+
+# A site has a few rules and bodies, and every seats, threshold and votes annotation asks
+# for the same few values: each is worked out once (an error is raised again each time).
+@functools.lru_cache(maxsize=1024)
+def _whole_value(rule: Rule, seats: int, strength: int) -> int:
+    value = evaluate(rule.expr, {"seats": seats, "strength": strength})
+    if value.denominator != 1:
+        raise RuleError(f"rule `{rule.name}` gives {_show(value)}, not a whole number")
+    return int(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _explained(rule: Rule, seats: int, strength: int) -> str:
+    return render(rule.expr, {"seats": seats, "strength": strength})
 
 
 def parse_rule(name: str, source: str) -> Rule:

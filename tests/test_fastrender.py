@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from conftest import markdown_corpus
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup, escape
 from test_fastblock import MANY
 
 from sitegen.htmlrender import _renderer
 from sitegen.markdown import parse
+from sitegen.pages import environment
 
 
 @contextmanager
@@ -79,3 +82,37 @@ PROSE = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 def test_generated_prose(text: str) -> None:
     fast, slow = both(text)
     assert fast == slow
+
+
+# ------------------------------------------------------------ template escaping
+
+class Plain(str):
+    """A str subclass with no __html__: escaped like any string."""
+
+
+ESCAPED = st.one_of(
+    st.text(),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.text().map(Markup),
+    st.text().map(Plain),
+)
+
+
+@MANY
+@given(ESCAPED)
+def test_quick_escape_is_markupsafe_escape(value: object) -> None:
+    quick = environment(Path(".")).quick_escape(value)
+    assert type(quick) is Markup
+    assert quick == escape(value)
+
+
+def test_templates_print_through_quick_escape(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    source = env.compile("{{ x }}{% for y in ys %}{{ y.z }}{% endfor %}", raw=True)
+    assert source.count("environment.quick_escape(") == 2
+    page = env.from_string("<p title='{{ x }}'>{{ n }} {{ m }}</p>")
+    html = page.render(x="a'<b>&\"", n=-3, m=Markup("<i>"))
+    assert html == "<p title='a&#39;&lt;b&gt;&amp;&#34;'>-3 <i></p>"
