@@ -166,13 +166,19 @@ _ANNOTATION_TERMINALS = (
 
 
 @functools.cache
-def _scanner() -> re.Pattern[str]:
-    terminals = {t.name: t for t in parser().terminals if t.name in _ANNOTATION_TERMINALS}
-    # lark's own order for a terminal collision: priority, then the longer pattern
+def _terminals() -> tuple[tuple[str, str], ...]:
+    """(name, regular expression) of each annotation terminal, in lark's order for a collision:
+    priority, then the longer pattern."""
+    terminals = [t for t in parser().terminals if t.name in _ANNOTATION_TERMINALS]
     ordered = sorted(
-        terminals.values(), key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+        terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
     )
-    return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
+    return tuple((t.name, t.pattern.to_regexp()) for t in ordered)
+
+
+@functools.cache
+def _scanner() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{name}>{regexp})" for name, regexp in _terminals()))
 
 
 # A lexed token: (terminal name, start, end), offsets into the annotation text.
@@ -181,21 +187,40 @@ Tok = tuple[str, int, int]
 Node = tuple
 
 
+# Only these terminals can match at the same place; they all start with a digit or `-`.
+_NUMERIC = ("DATE", "PERCENT", "NUMBER")
+# The others each start with characters of their own.  `re` tries a match's alternatives in
+# turn, so the commonest go first, and the numeric ones (in lark's order) behind one look-ahead.
+_COMMON_FIRST = ("NAME", "EQUAL", _NUMERIC, "FACTREF", "STRING", "SLASH", "CLOSE", "OPEN")
+
+
 @functools.cache
 def _finder() -> re.Pattern[str]:
-    """The scanner and, last, any one character: every character of a text is in some match."""
-    scanner = _scanner()
-    if scanner.fullmatch(""):  # an empty match would let finditer step over a character
+    """White space to skip (lark's WS), then a token or, failing all, any one character: every
+    character of a text is in some match.  It finds what `_scanner` finds (a test holds it to that)."""
+    if _scanner().fullmatch(""):  # an empty match would let finditer step over a character
         raise RuntimeError("an annotation terminal matches the empty string")
-    return re.compile(f"{scanner.pattern}|(?P<{_STRAY}>[\\s\\S])")
+    patterns = dict(_terminals())
+    ws = patterns.pop("WS")
+    if set(patterns) != {*_NUMERIC, *(n for n in _COMMON_FIRST if isinstance(n, str))}:
+        raise RuntimeError("the annotation terminals are not the ones _finder orders")
+    numeric = [name for name in patterns if name in _NUMERIC]  # lark's order
+    alternatives = [
+        f"(?=[-\\d])(?:{'|'.join(f'(?P<{n}>{patterns[n]})' for n in numeric)})"
+        if isinstance(name, tuple)
+        else f"(?P<{name}>{patterns[name]})"
+        for name in _COMMON_FIRST
+    ]
+    # white space is taken whole; at the very end it is a match of its own, in no group
+    return re.compile(f"(?>(?:{ws})?)(?:{'|'.join(alternatives)}|(?P<{_STRAY}>[\\s\\S]))|{ws}")
 
 
 _STRAY = "STRAY"
 
 
 def _lex(text: str) -> list[Tok] | SyntaxProblem:
-    found = _finder().finditer(text)
-    tokens = [(m.lastgroup or "", m.start(), m.end()) for m in found if m.lastgroup != "WS"]
+    # a token starts where its group does, after any white space the match skipped
+    tokens = [(m.lastgroup, m.start(m.lastgroup), m.end()) for m in _finder().finditer(text) if m.lastgroup]
     for kind, pos, _ in tokens:
         if kind == _STRAY:
             ch = text[pos]

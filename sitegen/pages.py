@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -116,6 +117,7 @@ def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **co
 # ------------------------------------------------------------------ views
 
 
+@functools.lru_cache(maxsize=4096)  # strftime is slow, and a page shows a few dates many times
 def date_text(day: dt.date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else "undated"
 

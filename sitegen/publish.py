@@ -194,17 +194,28 @@ class Publisher:
         # strings, not Paths: this runs for every page of a build
         folder = os.path.dirname(target)
         if folder not in self._dirs:
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                _clear_way(self.tmp, Path(folder))  # a file of the spare where a folder now goes
-                os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
+            if self._new_folder(folder):
+                return  # nothing can be in a folder just made
         if os.path.lexists(target):
             if os.path.isdir(target) and not os.path.islink(target):
                 shutil.rmtree(target)
             else:
                 os.unlink(target)
+
+    def _new_folder(self, folder: str) -> bool:
+        """Make sure folder exists; True if it was made now."""
+        try:
+            os.mkdir(folder)  # most pages: a folder of their own, in one that exists
+            return True
+        except (FileExistsError, FileNotFoundError, NotADirectoryError):
+            pass
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            _clear_way(self.tmp, Path(folder))  # a file of the spare where a folder now goes
+            os.makedirs(folder, exist_ok=True)
+        return False
 
     def write(self, rel: str, data: bytes | list[bytes], sha: str | None = None) -> None:
         """Publish data (or its pieces, in order) at rel; `sha`, if given, is its `digest_pieces`."""

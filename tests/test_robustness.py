@@ -333,7 +333,7 @@ def no_escape(call: Callable[..., T], *args: object, allowed: tuple[type[Excepti
 
 
 ANNOTATION_ALPHABET = st.one_of(
-    st.sampled_from(list('<>"=/@\\ -_.,%:aAzZ09') + ["\t", "\n", "\x00"]),
+    st.sampled_from(list('<>"=/@\\ -_.,%:aAzZ09') + ["\t", "\n", "\x00", "\f", "\r", "٣", "²"]),
     st.characters(),
 )
 
