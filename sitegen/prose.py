@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
@@ -54,14 +55,19 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 def numbers_in(sentence: str) -> list[Decimal]:
     """The numbers a sentence states, as digits or as the words zero to twenty, in order."""
     found: list[tuple[int, Decimal]] = [
-        (m.start(), Decimal(m.group().replace(",", ""))) for m in _NUMBER.finditer(sentence)
+        (m.start(), _value(m.group())) for m in _NUMBER.finditer(sentence)
     ]
     found += [(m.start(), Decimal(WORDS.index(m.group().lower()))) for m in _WORD.finditer(sentence)]
     return [value for _, value in sorted(found, key=lambda pair: pair[0])]
 
 
+@functools.lru_cache(maxsize=8192)  # prose repeats its numbers; a Decimal costs more than the lookup
+def _value(digits: str) -> Decimal:
+    return Decimal(digits.replace(",", ""))
+
+
 def missing_figures(sentence: str, figures: list[Decimal]) -> list[Decimal]:
-    present = {Decimal(m.group().replace(",", "")) for m in _NUMBER.finditer(sentence)}
+    present = {_value(m.group()) for m in _NUMBER.finditer(sentence)}
     if not present.issuperset(figures):  # numbers in words only when digits do not cover them
         present.update(Decimal(WORDS.index(m.group().lower())) for m in _WORD.finditer(sentence))
     missing: list[Decimal] = []
