@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core.normalize import normalize
+from markdown_it.rules_core.text_join import text_join
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
@@ -85,6 +86,7 @@ ONLY_ANNOTATED = "sitegen_only_annotated"
 def _inline_where_wanted(state) -> None:
     """markdown-it's inline stage; when only checking, blocks without `<<` are left unparsed."""
     only_annotated = state.env.get(ONLY_ANNOTATED, False)
+    state.sg_plain = plain = set()  # the blocks fast_inline parsed, for _text_join
     for token in state.tokens:
         if token.type == "inline":
             if token.children is None:
@@ -93,8 +95,27 @@ def _inline_where_wanted(state) -> None:
             if only_annotated and "<<" not in token.content and "[^" not in token.content:
                 continue
             # Plain prose gets the same tokens without markdown-it's rule loop (see sitegen.fastinline).
-            if not fast_inline(token.content, state.md, state.env, token.children):
+            if fast_inline(token.content, state.md, state.env, token.children):
+                plain.add(id(token))
+            else:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)
+
+
+def _text_join(state) -> None:
+    """markdown-it's `text_join`, but not over the blocks `fast_inline` parsed: their children
+    are text, breaks and annotations, never a `text_special` nor two texts in a row, so it
+    would change nothing there (tests/test_fastinline.py compares every parse with upstream's)."""
+    plain = getattr(state, "sg_plain", set())
+    tokens = state.tokens
+    joined = [t for t in tokens if t.type != "inline" or id(t) not in plain]
+    if len(joined) == len(tokens):
+        text_join(state)
+        return
+    state.tokens = joined
+    try:
+        text_join(state)
+    finally:
+        state.tokens = tokens
 
 
 @functools.cache
@@ -107,7 +128,13 @@ def markdown() -> MarkdownIt:
     md.use(annotation_plugin)
     md.use(fast_paragraph_plugin)
     md.core.ruler.at("normalize", _normalize)
+    if _is_rule(md.core.ruler, "text_join", text_join):
+        md.core.ruler.at("text_join", _text_join)
     return md
+
+
+def _is_rule(ruler, name: str, fn) -> bool:  # type: ignore[no-untyped-def]
+    return any(rule.name == name and rule.fn is fn for rule in ruler.__rules__)
 
 
 def parse(text: str, env: dict | None = None, *, for_render: bool = True) -> list[Token]:
