@@ -190,24 +190,25 @@ _TOKEN_FIELDS = (
 _new = object.__new__
 
 
-def _fast_token(kind: str, tag: str, content: str) -> Token:
-    """`Token(kind, tag, 0)` with `content`, at half the cost: the dataclass's __init__ and
-    __post_init__ (defaults, factories, `convert_attrs` of an empty dict) written out."""
+def _fast_token(kind: str, tag: str, content: str, nesting: int = 0) -> Token:
+    """`Token(kind, tag, nesting)` with `content`, at half the cost: the dataclass's __init__
+    and __post_init__ (defaults, factories, `convert_attrs` of an empty dict) written out."""
     token = _new(Token)
-    token.type, token.tag, token.nesting, token.attrs, token.map = kind, tag, 0, {}, None
+    token.type, token.tag, token.nesting, token.attrs, token.map = kind, tag, nesting, {}, None
     token.level, token.children, token.content, token.markup, token.info = 0, None, content, "", ""
     token.meta, token.block, token.hidden = {}, False, False
     return token
 
 
-def _slow_token(kind: str, tag: str, content: str) -> Token:
-    token = Token(kind, tag, 0)
+def _slow_token(kind: str, tag: str, content: str, nesting: int = 0) -> Token:
+    token = Token(kind, tag, nesting)  # type: ignore[arg-type]
     token.content = content
     return token
 
 
 # Only for the Token whose fields are known; another markdown-it-py gets the constructor.
 _token = _fast_token if getattr(Token, "__slots__", None) == _TOKEN_FIELDS else _slow_token
+new_token = _token  # for sitegen.fastblock's block tokens
 
 
 def _push_text(out: list[Token], pending: str) -> None:

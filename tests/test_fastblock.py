@@ -692,3 +692,13 @@ def test_fast_parse_builds_the_state(monkeypatch: pytest.MonkeyPatch) -> None:
     assert normal(markdown().parse(text)) == normal(REFERENCE.parse(text))
     assert len(states) == 1 and states[0].src == text and states[0].line == states[0].lineMax == 6
     assert markdown().parse("") == [] and len(states) == 1
+
+
+def test_block_tokens_are_made_the_cheap_way() -> None:
+    """The markdown-it-py this project pins gets fastblock's own push; the CommonMark and
+    generated-document comparisons above hold its tokens to upstream's."""
+    assert fastblock._push is fastblock._fast_push
+    state = markdown().block.State("a\n", markdown(), {}, [])
+    cheap = fastblock._fast_push(state, "paragraph_open", "p", 1)
+    upstream = markdown().block.State("a\n", markdown(), {}, []).push("paragraph_open", "p", 1)
+    assert normal(cheap) == normal(upstream) and state.level == 1
