@@ -698,7 +698,7 @@ def test_block_tokens_are_made_the_cheap_way() -> None:
     """The markdown-it-py this project pins gets fastblock's own push; the CommonMark and
     generated-document comparisons above hold its tokens to upstream's."""
     assert fastblock._push is fastblock._fast_push
-    state = markdown().block.State("a\n", markdown(), {}, [])
+    state = StateBlock("a\n", markdown(), {}, [])
     cheap = fastblock._fast_push(state, "paragraph_open", "p", 1)
-    upstream = markdown().block.State("a\n", markdown(), {}, []).push("paragraph_open", "p", 1)
+    upstream = StateBlock("a\n", markdown(), {}, []).push("paragraph_open", "p", 1)
     assert normal(cheap) == normal(upstream) and state.level == 1
