@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import jinja2
 import pytest
 from conftest import markdown_corpus
 from hypothesis import given
@@ -116,3 +117,15 @@ def test_templates_print_through_quick_escape(tmp_path: Path) -> None:
     page = env.from_string("<p title='{{ x }}'>{{ n }} {{ m }}</p>")
     html = page.render(x="a'<b>&\"", n=-3, m=Markup("<i>"))
     assert html == "<p title='a&#39;&lt;b&gt;&amp;&#34;'>-3 <i></p>"
+
+
+def test_quick_escape_keeps_jinja_semantics(tmp_path: Path) -> None:
+    """Unescaped regions, `safe`, concatenation and macros print as stock Jinja2 prints them."""
+    source = (
+        "{% autoescape false %}{{ x }}{% endautoescape %}|{{ x }}|{{ x|safe }}|{{ x ~ y }}|"
+        "{% macro m(a) %}<b>{{ a }}</b>{% endmacro %}{{ m(x) }}|{{ n }}|{{ f }}|{{ v }}"
+    )
+    values = {"x": "<i>", "y": "&", "n": 5, "f": 1.5, "v": None}
+    stock = jinja2.Environment(autoescape=True).from_string(source).render(values)
+    assert environment(tmp_path).from_string(source).render(values) == stock
+    assert stock == "<i>|&lt;i&gt;|<i>|&lt;i&gt;&amp;|<b>&lt;i&gt;</b>|5|1.5|None"
