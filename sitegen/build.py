@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
@@ -76,7 +77,10 @@ def build_site(
         return same
     spares = root / CACHE_DIR if use_cache else None
     out_path = str(out.absolute())
-    with Publisher(out, spares=spares, trusted=watching) as publisher, fewer_collections():
+    # A build's collector settings (see below); `watch` keeps the defaults between its article
+    # phases, as it holds the last run while building the next, and collects after each build.
+    collections = contextlib.nullcontext() if watching else fewer_collections()
+    with Publisher(out, spares=spares, trusted=watching) as publisher, collections:
 
         def reusable(outcome: Outcome, data: CacheData) -> bool:
             if outcome.failed or not published(outcome):
