@@ -6,7 +6,8 @@
 SITE is a site written by bench/gen.py (the --hugo-site one by `gen.py --strip`); --old and
 --new are checkouts of this repository (e.g. a `git worktree`), each run as
 `python -m sitegen` with its own directory first on PYTHONPATH.  Each round times the floor,
-then for each --jobs the old and the new cold build, then Hugo; the medians and the ratios
+then for each --jobs the old and the new cold build (taking turns at going first; the
+disks are synced before each command), then Hugo; the medians and the ratios
 to the floor and to Hugo are printed.  On a shared machine whose speed drifts by more than
 a change is worth, this says more than two runs of bench/run.py an hour apart.
 """
@@ -28,6 +29,9 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def timed(cmd: list[str], extra_env: dict[str, str] | None = None) -> float:
+    # the last command's pages are written back (and the last output's deletion done) first:
+    # otherwise that work lands in whichever build runs next
+    os.sync()
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env={**ENV, **(extra_env or {})})
     return time.perf_counter() - start
@@ -40,13 +44,15 @@ def cold_build(site: Path, checkout: Path, jobs: str) -> float:
     return timed(cmd, {"PYTHONPATH": str(checkout)})
 
 
-def one_round(args: argparse.Namespace, scratch: Path, times: dict[str, list[float]]) -> None:
+def one_round(args: argparse.Namespace, scratch: Path, times: dict[str, list[float]], number: int) -> None:
     floor_out = scratch / "floor"
     shutil.rmtree(floor_out, ignore_errors=True)
     floor_cmd = [sys.executable, str(BENCH / "floor.py"), str(args.site), "--out", str(floor_out)]
     times.setdefault("floor", []).append(timed(floor_cmd))
+    # old and new take turns at going first, so that neither always follows the other
+    pair = [("old", args.old), ("new", args.new)]
     for jobs in args.jobs.split(","):
-        for name, checkout in (("old", args.old), ("new", args.new)):
+        for name, checkout in pair if number % 2 == 0 else pair[::-1]:
             times.setdefault(f"{name} j{jobs}", []).append(cold_build(args.site, checkout, jobs))
     if args.hugo_site:
         hugo_out = scratch / "hugo"
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="sitegen-interleave-") as scratch:
         for number in range(args.reps):
-            one_round(args, Path(scratch), times)
+            one_round(args, Path(scratch), times, number)
             print(f"round {number + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()))
     medians = {key: statistics.median(values) for key, values in times.items()}
     for key, value in medians.items():
