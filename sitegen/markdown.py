@@ -86,7 +86,8 @@ ONLY_ANNOTATED = "sitegen_only_annotated"
 def _inline_where_wanted(state) -> None:
     """markdown-it's inline stage; when only checking, blocks without `<<` are left unparsed."""
     only_annotated = state.env.get(ONLY_ANNOTATED, False)
-    state.sg_plain = plain = set()  # the blocks fast_inline parsed, for _text_join
+    # the blocks fast_inline parsed, for _text_join; by id, and held, so no id is reused meanwhile
+    state.sg_plain = plain = {}
     for token in state.tokens:
         if token.type == "inline":
             if token.children is None:
@@ -96,7 +97,7 @@ def _inline_where_wanted(state) -> None:
                 continue
             # Plain prose gets the same tokens without markdown-it's rule loop (see sitegen.fastinline).
             if fast_inline(token.content, state.md, state.env, token.children):
-                plain.add(id(token))
+                plain[id(token)] = token
             else:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)
 
@@ -105,7 +106,7 @@ def _text_join(state) -> None:
     """markdown-it's `text_join`, but not over the blocks `fast_inline` parsed: their children
     are text, breaks and annotations, never a `text_special` nor two texts in a row, so it
     would change nothing there (tests/test_fastinline.py compares every parse with upstream's)."""
-    plain = getattr(state, "sg_plain", set())
+    plain = getattr(state, "sg_plain", {})
     tokens = state.tokens
     joined = [t for t in tokens if t.type != "inline" or id(t) not in plain]
     if len(joined) == len(tokens):
