@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 
 from sitegen import __version__
@@ -268,7 +269,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)
     texts = _Texts(root)
-    hashes, candidates, stamps = _unchanged_candidates(site, data, texts)
+    hashes, candidates, stamps = _unchanged_candidates(site, data, texts, options.jobs)
     provisional = _provisional(site, candidates, texts)
 
     outcomes: dict[str, Outcome] = {}
@@ -426,10 +427,43 @@ class _Texts:
             self.scanned[path] = scan_facts(path, text)
         return digest(data)
 
-    def hash_all(self, paths: list[str]) -> dict[str, str | None]:
-        # One process: sharing this among workers cost twice the CPU for no gain in time
-        # (a fork, and each file's facts pickled back), measured at 10,000 articles.
-        return {path: self.hash(path) for path in paths}
+    def hash_all(self, paths: list[str], jobs: int = 1) -> dict[str, str | None]:
+        """`hash` for each path; for many files, shared among up to `jobs` processes.
+
+        Only for files with no cache entry: `scanned` then keeps, of each share, just the first
+        definition of each name (all that provisional facts take; the real ones come later)."""
+        workers = min(jobs, os.cpu_count() or 1, len(paths) // _READ_IN_PARALLEL)
+        if workers < 2:
+            return {path: self.hash(path) for path in paths}
+        # more shares than workers: one slow share does not hold up the rest
+        shares = [paths[i :: workers * 4] for i in range(workers * 4)]
+        hashes: dict[str, str | None] = {}
+        with workers_pool(workers) as pool:
+            for part, problems, firsts in pool.imap(partial(_hash_share, self.root), shares):
+                hashes.update(part)
+                self.problems.update(problems)
+                for definition in firsts:
+                    file = definition.span.file
+                    self.scanned[file] = (*self.scanned.get(file, ()), definition)
+        return hashes
+
+
+# Below this many unread files per process, forking to read them costs more than it saves.
+_READ_IN_PARALLEL = 1000
+
+
+def _hash_share(
+    root: Path, paths: list[str]
+) -> tuple[dict[str, str | None], dict[str, Diagnostic], list[FactDef]]:
+    # Thousands of facts would cost more to send back than to find: only each name's first goes.
+    texts = _Texts(root)
+    hashes = {path: texts.hash(path) for path in paths}
+    first: dict[str, FactDef] = {}
+    for definition in sorted(
+        (d for defs in texts.scanned.values() for d in defs), key=lambda d: (d.span.file, d.span.line)
+    ):
+        first.setdefault(definition.name, definition)
+    return hashes, texts.problems, list(first.values())
 
 
 def _utf8_problem(path: str, data: bytes) -> Diagnostic | None:
@@ -449,7 +483,7 @@ def file_stamp(path: Path | str) -> tuple[int, int, int, int] | None:
 
 
 def _unchanged_candidates(
-    site: Site, data: CacheData, texts: _Texts
+    site: Site, data: CacheData, texts: _Texts, jobs: int = 1
 ) -> tuple[dict[str, str], dict[str, Entry], dict[str, tuple[int, int, int, int] | None]]:
     """Each readable article's text hash, the cache entries whose text is the same, and each stat."""
     hashes: dict[str, str] = {}
@@ -465,7 +499,10 @@ def _unchanged_candidates(
             candidates[path] = entry
         else:
             unknown.append(path)
-    for path, text_hash in texts.hash_all(unknown).items():
+    new = [path for path in unknown if path not in data.entries]  # no entry to match: read in parallel
+    read = texts.hash_all(new, jobs)
+    read.update(texts.hash_all([path for path in unknown if path in data.entries]))
+    for path, text_hash in read.items():
         if text_hash is None:
             continue
         hashes[path] = text_hash

@@ -54,9 +54,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 
 def numbers_in(sentence: str) -> list[Decimal]:
     """The numbers a sentence states, as digits or as the words zero to twenty, in order."""
-    found: list[tuple[int, Decimal]] = [
-        (m.start(), _value(m.group())) for m in _NUMBER.finditer(sentence)
-    ]
+    found: list[tuple[int, Decimal]] = [(m.start(), _value(m.group())) for m in _NUMBER.finditer(sentence)]
     found += [(m.start(), Decimal(WORDS.index(m.group().lower()))) for m in _WORD.finditer(sentence)]
     return [value for _, value in sorted(found, key=lambda pair: pair[0])]
 

@@ -493,20 +493,58 @@ def test_a_corrupt_or_foreign_delta_is_not_used(fixture_site: Path, tmp_path: Pa
 
 
 def test_hashing_shared_among_workers_finds_what_one_process_finds(
-    fixture_site: Path, tmp_path: Path
+    fixture_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = _site(fixture_site, 600)  # enough files for the parallel first pass
+    import sitegen.engine
+
+    site = _site(fixture_site, 60)
     write_files(
         site,
-        {"content/articles/late.md": ARTICLE.format(title="Late", body="Again 178 <<fact allies=178>>.")},
+        {
+            "content/articles/late.md": ARTICLE.format(title="Late", body="Again 178 <<fact allies=178>>."),
+            "content/articles/a00.md": ARTICLE.format(title="Early", body="Not 179 <<fact allies=179>>."),
+            "content/articles/b.md": ARTICLE.format(
+                title="Two", body="One <<fact other=1>> then <<fact other=2>> on one line."
+            ),
+        },
     )
     (site / "content/articles/zz-bad.md").write_bytes(b"---\ntitle: \xff\n---\n")
     from sitegen.pipeline import check_site
 
-    serial, parallel = check_site(site, jobs=1), check_site(site, jobs=2)
+    shared: list[int] = []
+    pool = sitegen.engine.workers_pool
+
+    def counting_pool(workers, initializer=None, initargs=()):
+        shared.append(initializer is None)  # the first pass's pool has no initializer
+        return pool(workers, initializer, initargs)
+
+    serial = check_site(site, jobs=1)
+    monkeypatch.setattr(sitegen.engine, "_READ_IN_PARALLEL", 10)
+    monkeypatch.setattr(sitegen.engine, "workers_pool", counting_pool)
+    parallel = check_site(site, jobs=2)
+    if (os.cpu_count() or 1) > 1:
+        assert shared[0] is True
     assert [str(d) for d in serial.diagnostics] == [str(d) for d in parallel.diagnostics]
     assert any(d.code == "SG501" and d.span.file.endswith("zz-bad.md") for d in parallel.diagnostics)
-    assert parallel.run is not None and parallel.run.facts.first["allies"].span.file.endswith("facts.md")
+    assert any(d.code == "SG402" for d in parallel.diagnostics)
+    assert parallel.run is not None and serial.run is not None
+    assert parallel.run.facts.first == serial.run.facts.first
+    assert parallel.run.facts.first["allies"].span.file.endswith("a00.md")
+    provisional = _provisional(site, jobs=2)
+    assert provisional == _provisional(site, jobs=1)
+    assert {n: (f.value, f.span.file, f.span.line) for n, f in provisional.items()} == {
+        n: (f.value, f.span.file, f.span.line) for n, f in serial.run.facts.first.items()
+    }
+
+
+def _provisional(site: Path, jobs: int) -> dict:
+    from sitegen.cache import CacheData
+    from sitegen.engine import _provisional, _Texts, _unchanged_candidates
+    from sitegen.site import load_site
+
+    loaded, texts = load_site(site), _Texts(site)
+    _, candidates, _ = _unchanged_candidates(loaded, CacheData(), texts, jobs)
+    return _provisional(loaded, candidates, texts).first
 
 
 class _TwoArgumentError(Exception):
