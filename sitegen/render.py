@@ -6,9 +6,8 @@ import datetime as dt
 import functools
 import json
 import os
-import traceback
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from sitegen import __version__
 from sitegen.article import Document
 from sitegen.cache import digest
 from sitegen.checks import CheckResult
-from sitegen.diagnostics import Diagnostic
 from sitegen.htmlrender import render_body
 from sitegen.pages import (
     ArticleView,
@@ -35,7 +33,6 @@ from sitegen.pages import (
 )
 from sitegen.prose import plain_excerpt
 from sitegen.site import Site, Source
-from sitegen.workers import pool as workers_pool
 
 CHECK_FIELDS = ("article", "file", "line", "column", "kind", "status", "summary", "number")
 
@@ -236,46 +233,6 @@ def site_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) 
     )
     pages.append(SitePage("sitemap.xml", sitemap_key, lambda: _sitemap(ctx, articles)))
     return pages
-
-
-_MAKING: list[SitePage] = []  # the pages being made, for forked workers to find by index
-
-
-def make_pages(pages: list[SitePage], jobs: int) -> Iterator[bytes | list[bytes]]:
-    """Each page's content, in order.  With `jobs` > 1 they are made in forked workers: pages
-    are independent, and the big ones (index, checks, tags) would otherwise be serial work."""
-    workers = min(jobs, os.cpu_count() or 1, len(pages))
-    if workers <= 1:
-        for page in pages:
-            yield page.make()
-        return
-    _MAKING[:] = pages
-    try:
-        with workers_pool(workers) as pool:
-            for made in pool.imap(_make_page, range(len(pages))):
-                if isinstance(made, _Failed):
-                    raise TemplateProblem(made.problem) if made.problem else RuntimeError(made.trace)
-                yield made
-    finally:
-        _MAKING.clear()
-
-
-@dataclass(frozen=True)
-class _Failed:
-    """What went wrong making a page in a worker: a template's diagnostic, or an internal error."""
-
-    problem: Diagnostic | None
-    trace: str = ""
-
-
-def _make_page(index: int) -> bytes | list[bytes] | _Failed:
-    # Nothing is raised across the pipe: an exception that fails to unpickle would hang the pool.
-    try:
-        return _MAKING[index].make()
-    except TemplateProblem as problem:
-        return _Failed(problem.diagnostic)
-    except Exception:
-        return _Failed(None, traceback.format_exc())
 
 
 def checks_pages(ctx: RenderContext, rendered: Sequence[Rendered], base_key: str) -> list[SitePage]:

@@ -19,7 +19,6 @@ import html5lib
 import pytest
 from conftest import EXAMPLE_SITE, write_files
 
-import sitegen.build
 from sitegen.build import build_site
 from sitegen.cli import main
 
@@ -164,25 +163,6 @@ def test_broken_list_item_template_is_one_sg902(
     assert main(["build", str(fixture_site), "--out", str(out), "--format", "json", "--jobs", jobs]) == 2
     report = json.loads(capsys.readouterr().out)
     assert [(d["code"], d["file"]) for d in report["diagnostics"]] == [("SG902", f"templates/{template}")]
-    assert not out.exists()
-
-
-def test_template_error_in_a_page_made_by_a_worker_is_sg902(
-    tmp_path: Path, fixture_site: Path, capsys, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A big site's index is made in a forked worker: its template error comes back as SG902."""
-    monkeypatch.setattr(sitegen.build, "PARALLEL_PAGES_FROM", 0)
-    write_files(
-        fixture_site,
-        {
-            "content/articles/a.md": "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n",
-            "templates/index.html": "{% extends 'base.html' %}{% block main %}{{ 1 / 0 }}{% endblock %}\n",
-        },
-    )
-    out = tmp_path / "out"
-    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json", "--jobs", "2"]) == 2
-    report = json.loads(capsys.readouterr().out)
-    assert [(d["code"], d["file"]) for d in report["diagnostics"]] == [("SG902", "templates/index.html")]
     assert not out.exists()
 
 

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from conftest import write_files
 
-import sitegen.build
-import sitegen.render
 from sitegen.build import build_site
 from sitegen.cache import CACHE_DIR
 
@@ -49,19 +47,10 @@ def _build(site: Path, out: Path, **kw):
     return result
 
 
-@pytest.mark.parametrize("pages_in_workers", [False, True])
-def test_parallel_cached_and_cold_builds_are_byte_identical(
-    fixture_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pages_in_workers: bool
-) -> None:
-    pools: list[int] = []
-    if pages_in_workers:  # as a big site's build does: the site-wide pages made in forked workers
-        monkeypatch.setattr(sitegen.build, "PARALLEL_PAGES_FROM", 0)
-        real_pool = sitegen.render.workers_pool
-        monkeypatch.setattr(sitegen.render, "workers_pool", lambda n: pools.append(n) or real_pool(n))
+def test_parallel_cached_and_cold_builds_are_byte_identical(fixture_site: Path, tmp_path: Path) -> None:
     site = _site(fixture_site)
     _build(site, tmp_path / "serial", jobs=1, use_cache=False)
     _build(site, tmp_path / "parallel", jobs=2, use_cache=False)
-    assert pools == ([2] if pages_in_workers and (os.cpu_count() or 1) > 1 else [])
     _build(site, tmp_path / "cached", jobs=2)
     warm = _build(site, tmp_path / "cached", jobs=2)
     assert warm.rendered == 0 and warm.unchanged
@@ -545,34 +534,3 @@ def _provisional(site: Path, jobs: int) -> dict:
     loaded, texts = load_site(site), _Texts(site)
     _, candidates, _ = _unchanged_candidates(loaded, CacheData(), texts, jobs)
     return _provisional(loaded, candidates, texts).first
-
-
-class _TwoArgumentError(Exception):
-    """Cannot be unpickled (pickle calls it with one argument): sent across a pool's pipe, it
-    kills the pool's result thread and the pool waits for ever."""
-
-    def __init__(self, first: str, second: str) -> None:
-        super().__init__(first)
-        self.second = second
-
-
-def _fails() -> bytes:
-    raise _TwoArgumentError("broken", "page")
-
-
-def test_a_page_failing_in_a_worker_is_an_error_not_a_hang() -> None:
-    import signal
-
-    from sitegen.render import SitePage, make_pages
-
-    pages = [SitePage("a.html", "k", lambda: b"fine"), SitePage("b.html", "k", _fails)]
-    signal.alarm(60)  # a hang fails the test instead of the suite
-    try:
-        made = make_pages(pages, 2)
-        assert next(made) == b"fine"
-        with pytest.raises((RuntimeError, _TwoArgumentError)) as failure:
-            next(made)
-    finally:
-        signal.alarm(0)
-    if (os.cpu_count() or 1) > 1:
-        assert "_TwoArgumentError: broken" in str(failure.value)
