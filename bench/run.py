@@ -216,17 +216,31 @@ def repeat(
 ) -> Measure:
     """Run the measure's command `reps` times; stop at the first failure."""
     for i in range(reps):
-        if before is not None:
-            before(i)
-        sample = runner.run(measure.cmd)
-        if after is not None and sample.ok:
-            after(sample)
-        measure.samples.append(sample)
-        shown = f"{sample.seconds:.2f}s" if sample.ok and sample.seconds is not None else sample.error
-        say(f"{measure.label} [{i + 1}/{reps}] {shown}")
-        if not sample.ok:
+        if not once(runner, measure, i, reps, before, after):
             break
     return measure
+
+
+def once(
+    runner: Runner,
+    measure: Measure,
+    i: int,
+    reps: int,
+    before: Callable[[int], None] | None = None,
+    after: Callable[[Sample], None] | None = None,
+) -> bool:
+    """The measure's `i`-th run of `reps`, unless an earlier one failed; False if it fails."""
+    if measure.samples and not measure.ok:
+        return False
+    if before is not None:
+        before(i)
+    sample = runner.run(measure.cmd)
+    if after is not None and sample.ok:
+        after(sample)
+    measure.samples.append(sample)
+    shown = f"{sample.seconds:.2f}s" if sample.ok and sample.seconds is not None else sample.error
+    say(f"{measure.label} [{i + 1}/{reps}] {shown}")
+    return sample.ok
 
 
 # ------------------------------------------------------------------ the bench
@@ -311,11 +325,38 @@ class Bench:
 
     # -------------------------------------------------------------- the measures
 
-    def floor(self) -> None:
+    def cold_rounds(self) -> None:
+        """The cold measures (floor, check, builds, Hugo) in rounds, each once a round.
+
+        A shared machine's speed drifts over minutes: run one after the other, each measure's
+        repetitions met a different machine, and their ratios moved by ±15% from run to run.
+        The order moves on by one each round, so that no measure always follows the same one
+        (a build inherits the write-back and deletions of the one before it)."""
+        steps = [*self.floor_steps(), self.check_step(), *self.build_steps(), *self.hugo_steps()]
+        reps = self.args.reps
+        for i in range(reps):
+            shift = i % len(steps)
+            for step in steps[shift:] + steps[:shift]:
+                step(i)
+        if "build_cold_j2" in self.measures and self.measures["build_cold_j2"].ok:
+            # the no-op and edit rebuilds start from a --jobs 2 build's output and cache
+            self.runner.run(self.build_cmd(2))
+
+    def floor_steps(self) -> list[Callable[[int], None]]:
+        steps = []
         for jobs in (1, 2):
             cmd = [sys.executable, str(BENCH / "floor.py"), str(self.p.site), "--out", str(self.p.floor_out)]
             m = self.add(Measure(f"floor_j{jobs}", f"floor --jobs {jobs}", [*cmd, "--jobs", str(jobs)]))
-            repeat(self.runner, m, self.args.reps, before=lambda _i: rmtree(self.p.floor_out))
+            steps.append(self.step(m, before=lambda _i: rmtree(self.p.floor_out)))
+        return steps
+
+    def step(
+        self,
+        m: Measure,
+        before: Callable[[int], None] | None = None,
+        after: Callable[[Sample], None] | None = None,
+    ) -> Callable[[int], None]:
+        return lambda i: once(self.runner, m, i, self.args.reps, before, after) and None
 
     def cold(self, _i: int = 0) -> None:
         rmtree(self.p.site / ".sitegen-cache")
@@ -324,24 +365,27 @@ class Bench:
     def build_cmd(self, jobs: int) -> list[str]:
         return [*self.sitegen, "build", str(self.p.site), "--out", str(self.p.out), "--jobs", str(jobs)]
 
-    def check(self) -> None:
+    def check_step(self) -> Callable[[int], None]:
         cmd = [*self.sitegen, "check", str(self.p.site), "--jobs", "2"]
         cold = self.add(Measure("check_cold", "sitegen check, cold", cmd))
         warm = self.add(Measure("check_warm", "sitegen check, warm", cmd))
-        for _ in range(self.args.reps):
-            repeat(self.runner, cold, 1, before=self.cold)
-            if not cold.ok:
-                if not warm.samples:
-                    warm.skipped = "needs a good cold check"
-                break
-            repeat(self.runner, warm, 1)
 
-    def cold_builds(self) -> None:
+        def check(i: int) -> None:
+            if once(self.runner, cold, i, self.args.reps, before=self.cold):
+                once(self.runner, warm, i, self.args.reps)
+            elif not warm.samples:
+                warm.skipped = "needs a good cold check"
+
+        return check
+
+    def build_steps(self) -> list[Callable[[int], None]]:
+        steps = []
         for jobs in (1, 2):
             m = self.add(
                 Measure(f"build_cold_j{jobs}", f"cold full build --jobs {jobs}", self.build_cmd(jobs))
             )
-            repeat(self.runner, m, self.args.reps, before=self.cold)
+            steps.append(self.step(m, before=self.cold))
+        return steps
 
     def noop(self) -> None:
         m = self.add(Measure("noop", "no-op rebuild", self.build_cmd(2)))
@@ -375,12 +419,12 @@ class Bench:
 
         repeat(self.runner, m, self.args.reps, before=before, after=after)
 
-    def hugo(self) -> None:
+    def hugo_steps(self) -> list[Callable[[int], None]]:
         cmd = ["hugo", "--source", str(self.p.hugo), "--destination", str(self.p.hugo_out), "--quiet"]
         m = self.add(Measure("hugo", "hugo cold build", cmd))
         if not self.use_hugo:
             m.skipped = "--skip-hugo" if self.args.skip_hugo else "hugo not installed (apt-get install hugo)"
-            return
+            return []
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             version = subprocess.run(["hugo", "version"], capture_output=True, text=True, timeout=30)
             self.info["hugo version"] = version.stdout.strip()
@@ -389,7 +433,7 @@ class Bench:
             rmtree(self.p.hugo_out)
             rmtree(self.p.hugo / "resources")
 
-        repeat(self.runner, m, self.args.reps, before=before)
+        return [self.step(m, before=before)]
 
     def watch(self) -> None:
         cmd = [*self.sitegen, "watch", str(self.p.site), "--port", "0", "--out", str(self.p.watch_out)]
@@ -640,12 +684,24 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def paired(a: Measure | None, b: Measure | None) -> float | None:
+    """The median of each round's own ratio (a's i-th run ÷ b's), which the drift between
+    rounds does not move; None unless both ran every round."""
+    if a is None or b is None or not (a.ok and b.ok) or len(a.samples) != len(b.samples):
+        return None
+    ratios = [
+        x.seconds / y.seconds for x, y in zip(a.samples, b.samples, strict=True) if x.seconds and y.seconds
+    ]
+    return statistics.median(ratios) if len(ratios) == len(a.samples) else None
+
+
 @dataclass
 class Target:
     name: str
     value: float | None
     limit: float
     unit: str = ""
+    by_round: float | None = None  # for a ratio of two cold measures: see `paired`
 
     @property
     def status(self) -> str:
@@ -662,10 +718,29 @@ def targets(ms: dict[str, Measure]) -> list[Target]:
     rss = [ms[k].rss_mb for k in ("build_cold_j1", "build_cold_j2") if k in ms and ms[k].rss_mb is not None]
     watch = sec("watch")
     watch_body = sec("watch_body")
+
+    def rounds(key: str, base: str) -> float | None:
+        return paired(ms.get(key), ms.get(base))
+
     return [
-        Target("cold full build --jobs 1 / floor", ratio(sec("build_cold_j1"), floor), 1.3),
-        Target("cold full build --jobs 2 / floor", ratio(sec("build_cold_j2"), floor), 0.7),
-        Target("cold check / floor", ratio(sec("check_cold"), floor), 0.6),
+        Target(
+            "cold full build --jobs 1 / floor",
+            ratio(sec("build_cold_j1"), floor),
+            1.3,
+            by_round=rounds("build_cold_j1", "floor_j1"),
+        ),
+        Target(
+            "cold full build --jobs 2 / floor",
+            ratio(sec("build_cold_j2"), floor),
+            0.7,
+            by_round=rounds("build_cold_j2", "floor_j1"),
+        ),
+        Target(
+            "cold check / floor",
+            ratio(sec("check_cold"), floor),
+            0.6,
+            by_round=rounds("check_cold", "floor_j1"),
+        ),
         Target("no-op rebuild / floor", ratio(sec("noop"), floor), 0.05),
         Target("one-article edit rebuild / floor", ratio(sec("edit"), floor), 0.08),
         Target("watch save -> served (title)", watch * 1000 if watch is not None else None, 150, " ms"),
@@ -673,7 +748,12 @@ def targets(ms: dict[str, Measure]) -> list[Target]:
             "watch save -> served (body)", watch_body * 1000 if watch_body is not None else None, 150, " ms"
         ),
         Target("peak RSS full build", max(rss) if rss else None, 300, " MB"),
-        Target("cold build --jobs 2 / Hugo build", ratio(sec("build_cold_j2"), hugo), 2.0),
+        Target(
+            "cold build --jobs 2 / Hugo build",
+            ratio(sec("build_cold_j2"), hugo),
+            2.0,
+            by_round=rounds("build_cold_j2", "hugo"),
+        ),
         Target("no-op rebuild / Hugo build", ratio(sec("noop"), hugo), 0.15),
     ]
 
@@ -743,10 +823,11 @@ def report(bench: Bench, json_path: Path) -> None:
             _num(t.value, ".0f" if t.unit else ".3f") + (t.unit if t.value is not None else ""),
             f"≤ {t.limit:g}{t.unit}",
             t.status,
+            _num(t.by_round, ".3f") if t.by_round is not None else "",
         ]
         for t in goals
     ]
-    print_table(["target", "value", "limit", "result"], rows, {1, 2})
+    print_table(["target", "value", "limit", "result", "median of rounds' ratios"], rows, {1, 2, 4})
     print()
     data = {
         "articles": args.articles,
@@ -807,15 +888,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"working in {work}; peak RSS by {bench.runner.method}; timeout {args.timeout:g}s a command")
         if not bench.generate():
             return 2
-        for step in (
-            bench.floor,
-            bench.check,
-            bench.cold_builds,
-            bench.noop,
-            bench.edit,
-            bench.watch,
-            bench.hugo,
-        ):
+        for step in (bench.cold_rounds, bench.noop, bench.edit, bench.watch):
             step()
         report(bench, json_path)
         return 0 if all(m.ok or m.skipped for m in bench.measures.values()) else 1
