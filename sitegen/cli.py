@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the promise: no traceback reaches a user
         print(f"sitegen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         if os.environ.get("SITEGEN_DEBUG"):
+            print(getattr(exc, "trace", ""), end="", file=sys.stderr)  # a worker's own traceback
             raise
         return EXIT_USAGE
 

@@ -31,7 +31,7 @@ from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem
 from sitegen.render import RenderContext, Rendered, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
-from sitegen.workers import fewer_collections
+from sitegen.workers import fewer_collections, reported
 from sitegen.workers import pool as workers_pool
 
 
@@ -142,6 +142,7 @@ def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> 
     _WORKER["ctx"] = make_context(site, live_reload) if render else None
 
 
+@reported
 def _work(job: tuple[str, str]) -> Outcome:
     path, text_hash = job
     text = _read(_WORKER["root"], path, _WORKER["dirs"])
@@ -452,6 +453,7 @@ class _Texts:
 _READ_IN_PARALLEL = 1000
 
 
+@reported
 def _hash_share(
     root: Path, paths: list[str]
 ) -> tuple[dict[str, str | None], dict[str, Diagnostic], list[FactDef]]:

@@ -4,11 +4,14 @@ having it pickled for each; stopped by the parent alone; never outliving it."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import multiprocessing
 import signal
+import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
+from typing import Any
 
 # Parsing and rendering an article makes many short-lived objects and few reference cycles.
 # Python's default, a young collection every 700 allocations (each also visiting the older
@@ -51,3 +54,29 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
+
+
+class WorkerFailed(RuntimeError):
+    """An exception raised in a worker, as text.  The exception itself could fail to unpickle
+    in the parent (one whose constructor takes two arguments does), which kills the pool's
+    result thread and leaves the build waiting for ever."""
+
+    def __init__(self, summary: str, trace: str = "") -> None:
+        super().__init__(summary, trace)
+        self.summary, self.trace = summary, trace
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def reported(work: Callable[..., Any]) -> Callable[..., Any]:
+    """`work`, run in a worker, with any exception it raises sent back as a WorkerFailed."""
+
+    @functools.wraps(work)
+    def run(*args: Any) -> Any:
+        try:
+            return work(*args)
+        except Exception as exc:
+            raise WorkerFailed(f"{type(exc).__name__}: {exc}", traceback.format_exc()) from None
+
+    return run

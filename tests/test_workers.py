@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import signal
 
+import pytest
+
 from sitegen import workers
 
 
@@ -31,3 +33,54 @@ def test_fewer_collections_restores_the_thresholds() -> None:
     except KeyError:
         pass
     assert gc.get_threshold() == before
+
+
+class _TwoArgumentError(Exception):
+    """Cannot be unpickled (pickle calls it with one argument): sent across a pool's pipe as
+    it is, it kills the pool's result thread and the pool waits for ever."""
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(first)
+        self.second = second
+
+
+@workers.reported
+def _fails(_job: object) -> None:
+    raise _TwoArgumentError("broken", "article")
+
+
+def test_an_exception_in_a_worker_comes_back_as_text_not_a_hang() -> None:
+    signal.alarm(60)  # a hang fails the test instead of the suite
+    try:
+        with workers.pool(2) as pool, pytest.raises(workers.WorkerFailed) as failure:
+            pool.map(_fails, [("content/articles/a.md", "hash")])
+    finally:
+        signal.alarm(0)
+    assert str(failure.value) == "_TwoArgumentError: broken"
+    assert "Traceback" in failure.value.trace and "_fails" in failure.value.trace
+
+
+def test_an_internal_error_in_a_build_worker_is_reported_and_the_build_ends(
+    fixture_site, tmp_path, monkeypatch, capsys
+) -> None:
+    from conftest import write_files
+
+    import sitegen.engine
+    from sitegen.cli import main
+
+    article = "---\ntitle: A{}\ndate: 2021-03-06\n---\nText.\n"
+    write_files(fixture_site, {f"content/articles/a{i:02}.md": article.format(i) for i in range(40)})
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise _TwoArgumentError("broken", "article")
+
+    monkeypatch.setattr(sitegen.engine, "process_article", broken)  # the forked workers inherit it
+    signal.alarm(120)
+    try:
+        code = main(["build", str(fixture_site), "--out", str(tmp_path / "out"), "--jobs", "2"])
+    finally:
+        signal.alarm(0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "internal error" in err and "_TwoArgumentError: broken" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
