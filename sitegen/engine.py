@@ -169,8 +169,12 @@ def provisional_facts(texts: dict[str, str]) -> SiteFacts:
     return facts
 
 
-def scan_facts(path: str, text: str) -> tuple[FactDef, ...]:
-    """The `<<fact ...>>` definitions a quick look at one file finds, in file order."""
+def scan_facts(path: str, text: str, firsts: dict[str, tuple[str, int]] | None = None) -> tuple[FactDef, ...]:
+    """The `<<fact ...>>` definitions a quick look at one file finds, in file order.
+
+    With `firsts` (name -> the earliest (file, line) defining it so far, updated here), only
+    the definitions earlier than those: provisional facts take each name's first, and a big
+    site repeats its facts tens of thousands of times."""
     found: list[FactDef] = []
     if "<<fact" not in text:
         return ()
@@ -183,6 +187,11 @@ def scan_facts(path: str, text: str) -> tuple[FactDef, ...]:
         for arg in parsed.args:
             v = arg.value
             if arg.key and v.type in ("number", "percent") and v.number is not None:
+                if firsts is not None:
+                    known = firsts.get(arg.key)
+                    if known is not None and known <= (path, line):
+                        continue
+                    firsts[arg.key] = (path, line)
                 found.append(FactDef(arg.key, v.number, v.type == "percent", v.raw, Span.point(path, line)))
     return tuple(found)
 
@@ -411,8 +420,11 @@ class _Texts:
             return None
         return text
 
-    def hash(self, path: str) -> str | None:
-        """The file's content hash, without decoding more than it takes to know it is UTF-8."""
+    def hash(self, path: str, firsts: dict[str, tuple[str, int]] | None = None) -> str | None:
+        """The file's content hash, without decoding more than it takes to know it is UTF-8.
+
+        `firsts`: see `scan_facts`; for files that have no cache entry, which cannot turn out
+        unchanged (whose scanned facts `_provisional` would then leave out)."""
         if path in self.problems:
             return None
         data, problem = read_bytes(self.root, path, real_dirs=self.real_dirs)
@@ -425,17 +437,18 @@ class _Texts:
             self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
             return None
         if text is not None:
-            self.scanned[path] = scan_facts(path, text)
+            self.scanned[path] = scan_facts(path, text, firsts)
         return digest(data)
 
-    def hash_all(self, paths: list[str], jobs: int = 1) -> dict[str, str | None]:
-        """`hash` for each path; for many files, shared among up to `jobs` processes.
+    def hash_all(self, paths: list[str], jobs: int = 1, *, fresh: bool = False) -> dict[str, str | None]:
+        """`hash` for each path; for many `fresh` files, shared among up to `jobs` processes.
 
-        Only for files with no cache entry: `scanned` then keeps, of each share, just the first
-        definition of each name (all that provisional facts take; the real ones come later)."""
-        workers = min(jobs, os.cpu_count() or 1, len(paths) // _READ_IN_PARALLEL)
+        `fresh`: files with no cache entry.  `scanned` then keeps just the first definition of
+        each name (all that provisional facts take; the real ones come later), of each share."""
+        workers = min(jobs, os.cpu_count() or 1, len(paths) // _READ_IN_PARALLEL) if fresh else 1
         if workers < 2:
-            return {path: self.hash(path) for path in paths}
+            firsts: dict[str, tuple[str, int]] | None = {} if fresh else None
+            return {path: self.hash(path, firsts) for path in paths}
         # more shares than workers: one slow share does not hold up the rest
         shares = [paths[i :: workers * 4] for i in range(workers * 4)]
         hashes: dict[str, str | None] = {}
@@ -459,7 +472,8 @@ def _hash_share(
 ) -> tuple[dict[str, str | None], dict[str, Diagnostic], list[FactDef]]:
     # Thousands of facts would cost more to send back than to find: only each name's first goes.
     texts = _Texts(root)
-    hashes = {path: texts.hash(path) for path in paths}
+    firsts: dict[str, tuple[str, int]] = {}
+    hashes = {path: texts.hash(path, firsts) for path in paths}
     first: dict[str, FactDef] = {}
     for definition in sorted(
         (d for defs in texts.scanned.values() for d in defs), key=lambda d: (d.span.file, d.span.line)
@@ -502,7 +516,7 @@ def _unchanged_candidates(
         else:
             unknown.append(path)
     new = [path for path in unknown if path not in data.entries]  # no entry to match: read in parallel
-    read = texts.hash_all(new, jobs)
+    read = texts.hash_all(new, jobs, fresh=True)
     read.update(texts.hash_all([path for path in unknown if path in data.entries]))
     for path, text_hash in read.items():
         if text_hash is None:
