@@ -65,7 +65,8 @@ def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResu
         return CheckResult("error", "error", "syntax error", span, (diag,))
     ctx = Ctx(parsed, doc.path, placed.line, placed.column, view, doc.meta.date)
     summary, sources, quote, facts = _dispatch(ctx)
-    if not ctx.failed and ctx.prose_wanted and parsed.kind in CHECKERS:
+    # `prose=` is read first: a bad value is an error of its own, and then no warning follows
+    if parsed.kind in CHECKERS and ctx.prose_wanted and not ctx.failed:
         _prose(ctx, placed.sentence)
     status = "error" if ctx.failed else "warn" if ctx.diagnostics else "ok"
     return CheckResult(
@@ -96,12 +97,6 @@ def _dispatch(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None, list[FactDef]
         None,
         f"unknown annotation kind `{kind}`",
         help=did_you_mean(kind, KINDS) or f"kinds: {', '.join(KINDS)}",
-    )
-    ctx.diagnostics[-1] = error(
-        "SG102",
-        ctx.span(ctx.ann.kind_start, ctx.ann.kind_end),
-        ctx.diagnostics[-1].message,
-        ctx.diagnostics[-1].help,
     )
     return kind, (), None, []
 

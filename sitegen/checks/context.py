@@ -86,6 +86,11 @@ class Ctx:
         return self.span(0, len(self.ann.text))
 
     def at(self, node: Arg | Value) -> Span:
+        """The span of the argument holding node (SPEC §4: a diagnostic covers the offending
+        argument, `KEY=VALUE` whole, even when one value of it, or one side of a ratio, is wrong)."""
+        for arg in self.ann.args:
+            if arg.start <= node.start and node.end <= arg.end:
+                return self.span(arg.start, arg.end)
         return self.span(node.start, node.end)
 
     def error(self, code: str, node: Arg | Value | None, message: str, help: str | None = None) -> None:
@@ -137,9 +142,12 @@ class Ctx:
 
     # --------------------------------------------------------------- values
     def number(
-        self, value: Value, what: str, *, whole: bool = True, figure: bool = True, percent_ok: bool = False
+        self, value: Value, what: str, *, whole: bool = True, figure: bool = True, percent: bool = False
     ) -> Decimal | None:
-        """A numeric value (or @fact); whole, non-negative counts unless told otherwise."""
+        """A numeric value (or @fact); whole, non-negative counts unless told otherwise.
+
+        `percent`: the value is a percentage (52%, or a fact defined as one), where everything
+        else takes a plain number: 52% is not 52 seats, nor a fact of 52 a share of 52%."""
         if value.type == "factref":
             fact = self.site.facts.first.get(value.text or "")
             self.facts_seen[value.text or ""] = (fact.value, fact.percent) if fact else None
@@ -152,13 +160,23 @@ class Ctx:
                     or "define it once with <<fact NAME=VALUE>>",
                 )
                 return None
+            if fact.percent != percent:
+                wanted = "a percentage" if percent else "a number"
+                self.error(
+                    "SG104",
+                    value,
+                    f"{what} must be {wanted}, but `@{value.text}` is {fact.shown()}",
+                    help=f"@{value.text} is defined at {fact.span.file}:{fact.span.line}",
+                )
+                return None
             number = fact.value
-        elif value.type == "number" or (percent_ok and value.type == "percent"):
+        elif value.type == ("percent" if percent else "number"):
             number = value.number
             if figure and number is not None:
                 self.figures.append(number)
         else:
-            self.error("SG104", value, f"{what} must be a number, not {value.raw!r}"[:200])
+            wanted = "a percentage such as 52%" if percent else "a number"
+            self.error("SG104", value, f"{what} must be {wanted}, not {value.raw!r}"[:200])
             return None
         if number is None:
             return None

@@ -146,7 +146,7 @@ def check_votes(ctx: Ctx) -> str:
     if total is not None and added != total:
         ctx.error(
             "SG205",
-            total_arg.value if total_arg else None,
+            None,  # the parts and the total together: the whole annotation (SPEC §4)
             f"the votes do not add up: {arithmetic} = {n(added)}, but total is {n(total)}",
         )
     counted = total if total is not None else added

@@ -46,7 +46,7 @@ def check_tally(ctx: Ctx) -> str:
     if total is not None and total_arg is not None and added != total:
         ctx.error(
             "SG205",
-            total_arg.value,
+            None,  # the parts and the total together: the whole annotation (SPEC §4)
             f"the tally does not add up: {' + '.join(terms)} = {n(added)}, but total is {n(total)}",
         )
     counted = total if total is not None else added
@@ -129,7 +129,7 @@ def check_sum(ctx: Ctx) -> str:
         if added != total:
             ctx.error(
                 "SG205",
-                total_arg.value if total_arg else None,
+                None,  # the parts and the total together: the whole annotation (SPEC §4)
                 f"the parts do not add up: {arithmetic}, but total is {n(total)}",
             )
         return f"{prefix}{_labelled(parts)} = {n(total)} ✓"
@@ -158,14 +158,11 @@ def check_pct(ctx: Ctx) -> str:
             ctx.unknown_key(arg, ("part", "whole", "value", "prose"))
     part_node, whole_node, value_node = _pct_positional(ctx, part_arg, whole_arg, value_arg)
     if part_node is None or whole_node is None or value_node is None:
-        missing = [
-            k for k, v in (("N/M or part= and whole=", part_node), ("a percentage", value_node)) if v is None
-        ]
-        ctx.error("SG103", None, f"`pct` needs {' and '.join(missing)}, e.g. <<pct 177/342 51.8%>>")
+        ctx.error("SG103", None, f"`pct` needs {_pct_missing(part_node, whole_node, value_node)}")
         return "percentage"
     part = ctx.number(part_node, "the part", whole=False)
     whole = ctx.number(whole_node, "the whole", whole=False)
-    stated = ctx.number(value_node, "the percentage", whole=False, percent_ok=True)
+    stated = ctx.number(value_node, "the stated value", whole=False, percent=True)
     if part is None or whole is None or stated is None:
         return "percentage"
     if whole == 0:
@@ -178,14 +175,25 @@ def check_pct(ctx: Ctx) -> str:
     shown = f"{n(part)}/{n(whole)} = {n(exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP))}%"
     if rounded != stated:
         low, high = stated - step / 2, stated + step / 2
+        said = f"{format(stated, 'f')}%"
+        named = f" (@{value_node.text})" if value_node.type == "factref" else ""
         ctx.error(
             "SG209",
             value_node,
-            f"{shown}, which rounds to {n(rounded)}%, not {value_node.raw}: "
-            f"{value_node.raw} covers [{n(low)}, {n(high)})",
+            f"{shown}, which rounds to {n(rounded)}%, not {said}{named}: {said} covers [{n(low)}, {n(high)})",
             help=f"write {format(rounded, 'f')}%",
         )
     return f"{shown} ≈ {format(stated, 'f')}% ✓"
+
+
+def _pct_missing(part: object, whole: object, value: object) -> str:
+    if part is None and whole is None:
+        wanted = ["N/M (or part= and whole=)"]
+    else:
+        wanted = ["`part=`"] if part is None else ["`whole=`"] if whole is None else []
+    if value is None:
+        wanted.append("a percentage (P% or value=P%)")
+    return " and ".join(wanted) + ", e.g. <<pct 177/342 51.8%>>"
 
 
 def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value_arg: Arg | None):
