@@ -302,13 +302,14 @@ class Trash:
             rmtree(path)
 
     def empty(self, settle: float = RECENT_DELETE_WINDOW) -> None:
-        """Delete everything put aside; then let the file system forget the deleted inodes."""
-        if not self.folder.exists():
-            return
+        """Delete everything put aside; then let the file system forget the deleted inodes.
+        (The disks are synced either way: a site just generated is not written back during
+        the first measure.)"""
+        deleted = self.folder.exists()
         rmtree(self.folder)
-        if settle > 0:
+        os.sync()
+        if deleted and settle > 0:
             say(f"deleted the last round's trees; waiting {settle:g}s for ext4's inode reuse window")
-            os.sync()
             time.sleep(settle)
 
 
