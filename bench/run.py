@@ -275,18 +275,17 @@ def rmtree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-# ext4 without a journal (this machine's disk) skips, when it allocates an inode, every inode
-# freed in the last 30 seconds (`recently_deleted` in fs/ext4/ialloc.c).  Right after 20,000
-# files were deleted, writing 10,000 pages took 4.5 s instead of 0.8-1.2 s (measured with
-# os.mkdir + open + write + stat), and a cold sitegen build deletes its output and its cache's
-# spare copy of it: twice what the floor deletes.  A cold build on CI follows a fresh checkout,
-# not a mass delete, so the cold measures put old trees aside and delete them together at
-# the start of the next round, then wait for the window to pass.
-RECENT_DELETE_WINDOW = 32.0  # seconds: the kernel's 30, and a little
+# ext4 without a journal (this machine's disk) skips, when it allocates an inode, the inodes
+# freed in the last minute or more (`recently_deleted` in fs/ext4/ialloc.c; longer while their
+# inode-table block is not yet written back).  Right after 20,000 files were deleted, writing
+# 10,000 pages took 4.5 s instead of 0.8-1.2 s (os.mkdir + open + write + stat), and a cold
+# sitegen build deletes its output and its cache's spare copy of that output: twice what the
+# floor deletes.  A cold build on CI follows a fresh checkout, not a mass delete, so the bench
+# deletes nothing while it measures: old trees are renamed aside, and deleted at the end.
 
 
 class Trash:
-    """Trees renamed aside now (instant, no inode freed) and deleted between rounds."""
+    """Trees renamed aside while the bench runs (instant, no inode freed), deleted at the end."""
 
     def __init__(self, folder: Path) -> None:
         self.folder, self.count = folder, 0
@@ -301,16 +300,8 @@ class Trash:
         except OSError:
             rmtree(path)
 
-    def empty(self, settle: float = RECENT_DELETE_WINDOW) -> None:
-        """Delete everything put aside; then let the file system forget the deleted inodes.
-        (The disks are synced either way: a site just generated is not written back during
-        the first measure.)"""
-        deleted = self.folder.exists()
+    def empty(self) -> None:
         rmtree(self.folder)
-        os.sync()
-        if deleted and settle > 0:
-            say(f"deleted the last round's trees; waiting {settle:g}s for ext4's inode reuse window")
-            time.sleep(settle)
 
 
 def sitegen_cmd() -> list[str]:
@@ -327,7 +318,7 @@ class Bench:
         self.trash = Trash(paths.work / "trash")
         self.sitegen = sitegen_cmd()
         self.measures: dict[str, Measure] = {}
-        self.info: dict = {"seconds waited after deleting old trees": args.settle}
+        self.info: dict = {}
         self.use_hugo = self.want_hugo()
 
     def add(self, measure: Measure) -> Measure:
@@ -374,11 +365,10 @@ class Bench:
         steps = [*self.floor_steps(), self.check_step(), *self.build_steps(), *self.hugo_steps()]
         reps = self.args.reps
         for i in range(reps):
-            self.trash.empty(self.args.settle)
+            os.sync()  # what the last round wrote is not written back during the next one's measures
             shift = i % len(steps)
             for step in steps[shift:] + steps[:shift]:
                 step(i)
-        self.trash.empty(self.args.settle)  # not in the way of the rebuilds and `watch` either
         if "build_cold_j2" in self.measures and self.measures["build_cold_j2"].ok:
             # the no-op and edit rebuilds start from a --jobs 2 build's output and cache
             self.runner.run(self.build_cmd(2))
@@ -488,7 +478,7 @@ class Bench:
         if len(files) < 2:
             m.skipped = body.skipped = first.skipped = "fewer than two articles"
             return
-        rmtree(self.p.watch_out)
+        self.trash.put(self.p.watch_out)
         session = WatchSession(cmd, self.p.scratch, self.runner.timeout)
         try:
             session.measure(files[0], self.args.watch_edits, m, first)
@@ -910,12 +900,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-watch", action="store_true", help="do not measure `sitegen watch`")
     parser.add_argument("--skip-hugo", action="store_true", help="do not generate and build the Hugo site")
     parser.add_argument("--watch-edits", type=int, default=5, help="edits timed under `sitegen watch`")
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=RECENT_DELETE_WINDOW,
-        help="seconds to wait after deleting a round's trees (ext4's inode reuse window; 0: do not wait)",
-    )
     parser.add_argument("--timeout", type=float, help="seconds any one command may take (default: by size)")
     args = parser.parse_args(argv)
     if args.articles < 1 or args.reps < 1 or args.watch_edits < 1:
@@ -937,13 +921,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         for step in (bench.cold_rounds, bench.noop, bench.edit, bench.watch):
             step()
-        bench.trash.empty(0)
         report(bench, json_path)
         return 0 if all(m.ok or m.skipped for m in bench.measures.values()) else 1
     except KeyboardInterrupt:
         say("interrupted")
         return 130
     finally:
+        if "bench" in locals():
+            bench.trash.empty()
         if args.keep:
             say(f"kept {work}")
         else:
