@@ -8,7 +8,15 @@ same tokens directly: one text token per run of text, the line breaks as `newlin
 them, and the real annotation rule at each `<<`.
 
 That holds when the text contains no character another rule starts with, and every `<`
-belongs to a `<<`.  Like fastblock, the gate is derived only from rule functions whose
+belongs to a `<<`.
+
+With `join_lines` (for a paragraph's prose, whose tokens are only rendered and read as text)
+each soft line break is folded into the text around it: `a`, softbreak, `b` becomes the one
+text `a\nb`.  The stock renderer writes exactly the same HTML for both (a soft break is `\n`
+without the `breaks` option, and escaping works character by character), and the text read
+before an annotation is the same; a paragraph of ten lines then makes one text token instead
+of nineteen.  Hard breaks stay tokens.  A heading's text is not joined: the anchors plugin
+makes its id from the text tokens alone.  Like fastblock, the gate is derived only from rule functions whose
 source was checked (markdown-it-py 4.3.0, mdit-py-plugins 0.7.0); any other inline or
 `ruler2` rule turns the fast path off.
 """
@@ -90,8 +98,9 @@ class _Plan:
 _plan_cache: _Plan | None = None  # replaced as a whole, so a parse in another thread sees one plan
 
 
-def fast_inline(src: str, md: MarkdownIt, env: dict, out: list[Token]) -> bool:
-    """Append to `out` what `md.inline.parse(src, md, env, out)` would, if `src` is plain prose.
+def fast_inline(src: str, md: MarkdownIt, env: dict, out: list[Token], *, join_lines: bool = False) -> bool:
+    """Append to `out` what `md.inline.parse(src, md, env, out)` would, if `src` is plain prose
+    (with `join_lines`, soft breaks folded into the text: see the module's docstring).
 
     Returns False, having changed nothing, when some other inline rule could act on `src`,
     or when `out` is not empty (`fragments_join` would work on the tokens already there).
@@ -101,7 +110,7 @@ def fast_inline(src: str, md: MarkdownIt, env: dict, out: list[Token]) -> bool:
         return False  # (with maxNesting 0 tokenize tries no rule at all: all of src is text)
     if plan.blocked.search(src) or _ODD_RUN.search(src):
         return False
-    _tokenize(StateInline(src, md, env, out), plan)
+    _tokenize(StateInline(src, md, env, out), plan, join_lines and not md.options["breaks"])
     return True
 
 
@@ -139,7 +148,7 @@ def _starts_of(rule: RuleFn) -> str | None:
     return next((chars for known, chars in _STARTS if known is fn), None)
 
 
-def _tokenize(state: StateInline, plan: _Plan) -> None:
+def _tokenize(state: StateInline, plan: _Plan, join_lines: bool = False) -> None:
     """Upstream's tokenize loop where only `text`, `newline` and the annotation rule act.
 
     Every `<` reached starts a `<<`: runs of `<` have even length, and a run is reached at
@@ -165,8 +174,12 @@ def _tokenize(state: StateInline, plan: _Plan) -> None:
             break
         char = src[stop]
         if char == "\n":
-            _push_break(out, pending)
             pos = _skip_spaces(src, stop + 1, end)
+            if join_lines and not pending.endswith("  "):
+                # a soft break, folded: the one space it drops, dropped; its `\n`, kept as text
+                pending = pending.removesuffix(" ") + "\n"
+                continue
+            _push_break(out, pending)
         elif char == "<":
             _push_text(out, pending)
             state.pos = stop

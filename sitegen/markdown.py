@@ -88,7 +88,8 @@ def _inline_where_wanted(state) -> None:
     only_annotated = state.env.get(ONLY_ANNOTATED, False)
     # the blocks fast_inline parsed, for _text_join; by id, and held, so no id is reused meanwhile
     state.sg_plain = plain = {}
-    for token in state.tokens:
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
         if token.type == "inline":
             if token.children is None:
                 token.children = []
@@ -96,7 +97,9 @@ def _inline_where_wanted(state) -> None:
             if only_annotated and "<<" not in token.content and "[^" not in token.content:
                 continue
             # Plain prose gets the same tokens without markdown-it's rule loop (see sitegen.fastinline).
-            if fast_inline(token.content, state.md, state.env, token.children):
+            # a paragraph's soft breaks are folded into its text (only headings need them apart)
+            paragraph = index > 0 and tokens[index - 1].type == "paragraph_open"
+            if fast_inline(token.content, state.md, state.env, token.children, join_lines=paragraph):
                 plain[id(token)] = token
             else:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)

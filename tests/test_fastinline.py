@@ -1,7 +1,9 @@
 """`fast_inline` changes no token and no env: sitegen's parser with it against the same without it.
 
 The reference is sitegen's own parser with `fast_inline` patched out of `_inline_where_wanted`,
-so every inline token goes through markdown-it's `ParserInline.parse` as before.  Inputs: every
+so every inline token goes through markdown-it's `ParserInline.parse` as before; in the
+paragraphs the fast path takes, the reference's soft breaks are then folded into the text
+around them (`fold_soft_breaks`), which is what `join_lines` promises.  Inputs: every
 CommonMark spec example, every `.md` of the repository's fixtures and content, generated bench
 articles, and generated lines of prose, breaks, annotations and every rule's first character.
 """
@@ -34,35 +36,69 @@ from sitegen.markdown import markdown
 
 @contextmanager
 def without_fast_path() -> Iterator[None]:
-    with mock.patch.object(sitegen.markdown, "fast_inline", lambda *args: False):
+    with mock.patch.object(sitegen.markdown, "fast_inline", lambda *args, **kwargs: False):
         yield
 
 
+def fold_soft_breaks(children: list[Token]) -> list[Token]:
+    """Upstream's inline tokens as `join_lines` makes them: each softbreak becomes the text
+    `\n`, joined with the texts beside it (upstream never makes two texts in a row where the
+    fast path is taken, so only folded breaks are joined)."""
+    out: list[Token] = []
+    for token in children:
+        if token.type == "softbreak":
+            token = Token("text", "", 0)
+            token.content = "\n"
+        if token.type == "text" and out and out[-1].type == "text":
+            out[-1].content += token.content
+        else:
+            out.append(copy.copy(token) if token.type == "text" else token)
+    return out
+
+
+def fold_taken_paragraphs(tokens: list[Token]) -> list[Token]:
+    """The reference's paragraphs, folded where the fast path takes their text."""
+    for index, token in enumerate(tokens):
+        paragraph = token.type == "inline" and index and tokens[index - 1].type == "paragraph_open"
+        if paragraph and token.children and fast_inline(token.content, markdown(), {}, []):
+            token.children = fold_soft_breaks(token.children)
+    return tokens
+
+
 def assert_same(text: str) -> None:
-    """Same tokens and env as without the fast path, when rendering and when only checking."""
+    """Same tokens and env as without the fast path, when rendering and when only checking;
+    and the same HTML."""
     for for_render in (True, False):
         fast_env: dict[str, Any] = {}
         slow_env: dict[str, Any] = {}
-        got = normal(sitegen.markdown.parse(text, fast_env, for_render=for_render))
+        fast = sitegen.markdown.parse(text, fast_env, for_render=for_render)
         with without_fast_path():
-            expected = normal(sitegen.markdown.parse(text, slow_env, for_render=for_render))
-        assert got == expected, text
+            slow = sitegen.markdown.parse(text, slow_env, for_render=for_render)
+        if for_render:
+            md = markdown()
+            html = md.renderer.render(fast, md.options, copy.deepcopy(fast_env))
+            assert html == md.renderer.render(slow, md.options, copy.deepcopy(slow_env)), text
+        assert normal(fast) == normal(fold_taken_paragraphs(slow)), text
         assert normal(fast_env) == normal(slow_env) and list(fast_env) == list(slow_env), text
 
 
 def assert_same_inline(src: str, env: dict[str, Any] | None = None) -> bool:
-    """`fast_inline` on one inline content against `md.inline.parse`; whether it was taken."""
+    """`fast_inline` on one inline content against `md.inline.parse`, as it is and with its
+    lines joined; whether it was taken."""
     md = markdown()
-    fast_env, slow_env = copy.deepcopy(env or {}), copy.deepcopy(env or {})
-    got: list[Token] = []
-    taken = fast_inline(src, md, fast_env, got)
-    if not taken:
-        assert got == [] and normal(fast_env) == normal(env or {}), src
-        return False
-    expected = md.inline.parse(src, md, slow_env, [])
-    assert normal(got) == normal(expected), src
-    assert normal(fast_env) == normal(slow_env) and list(fast_env) == list(slow_env), src
-    return True
+    taken = []
+    for join_lines in (False, True):
+        fast_env, slow_env = copy.deepcopy(env or {}), copy.deepcopy(env or {})
+        got: list[Token] = []
+        taken.append(fast_inline(src, md, fast_env, got, join_lines=join_lines))
+        if not taken[-1]:
+            assert got == [] and normal(fast_env) == normal(env or {}), src
+            continue
+        expected = md.inline.parse(src, md, slow_env, [])
+        assert normal(got) == normal(fold_soft_breaks(expected) if join_lines else expected), src
+        assert normal(fast_env) == normal(slow_env) and list(fast_env) == list(slow_env), src
+    assert taken[0] == taken[1], src
+    return taken[0]
 
 
 def test_plan_covers_sitegen_rules() -> None:
