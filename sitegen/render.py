@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -40,7 +41,9 @@ CHECK_FIELDS = ("article", "file", "line", "column", "kind", "status", "summary"
 class CheckRow(dict):
     """One row of the checks page: a dict whose keys also read as attributes.  Jinja2 tries
     `c.kind` as an attribute first; on a plain dict every field cost a raised and caught
-    AttributeError, which made the rows as dear to render as the article itself."""
+    AttributeError, which made the rows as dear to render as the article itself.  The
+    fields are properties (below), found by the first look-up with no exception at all;
+    `__getattr__` is for any other key."""
 
     __slots__ = ()
 
@@ -49,6 +52,11 @@ class CheckRow(dict):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+for _name in CHECK_FIELDS:
+    setattr(CheckRow, _name, property(operator.itemgetter(_name)))
+del _name
 
 
 @dataclass
