@@ -175,8 +175,8 @@ def article_view(doc: Document, results: Sequence[CheckResult]) -> ArticleView:
 
 
 def newest_first(views: Sequence[ArticleView]) -> list[ArticleView]:
-    ordered = sorted(views, key=lambda v: (v.title.lower(), v.slug))
-    return sorted(ordered, key=lambda v: v.date or dt.date.min, reverse=True)
+    """Newest first; on the same day (or undated, last) by title without case, then slug."""
+    return sorted(views, key=lambda v: (-(v.date or dt.date.min).toordinal(), v.title.lower(), v.slug))
 
 
 @dataclass(frozen=True)
