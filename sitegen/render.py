@@ -71,7 +71,7 @@ class Rendered:
     # this article's rows of the checks page, rendered with it; compressed, as every article's
     # rows stay in memory (and in the cache) until the checks page is made
     checks_rows: bytes = b""
-    rows_key: str = ""
+    rows_key: str = ""  # a key of its rows and its checks.json entries: of what the checks pages show of it
     listing: str = ""  # a key of what the index, tag and source pages show of it
     # its entries of checks.json, compressed like the rows: a big site's cache stays small and quick
     checks_json: bytes = b""
@@ -147,6 +147,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         checks=[CheckRow(zip(CHECK_FIELDS, c, strict=True)) for c in checks],
     )
     packed = zlib.compress(rows.encode("utf-8"), 1)
+    entries = _json_entries(checks)
     excerpt = plain_excerpt(str(body.html))
     html_bytes = html.encode("utf-8")
     return Rendered(
@@ -156,10 +157,12 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         cited=cited,
         excerpt=excerpt,
         checks_rows=packed,
-        rows_key=digest(rows),
+        # the rows and the JSON entries both: the entries also say where each check is, which
+        # the rows do not show (moving an annotation to another line changes checks.json only)
+        rows_key=digest(rows, entries),
         listing=listing_key(view),
         page_sha=digest(html_bytes),
-        checks_json=zlib.compress(_json_entries(checks).encode("utf-8"), 1),
+        checks_json=zlib.compress(entries.encode("utf-8"), 1),
         items=_list_entries(ctx, view),
     )
 
@@ -190,7 +193,8 @@ _JSON_STRING = json.JSONEncoder(ensure_ascii=False)
 
 
 def listing_key(a: ArticleView) -> str:
-    return digest(repr((a.slug, a.title, a.date_iso, a.author, a.summary, a.checks, a.tags)))
+    # every field a site's own list templates could show, not only those the built-in ones do
+    return digest(repr((a.slug, a.title, a.date_iso, a.author, a.summary, a.checks, a.tags, a.draft, a.path)))
 
 
 @dataclass(frozen=True)

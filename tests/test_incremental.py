@@ -15,14 +15,17 @@ from sitegen.cache import CACHE_DIR
 ARTICLE = "---\ntitle: {title}\ndate: 2021-03-06\n---\n{body}\n"
 
 
+def _body(i: int) -> str:
+    return (
+        f"Allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. "
+        f'Article {i} cites a wire <<claim src=001 quote="172 lawmakers">>.'
+    )
+
+
 def _site(fixture_site: Path, count: int = 24) -> Path:
     files = {}
     for i in range(count):
-        body = (
-            f"Allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. "
-            f'Article {i} cites a wire <<claim src=001 quote="172 lawmakers">>.'
-        )
-        files[f"content/articles/a{i:02}.md"] = ARTICLE.format(title=f"A{i}", body=body)
+        files[f"content/articles/a{i:02}.md"] = ARTICLE.format(title=f"A{i}", body=_body(i))
     files["content/articles/facts.md"] = ARTICLE.format(
         title="Facts", body="The allies hold 178 <<fact allies=178>>."
     )
@@ -192,6 +195,8 @@ def test_a_run_of_edits_through_the_spare_matches_cold_builds(fixture_site: Path
         {"content/articles/a01.md": ARTICLE.format(title="Retitled", body="Text.")},
         {"content/articles/new.md": ARTICLE.format(title="New", body="Brand new.")},
         {"content/articles/a02.md": ARTICLE.format(title="A2", body="Changed twice.")},
+        # the same text two lines lower: only checks.json (file, line, column) shows it
+        {"content/articles/a03.md": ARTICLE.format(title="A3", body="\n\n" + _body(3))},
         {"static/extra.css": "p { color: red }\n"},
     ]
     for step, files in enumerate(edits):
@@ -296,6 +301,7 @@ def test_a_page_rendered_by_a_failed_build_is_published_by_the_next_good_one(
 # ------------------------------------------------------------ watch's quick runs (engine.run_changed)
 
 
+CLAIM = 'A wire said it <<claim src=001 quote="172 lawmakers">>.'
 QUICK_EDITS = [
     # (what changes, the article files written): each must publish what a cold build does
     (
@@ -303,7 +309,9 @@ QUICK_EDITS = [
         {"a01": "Allies hold 178 of the 342 seats <<seats NA=178/342 majority=yes>>. More."},
     ),
     ("a marker moved down a line", {"a02": "\nAllies hold 178 of 342 <<seats NA=178/342 majority=yes>>."}),
-    ("a new claim", {"a03": 'A wire said it <<claim src=001 quote="172 lawmakers">>.'}),
+    ("a new claim", {"a03": CLAIM}),
+    # the same text two lines lower: only checks.json (file, line, column) shows it
+    ("a claim moved down, nothing else", {"a03": "\n\n" + CLAIM}),
     ("two at once", {"a01": "One.", "a04": "Two <<seats NA=178/342 majority=yes>> of 342 and 178."}),
     ("a fact user", {"uses": "They hold @allies of 342 <<seats NA=@allies/342 majority=yes>>. Yes."}),
     ("a fact's value", {"facts": "The allies hold 179 <<fact allies=179>>."}),  # a full run
@@ -339,7 +347,7 @@ def test_quick_runs_publish_what_a_cold_build_does(fixture_site: Path, tmp_path:
         quick.append(bool(result.checked.run.touched))
         assert _snapshot(out) == _cold(site, tmp_path, f"cold{step}"), what
     # the fact edits cannot stay in one article: they are run in full
-    assert quick == [True] * 5 + [False] * 2
+    assert quick == [True] * 6 + [False] * 2
 
 
 def test_a_title_edit_through_the_quick_path_updates_every_listing(
@@ -534,3 +542,20 @@ def _provisional(site: Path, jobs: int) -> dict:
     loaded, texts = load_site(site), _Texts(site)
     _, candidates, _ = _unchanged_candidates(loaded, CacheData(), texts, jobs)
     return _provisional(loaded, candidates, texts).first
+
+
+def test_a_site_list_template_sees_every_article_field_change(fixture_site: Path, tmp_path: Path) -> None:
+    """A site's own index_item.html may show fields the built-in one does not (the draft flag,
+    the file): a change to one of them alone must reach the index as a cold build has it."""
+    site = _site(fixture_site, 3)
+    write_files(site, {"templates/index_item.html": "<li>{{ a.title }} {{ a.path }} {{ a.draft }}</li>\n"})
+    out = tmp_path / "out"
+    draft = "---\ntitle: A1\ndate: 2021-03-06\ndraft: true\n---\n" + _body(1) + "\n"
+    write_files(site, {"content/articles/a01.md": draft})
+    _build(site, out, drafts=True)
+    write_files(site, {"content/articles/a01.md": draft.replace("draft: true", "draft: false")})
+    _build(site, out, drafts=True)
+    cold = tmp_path / "cold"
+    _build(site, cold, drafts=True, use_cache=False)
+    assert _snapshot(out) == _snapshot(cold)
+    assert b"a01.md False" in (out / "index.html").read_bytes()
