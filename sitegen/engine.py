@@ -241,7 +241,9 @@ def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     """Everything every article's result depends on besides its own text, facts and sources."""
     # SOURCE_DATE_EPOCH dates an empty site's feed: a new value is a new build
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    parts = [__version__, _schema(), mode, live_reload, site.config.text, epoch]
+    # every page links the site's own stylesheet once there is one (render.make_context)
+    stylesheet = str((site.root / "static" / "site.css").is_file())
+    parts = [__version__, _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
     for folder in (Path(__file__).parent / "templates", site.root / "templates"):
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):

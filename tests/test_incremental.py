@@ -82,6 +82,7 @@ def test_one_edit_rerenders_one_article(fixture_site: Path, tmp_path: Path) -> N
         ("template", 26),
         ("config", 26),
         ("unrelated source", 0),
+        ("site stylesheet", 26),  # every page links static/site.css once there is one
     ],
 )
 def test_dependencies_invalidate_exactly(
@@ -109,6 +110,8 @@ def test_dependencies_invalidate_exactly(
     elif change == "config":
         path = site / "site.toml"
         path.write_text(path.read_text().replace("Fixture Watch", "Fixture Watch 2"))
+    elif change == "site stylesheet":
+        write_files(site, {"static/site.css": "body { margin: 0 }\n"})
     else:
         path = site / "content/sources/002.md"
         path.write_text(path.read_text().replace("Fixture Daily", "Fixture Weekly"))
