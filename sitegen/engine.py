@@ -124,6 +124,8 @@ def process_article(
     results = tuple(check_annotation(doc, placed, view) for placed in doc.annotations)
     diags = tuple(doc.diagnostics) + tuple(d for r in results for d in r.diagnostics)
     outcome = Outcome.of(path, text_hash, doc.meta, len(doc.annotations), results, diags)
+    if any(seen is None for _, seen in outcome.seen):
+        outcome.seen += ((FACT_NAMES, _seen_as(view.facts, FACT_NAMES)),)
     if render_ctx is not None and not outcome.failed:
         try:
             outcome.rendered = render_article(render_ctx, doc, results)
@@ -219,7 +221,16 @@ def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]
     return facts, diags
 
 
+# An unknown @fact is reported with the nearest name there is (`did you mean`), and an unknown
+# source with the sources there are: an outcome holding either depends on all fact names, or
+# all source ids, as well.  These keys name them (no fact name or source id holds a NUL).
+FACT_NAMES = "\0fact names"
+SOURCE_IDS = "\0source ids"
+
+
 def _seen_as(facts: SiteFacts, name: str) -> tuple | None:
+    if name == FACT_NAMES:
+        return (digest(*sorted(facts.first)),)
     fact = facts.first.get(name)
     return (fact.value, fact.percent) if fact else None
 
@@ -253,7 +264,9 @@ def environment_hash(site: Site, mode: str, live_reload: str) -> str:
 
 
 def source_hashes(site: Site) -> dict[str, str]:
-    return {sid: digest(site.texts.get(s.path, "")) for sid, s in site.sources.items()}
+    hashes = {sid: digest(site.texts.get(s.path, "")) for sid, s in site.sources.items()}
+    hashes[SOURCE_IDS] = digest(*sorted(site.sources))
+    return hashes
 
 
 PageSink = Callable[[Outcome], None]
@@ -396,7 +409,10 @@ def _entry(
     # The stamp is the one taken before the file was read: a save during the build is seen next time.
     if old is not None and old.outcome is outcome and old.stamp == stamp:
         return old
-    return Entry(outcome, {s: sources.get(s) for s in outcome.sources_seen()}, stamp)
+    depends = {s: sources.get(s) for s in outcome.sources_seen()}
+    if None in depends.values():  # it cites a source there is not
+        depends[SOURCE_IDS] = sources.get(SOURCE_IDS)
+    return Entry(outcome, depends, stamp)
 
 
 def save_cache(root: Path, options: Options, data: CacheData) -> None:
