@@ -29,7 +29,7 @@ from sitegen.checks.context import FactDef, SiteFacts, SiteView
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem
-from sitegen.render import RenderContext, Rendered, make_context, render_article
+from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
 from sitegen.workers import fewer_collections, reported
 from sitegen.workers import pool as workers_pool
@@ -252,8 +252,7 @@ def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     """Everything every article's result depends on besides its own text, facts and sources."""
     # SOURCE_DATE_EPOCH dates an empty site's feed: a new value is a new build
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    # every page links the site's own stylesheet once there is one (render.make_context)
-    stylesheet = str((site.root / "static" / "site.css").is_file())
+    stylesheet = str(has_own_stylesheet(site))
     parts = [__version__, _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
     for folder in (Path(__file__).parent / "templates", site.root / "templates"):
         if folder.is_dir():

@@ -102,9 +102,13 @@ class RenderContext:
         return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": self.live_reload}
 
 
+def has_own_stylesheet(site: Site) -> bool:
+    """Every page links static/site.css when the site has one (a part of every page's key)."""
+    return (site.root / "static" / "site.css").is_file()
+
+
 def make_context(site: Site, live_reload: str = "") -> RenderContext:
-    stylesheet = (site.root / "static" / "site.css").is_file()
-    return RenderContext(site, environment(site.root), Markup(live_reload), stylesheet)
+    return RenderContext(site, environment(site.root), Markup(live_reload), has_own_stylesheet(site))
 
 
 def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckResult]) -> Rendered:
