@@ -25,8 +25,10 @@ from sitegen import __version__
 from sitegen.grammar import private_dir
 
 CACHE_DIR = ".sitegen-cache"
-# The format: a new one never reads an old one.  5: an article's rows_key covers its checks.json
-# entries too (under 4 a moved annotation left checks.json with its old line).
+# The format: a new one never reads an old one.  5: keys cover more of what pages show (an
+# article's checks.json entries, every field of its list entry, the site's own stylesheet) and
+# outcomes citing a missing source or fact depend on the source ids or fact names: no key made
+# under 4 is trusted.
 _MAGIC = b"sitegen-cache 5\n"
 
 

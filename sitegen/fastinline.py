@@ -16,9 +16,11 @@ text `a\nb`.  The stock renderer writes exactly the same HTML for both (a soft b
 without the `breaks` option, and escaping works character by character), and the text read
 before an annotation is the same; a paragraph of ten lines then makes one text token instead
 of nineteen.  Hard breaks stay tokens.  A heading's text is not joined: the anchors plugin
-makes its id from the text tokens alone.  Like fastblock, the gate is derived only from rule functions whose
-source was checked (markdown-it-py 4.3.0, mdit-py-plugins 0.7.0); any other inline or
-`ruler2` rule turns the fast path off.
+makes its id from the text tokens alone.
+
+Like fastblock, the gate is derived only from rule functions whose source was checked
+(markdown-it-py 4.3.0, mdit-py-plugins 0.7.0); any other inline or `ruler2` rule turns the
+fast path off.
 """
 
 from __future__ import annotations
