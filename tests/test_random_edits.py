@@ -12,6 +12,7 @@ fixed: the same runs every time.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import shutil
@@ -35,25 +36,34 @@ TEMPLATES = {
 }
 
 
+# Front-matter edits: a field and its new value (None: the field removed).
+FRONT_MATTER: list[tuple[str, Callable[[random.Random], str | None]]] = [
+    ("title", lambda rnd: f'"Title {rnd.randint(0, 99)}"'),
+    # within March 2021: the example's checks use the assembly's strength that month
+    ("date", lambda rnd: f"2021-03-{rnd.randint(1, 31):02d}"),
+    ("draft", lambda rnd: rnd.choice(["true", "false", None])),
+    ("tags", lambda rnd: rnd.choice(["[a, b]", "[b]", "[senate, c]", None, "[]"])),
+    ("tags", lambda rnd: rnd.choice(["[Senate]", "[senate]", "[SENATE, Vote]", "[vote]"])),  # in another case
+    ("summary", lambda rnd: rnd.choice(['"A summary."', '"Another one."', None])),
+    ("author", lambda rnd: rnd.choice(['"A. Writer"', '"B. Writer"', None])),
+    ("slug", lambda rnd: rnd.choice([f"slug-{rnd.randint(0, 5)}", None])),
+]
+
+
 class Editor:
     """One random run of edits on a copy of the example site."""
 
     def __init__(self, site: Path, seed: int) -> None:
         self.site, self.rnd = site, random.Random(seed)
-        # (deleting copies is listed three times: it mends what the edits of copies break)
+        # (deleting copies and restoring sources come three times: they mend what other edits break)
         self.edits: list[Callable[[], str]] = [
             self.delete,
             self.delete,
+            self.restore_sources,
+            self.restore_sources,
             self.append,
             self.move_down,
             self.move_up,
-            self.retitle,
-            self.redate,
-            self.draft,
-            self.tags,
-            self.summary,
-            self.author,
-            self.slug,
             self.copy,
             self.rename,
             self.delete,
@@ -70,9 +80,9 @@ class Editor:
             self.conflicting_fact,
             self.rename_source,
             self.restore_sources,
-            self.tag_case,
             self.base_url,
             self.article_template,
+            *(functools.partial(self.front_field, key, value) for key, value in FRONT_MATTER),
         ]
 
     def edit(self) -> str:
@@ -117,41 +127,10 @@ class Editor:
         self.body(path, lambda b: b.lstrip("\n"))
         return f"move {path.name} up"
 
-    def retitle(self) -> str:
+    def front_field(self, key: str, value: Callable[[random.Random], str | None]) -> str:
         path = self.article()
-        self.front(path, "title", f'"Title {self.rnd.randint(0, 99)}"')
-        return f"retitle {path.name}"
-
-    def redate(self) -> str:
-        path = self.article()
-        # within March 2021: the example's checks use the assembly's strength that month
-        self.front(path, "date", f"2021-03-{self.rnd.randint(1, 31):02d}")
-        return f"redate {path.name}"
-
-    def draft(self) -> str:
-        path = self.article()
-        self.front(path, "draft", self.rnd.choice(["true", "false", None]))
-        return f"draft flag of {path.name}"
-
-    def tags(self) -> str:
-        path = self.article()
-        self.front(path, "tags", self.rnd.choice(["[a, b]", "[b]", "[senate, c]", None, "[]"]))
-        return f"tags of {path.name}"
-
-    def summary(self) -> str:
-        path = self.article()
-        self.front(path, "summary", self.rnd.choice(['"A summary."', '"Another one."', None]))
-        return f"summary of {path.name}"
-
-    def author(self) -> str:
-        path = self.article()
-        self.front(path, "author", self.rnd.choice(['"A. Writer"', '"B. Writer"', None]))
-        return f"author of {path.name}"
-
-    def slug(self) -> str:
-        path = self.article()
-        self.front(path, "slug", self.rnd.choice([f"slug-{self.rnd.randint(0, 5)}", None]))
-        return f"slug of {path.name}"
+        self.front(path, key, value(self.rnd))
+        return f"{key} of {path.name}"
 
     def copy(self) -> str:
         path = self.article()
@@ -256,11 +235,6 @@ class Editor:
             if not target.exists():
                 shutil.copy(original, target)
         return "restore the example's sources"
-
-    def tag_case(self) -> str:
-        path = self.article()
-        self.front(path, "tags", self.rnd.choice(["[Senate]", "[senate]", "[SENATE, Vote]", "[vote]"]))
-        return f"tags of {path.name}, in another case"
 
     def base_url(self) -> str:
         path = self.site / "site.toml"
