@@ -97,7 +97,17 @@ def build_site(
                 and publisher.has(page, stamp)
             )
 
-        options = Options(True, jobs, use_cache, mode, live_reload, reusable, progress, defer_saves=watching)
+        options = Options(
+            True,
+            jobs,
+            use_cache,
+            mode,
+            live_reload,
+            reusable,
+            progress,
+            defer_saves=watching,
+            freeze_kept=not watching,
+        )
 
         fresh: dict[str, bytes] = {}  # the edited articles' pages, for `preview`
 

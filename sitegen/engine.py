@@ -12,6 +12,7 @@ dependencies did not change come from the cache, and their pages from the last o
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -282,6 +283,8 @@ class Options:
     reusable: Callable[[Outcome, CacheData], bool] = lambda outcome, data: True
     progress: Callable[[int, int], None] | None = None
     defer_saves: bool = False  # `watch`: the cache is written when idle, not after every build
+    # a one-off build or check (not `watch`): what the article phase keeps is frozen as it goes
+    freeze_kept: bool = False
 
 
 def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
@@ -583,13 +586,35 @@ def _process_all(
     # here too: the articles' objects (or their outcomes, coming back from the workers) are many
     with fewer_collections():
         if workers == 1:
-            real_dirs: dict[str, bool] = {}
-            ctx = make_context(site, options.live_reload) if options.render else None
-            for path, text_hash in jobs:
-                yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
+            yield from _kept_frozen(_serially(jobs, view, site, options), options.freeze_kept)
             return
         with workers_pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
-            yield from pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
+            outcomes = pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
+            yield from _kept_frozen(outcomes, options.freeze_kept)
+
+
+def _serially(jobs: list[tuple[str, str]], view: SiteView, site: Site, options: Options) -> Iterator[Outcome]:
+    real_dirs: dict[str, bool] = {}
+    ctx = make_context(site, options.live_reload) if options.render else None
+    for path, text_hash in jobs:
+        yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
+
+
+# Outcomes kept by the caller between two freezes: fewer than a young collection's threshold.
+_FREEZE_EVERY = 64
+
+
+def _kept_frozen(outcomes: Iterator[Outcome], freeze: bool) -> Iterator[Outcome]:
+    """The outcomes; with `freeze`, what the caller has kept of them is frozen every so often.
+
+    Each young collection of a big build walked every outcome kept since the last one (~0.4 s
+    of collections at 10,000 articles, for no garbage: an article's objects make no cycles).
+    Frozen, they are never walked; they are still freed when nothing refers to them.  Only for
+    a process that ends with its build: a cycle frozen here is not collected before it ends."""
+    for count, outcome in enumerate(outcomes, 1):
+        yield outcome  # the caller keeps it before asking for the next
+        if freeze and count % _FREEZE_EVERY == 0:
+            gc.freeze()
 
 
 def _recheck(

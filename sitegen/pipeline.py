@@ -27,7 +27,7 @@ class Checked:
 
 
 def check_site(root: Path, *, jobs: int = 1, use_cache: bool = False) -> Checked:
-    options = Options(render=False, jobs=jobs, use_cache=use_cache, mode="check")
+    options = Options(render=False, jobs=jobs, use_cache=use_cache, mode="check", freeze_kept=True)
     result = run(root, options)
     save_cache(root, options, result.cache)
     return Checked(result.site, result.outcomes, result.diagnostics, result)
