@@ -16,7 +16,7 @@ import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 
@@ -575,7 +575,7 @@ def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
     if outcome.rendered is not None and sink is not None:
         sink(outcome)
     if outcome.rendered is not None:
-        outcome.rendered = replace(outcome.rendered, html=b"")
+        outcome.rendered.html = b""  # its own: each render makes a new Rendered
     return outcome
 
 
