@@ -33,9 +33,10 @@ def last_sentence(text: str) -> str:
         end -= 1
     body = text[:end]
     start = 0
-    for match in _END.finditer(body):
+    for match in reversed(list(_END.finditer(body))):  # the last boundary is all that counts
         if not _is_abbreviation(body, match.start()):
             start = match.end()
+            break
     return body[start:].strip()
 
 
