@@ -28,8 +28,8 @@ CACHE_DIR = ".sitegen-cache"
 # The format: a new one never reads an old one.  5: keys cover more of what pages show (an
 # article's checks.json entries, every field of its list entry, the site's own stylesheet) and
 # outcomes citing a missing source or fact depend on the source ids or fact names: no key made
-# under 4 is trusted.
-_MAGIC = b"sitegen-cache 5\n"
+# under 4 is trusted.  6: the key of all the site-wide pages' inputs (CacheData.page_inputs).
+_MAGIC = b"sitegen-cache 6\n"
 
 
 def digest(*parts: str | bytes) -> str:
@@ -80,6 +80,7 @@ class CacheData:
     page_keys: dict[str, str] = field(default_factory=dict)  # site-wide page -> key of what made it
     static_key: str = ""  # the static files that output was made with
     generation: str = ""  # new with every publish: which output the manifest describes
+    page_inputs: str = ""  # a key of all that page_keys were worked out from ("": not known)
 
     def __getstate__(self) -> dict[str, Any]:
         # The entries are pickled a few hundred at a time: one pickle of a big site's entries
@@ -109,6 +110,7 @@ class CacheData:
             dict(self.page_keys),
             self.static_key,
             self.generation,
+            self.page_inputs,
         )
 
 
@@ -280,6 +282,7 @@ def _apply_delta(data: CacheData, checksum: bytes, loaded: tuple[bytes, Any] | N
     rest = delta.rest
     data.env, data.manifest, data.out = rest.env, rest.manifest, rest.out
     data.page_keys, data.static_key, data.generation = rest.page_keys, rest.static_key, rest.generation
+    data.page_inputs = rest.page_inputs
 
 
 def _load(path: Path) -> tuple[bytes, Any] | None:

@@ -163,6 +163,70 @@ def test_a_page_changed_by_hand_is_replaced(fixture_site: Path, tmp_path: Path) 
     assert not result.unchanged
 
 
+def test_an_edit_no_list_shows_keeps_every_site_page_as_published(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    before = {rel: (out / rel).stat().st_ino for rel in ("index.html", "checks/index.html", "feed.xml")}
+    # a sentence after the first paragraph: no excerpt, title, check row or citation changes
+    write_files(site, {"content/articles/a03.md": ARTICLE.format(title="A3", body=_body(3) + "\n\nMore.")})
+    _build(site, out)
+    assert b"More." in (out / "articles" / "a03" / "index.html").read_bytes()
+    # kept from the spare or linked from the output, not written again
+    assert {rel: (out / rel).stat().st_ino for rel in before} == before
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_a_site_page_gone_from_the_output_is_made_again_after_a_quiet_edit(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(site, {"content/articles/a04.md": ARTICLE.format(title="A4", body=_body(4) + "\n\nMore.")})
+    _build(site, out)  # the spare now holds the output before last
+    spares = [p for p in (site / CACHE_DIR).glob("spare-*") if p.is_dir()]
+    assert spares
+    for tree in (out, *spares):  # the live tree and the spare
+        (tree / "index.html").unlink()
+        (tree / "checks.json").write_text("{}")
+    write_files(site, {"content/articles/a03.md": ARTICLE.format(title="A3", body=_body(3) + "\n\nMore.")})
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_site_pages_follow_a_title_published_only_after_a_failed_build(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    # The failed build keeps the new title in its cache, but the pages published still show
+    # the old one: the next build must not take them as they are.
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(
+        site,
+        {
+            "content/articles/a01.md": ARTICLE.format(title="Renamed", body=_body(1)),
+            "content/articles/a02.md": ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>."),
+        },
+    )
+    assert not build_site(site, out).published
+    _edit(site, "a02", "A2", _body(2))
+    _build(site, out)
+    assert b"Renamed" in (out / "index.html").read_bytes()
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
+def test_a_source_edit_alone_remakes_its_source_page(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    source = next((site / "content" / "sources").glob("*.md"))
+    source.write_text(source.read_text() + "\nA paragraph added to the source.\n")
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
 def test_deleted_article_disappears(fixture_site: Path, tmp_path: Path) -> None:
     site = _site(fixture_site)
     out = tmp_path / "out"
