@@ -10,7 +10,7 @@ import multiprocessing
 import signal
 import traceback
 from collections.abc import Callable, Iterator
-from multiprocessing.pool import Pool
+from multiprocessing.pool import TERMINATE, Pool
 from typing import Any
 
 # Parsing and rendering an article makes many short-lived objects and few reference cycles.
@@ -20,8 +20,42 @@ from typing import Any
 THRESHOLDS = (50_000, 20, 100)
 
 
-def pool(workers: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> Pool:
-    return multiprocessing.get_context("fork").Pool(workers, _start, (initializer, initargs))
+@contextlib.contextmanager
+def pool(
+    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()
+) -> Iterator[Pool]:
+    """A pool of forked workers for a `with` block; left by an exception (Ctrl-C in a build,
+    a stop in `watch`), its workers are killed and nothing waits for them."""
+    workers_pool = multiprocessing.get_context("fork").Pool(workers, _start, (initializer, initargs))
+    try:
+        yield workers_pool
+    except BaseException:
+        _abandon(workers_pool)
+        raise
+    workers_pool.terminate()  # every task is done: the workers sit idle
+
+
+def _abandon(workers_pool: Pool) -> None:
+    """Kill the workers of a pool interrupted with tasks in flight, without Pool.terminate.
+
+    terminate() waits for the pool's result thread, which then reads what is left in the
+    results pipe; a worker killed in the middle of writing a result (a page is ~16 KB, more
+    than one write) leaves half a message there, and the thread, and so the build, waited
+    for the rest for ever (1 in ~150 interrupted `watch` starts).  The pool's threads are
+    daemons and are left to wait; the workers are killed and reaped here."""
+    internals = ("_state", "_worker_handler", "_pool", "_terminate")
+    if not all(hasattr(workers_pool, name) for name in internals):  # another Python's Pool
+        workers_pool.terminate()
+        return
+    workers_pool._state = TERMINATE  # type: ignore[attr-defined]
+    workers_pool._worker_handler._state = TERMINATE  # type: ignore[attr-defined]  # no replacements
+    workers_pool._terminate.cancel()  # type: ignore[attr-defined]  # nor a terminate() at exit
+    processes = list(workers_pool._pool)  # type: ignore[attr-defined]
+    for process in processes:
+        if process.exitcode is None:
+            process.kill()
+    for process in processes:
+        process.join(timeout=1.0)
 
 
 def _start(initializer: Callable[..., None] | None, initargs: tuple) -> None:

@@ -84,3 +84,32 @@ def test_an_internal_error_in_a_build_worker_is_reported_and_the_build_ends(
     err = capsys.readouterr().err
     assert "internal error" in err and "_TwoArgumentError: broken" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def _slow(_job: object) -> int:
+    import time
+
+    time.sleep(0.2)
+    return 1
+
+
+def test_a_pool_left_with_a_half_written_result_stops_at_once() -> None:
+    # What a worker killed in the middle of writing a result leaves in the results pipe: a
+    # length and a few bytes of the message.  Pool.terminate() waited for the rest for ever.
+    import os
+    import struct
+    import time
+
+    signal.alarm(60)  # a hang fails the test instead of the suite
+    try:
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt), workers.pool(2) as pool:
+            results = pool.imap_unordered(_slow, range(8))
+            next(results)
+            os.write(pool._outqueue._writer.fileno(), struct.pack("!i", 100_000) + b"half")
+            processes = list(pool._pool)
+            raise KeyboardInterrupt
+        assert time.monotonic() - started < 5
+        assert all(p.exitcode is not None for p in processes)  # killed and reaped
+    finally:
+        signal.alarm(0)
