@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -45,7 +46,7 @@ class Outcome:
     meta: ArticleMeta
     annotations: int
     diagnostics: tuple[Diagnostic, ...]  # the article's own (front matter, annotations)
-    defines: tuple[FactDef, ...] = ()  # the facts it defines
+    defines: tuple[PackedFact, ...] = ()  # the facts it defines (see `pack_fact`)
     seen: tuple[tuple[str, tuple | None], ...] = ()  # the @facts it used, as it saw them
     cites: tuple[str, ...] = ()  # the sources its claims name
     rendered: Rendered | None = None
@@ -67,7 +68,7 @@ class Outcome:
             meta,
             annotations,
             diagnostics,
-            defines=tuple(f for r in results for f in r.facts),
+            defines=tuple(pack_fact(f) for r in results for f in r.facts),
             seen=tuple(sorted({name: seen for r in results for name, seen in r.facts_seen}.items())),
             cites=tuple(sorted({s for r in results for s in r.sources})),
         )
@@ -77,13 +78,30 @@ class Outcome:
         return any(d.is_error for d in self.diagnostics)
 
     def fact_defs(self) -> list[FactDef]:
-        return list(self.defines)
+        return [unpack_fact(self.path, packed) for packed in self.defines]
 
     def facts_seen(self) -> dict[str, tuple | None]:
         return dict(self.seen)
 
     def sources_seen(self) -> set[str]:
         return set(self.cites)
+
+
+# A fact definition as an outcome keeps it, in the outcome's own file: (name, value, percent,
+# raw, line, column, end line, end column), the value as Decimal's exact text.  A big site's
+# outcomes hold tens of thousands (a bench site, 3.4 an article), and as FactDefs, a Decimal
+# and a Span each, they were two fifths of the time its cache took to unpickle.
+PackedFact = tuple[str, str, bool, str, int, int, int, int]
+
+
+def pack_fact(fact: FactDef) -> PackedFact:
+    s = fact.span
+    return (fact.name, str(fact.value), fact.percent, fact.raw, s.line, s.column, s.end_line, s.end_column)
+
+
+def unpack_fact(path: str, packed: PackedFact) -> FactDef:
+    name, value, percent, raw, line, column, end_line, end_column = packed
+    return FactDef(name, Decimal(value), percent, raw, Span(path, line, column, end_line, end_column))
 
 
 @dataclass
@@ -203,13 +221,19 @@ def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]
     """First definition in (path, line) order; a later one with another value is SG402."""
     facts = SiteFacts()
     diags: list[Diagnostic] = []
+    firsts: dict[str, PackedFact] = {}  # as packed: most repeat the first's value, text for text
     for outcome in sorted(outcomes, key=lambda o: o.path):
-        for definition in sorted(outcome.fact_defs(), key=lambda f: (f.span.line, f.span.column)):
-            first = facts.first.setdefault(definition.name, definition)
-            if first is not definition and (first.value, first.percent) != (
-                definition.value,
-                definition.percent,
+        for packed in sorted(outcome.defines, key=lambda d: (d[4], d[5])):  # line, column
+            name, value, percent = packed[:3]
+            if name not in firsts:
+                firsts[name], facts.first[name] = packed, unpack_fact(outcome.path, packed)
+                continue
+            first = facts.first[name]
+            if (value, percent) != firsts[name][1:3] and (Decimal(value), percent) != (
+                first.value,
+                first.percent,
             ):
+                definition = unpack_fact(outcome.path, packed)
                 diags.append(
                     error(
                         "SG402",
@@ -555,12 +579,14 @@ def _provisional(site: Site, candidates: dict[str, Entry], texts: _Texts) -> Sit
     ordered = sorted(
         [
             *((d.span.file, d.span.line, d.name, d) for d in scanned),
-            *((p, f.span.line, f.name, f) for p, e in candidates.items() for f in e.outcome.fact_defs()),
+            *((p, f[4], f[0], f) for p, e in candidates.items() for f in e.outcome.defines),
         ],
         key=lambda item: (item[0], item[1]),
     )
-    for _, _, name, definition in ordered:
-        facts.first.setdefault(name, definition)
+    for path, _, name, definition in ordered:
+        if name not in facts.first:  # a FactDef made for each name's first only
+            is_made = isinstance(definition, FactDef)
+            facts.first[name] = definition if is_made else unpack_fact(path, definition)
     return facts
 
 
