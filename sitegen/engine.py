@@ -635,8 +635,8 @@ def _kept_frozen(outcomes: Iterator[Outcome], freeze: bool) -> Iterator[Outcome]
 
     Each young collection of a big build walked every outcome kept since the last one (~0.4 s
     of collections at 10,000 articles, for no garbage: an article's objects make no cycles).
-    Frozen, they are never walked; they are still freed when nothing refers to them.  Only for
-    a process that ends with its build: a cycle frozen here is not collected before it ends."""
+    Frozen, they are never walked; they are still freed when nothing refers to them.  Not for
+    `watch`, which runs all day: a reference cycle frozen here would never be collected."""
     for count, outcome in enumerate(outcomes, 1):
         yield outcome  # the caller keeps it before asking for the next
         if freeze and count % _FREEZE_EVERY == 0:
