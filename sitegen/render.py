@@ -257,7 +257,7 @@ def site_inputs(rendered: Sequence[Rendered], base_key: str, sources: dict[str, 
     The articles shown, in order, by what the pages show of each (its list key covers every
     field of its view, `rows_key` its checks-page rows and checks.json entries), the
     sources by content (`sources`: id -> hash), and `base_key` (templates, site.toml,
-    version, drafts shown or not) and the feed's epoch date.  A tenth of the time of the
+    version, drafts shown or not) and the feed's epoch date.  A seventh of the time of the
     pages' own keys at 10,000 articles: it neither sorts nor groups."""
     parts = [base_key, _epoch_date().isoformat(), repr(sorted(sources.items()))]
     for r in rendered:
