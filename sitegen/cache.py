@@ -289,8 +289,9 @@ def _apply_delta(data: CacheData, checksum: bytes, loaded: tuple[bytes, Any] | N
 def _load(path: Path) -> tuple[bytes, Any] | None:
     try:
         blob = path.read_bytes()
-        header, _, body = blob.partition(b"\n\n")
-        magic, version, checksum = header.split(b"\n")
+        end = blob.index(b"\n\n")
+        magic, version, checksum = blob[:end].split(b"\n")
+        body = memoryview(blob)[end + 2 :]  # not a copy: a big site's cache is tens of megabytes
         if magic + b"\n" != _MAGIC or version.decode() != __version__:
             return None
         if hashlib.sha256(body).hexdigest().encode() != checksum:
