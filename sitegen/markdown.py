@@ -21,6 +21,7 @@ from markdown_it.rules_core.text_join import text_join
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.anchors.index import slugify as heading_slug
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
@@ -103,6 +104,40 @@ def _inline_where_wanted(state) -> None:
                 plain[id(token)] = token
             else:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)
+                if "![" in token.content and "<<" in token.content:
+                    _hoist_from_images(token)
+
+
+def _hoist_from_images(block: Token) -> None:
+    """Annotations written in an image's alt text, moved to just after the image.
+
+    markdown-it parses alt text into the image's own children, which the alt attribute
+    flattens to text: an annotation there would be neither placed, checked nor shown.  After
+    the image it is all three, its marker after the picture as after a link.  Its offset,
+    relative to the alt text, becomes one in the block's content like every other's."""
+    children: list[Token] = []
+    for child in block.children or ():
+        children.append(child)
+        if child.type == "image":
+            children += _annotations_of_image(child, block.content, 0)
+    block.children = children
+
+
+def _annotations_of_image(image: Token, content: str, search_from: int) -> list[Token]:
+    found = content.find("![" + image.content, search_from)
+    label_start = found + 2 if found >= 0 else search_from
+    taken: list[Token] = []
+    kept: list[Token] = []
+    for child in image.children or ():
+        if child.type == ANNOTATION:
+            child.meta["offset"] = label_start + child.meta["offset"]
+            taken.append(child)
+        else:
+            kept.append(child)
+            if child.type == "image":  # an image in alt text: its annotations come out too
+                taken += _annotations_of_image(child, content, label_start)
+    image.children = kept
+    return taken
 
 
 def _text_join(state) -> None:
@@ -128,13 +163,26 @@ def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
-    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False)
+    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
     md.use(annotation_plugin)
     md.use(fast_paragraph_plugin)
     md.core.ruler.at("normalize", _normalize)
     if _is_rule(md.core.ruler, "text_join", text_join):
         md.core.ruler.at("text_join", _text_join)
     return md
+
+
+# Ids the page templates give their own elements, and the ids of markers and notes: a heading
+# named "Main", "Notes heading" or "Fn 1" must not take one (nor may numbering a second "Fn").
+_PAGE_IDS = re.compile(r"main|notes-heading|citing-heading|text-heading|sitegen-overlay|(?:fn|fnref)(?:-\d+)*")
+
+
+def heading_id(title: str) -> str:
+    """The anchors plugin's GitHub-style slug of a heading, kept clear of the page's own ids."""
+    slug = heading_slug(title)
+    if not slug:
+        return "section"  # a heading of punctuation only: an empty id is not valid HTML
+    return f"h-{slug}" if _PAGE_IDS.fullmatch(slug) else slug
 
 
 def _is_rule(ruler, name: str, fn) -> bool:  # type: ignore[no-untyped-def]
@@ -251,6 +299,6 @@ def _text_before_annotations(children: Sequence[Token]) -> list[str]:
             buffer.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             buffer.append("\n")
-        elif child.type == "image":
-            buffer.append(child.content)
+        elif child.type == "image":  # its alt text, as the alt attribute shows it
+            buffer.append("".join(c.content for c in child.children or () if c.type in ("text", "code_inline")))
     return out

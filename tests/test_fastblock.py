@@ -31,7 +31,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from sitegen import fastblock
 from sitegen.fastblock import fast_paragraph_plugin
-from sitegen.markdown import annotation_plugin, markdown
+from sitegen.markdown import annotation_plugin, heading_id, markdown
 
 TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
 TOKEN_FLAGS = ("block", "hidden")
@@ -46,7 +46,7 @@ def reference() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
-    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False)
+    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
     md.use(annotation_plugin)
     return md
 
