@@ -174,7 +174,9 @@ def markdown() -> MarkdownIt:
 
 # Ids the page templates give their own elements, and the ids of markers and notes: a heading
 # named "Main", "Notes heading" or "Fn 1" must not take one (nor may numbering a second "Fn").
-_PAGE_IDS = re.compile(r"main|notes-heading|citing-heading|text-heading|sitegen-overlay|(?:fn|fnref)(?:-\d+)*")
+_PAGE_IDS = re.compile(
+    r"main|notes-heading|citing-heading|text-heading|sitegen-overlay|(?:fn|fnref)(?:-\d+)*"
+)
 
 
 def heading_id(title: str) -> str:
@@ -300,5 +302,6 @@ def _text_before_annotations(children: Sequence[Token]) -> list[str]:
         elif child.type in ("softbreak", "hardbreak"):
             buffer.append("\n")
         elif child.type == "image":  # its alt text, as the alt attribute shows it
-            buffer.append("".join(c.content for c in child.children or () if c.type in ("text", "code_inline")))
+            alt = child.children or ()
+            buffer.append("".join(c.content for c in alt if c.type in ("text", "code_inline")))
     return out
