@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sitegen import noop
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
-from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics
+from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics, summarize
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
@@ -36,6 +36,12 @@ class BuildResult:
     articles: int = 0
     rendered: int = 0  # articles parsed, checked and rendered this time (the rest came from the cache)
     unchanged: bool = False  # nothing changed: the output was left exactly as it was
+
+    @property
+    def summary(self) -> Summary:
+        """The counts of every diagnostic, a template's found while publishing included."""
+        counted = self.checked.summary
+        return summarize(self.diagnostics, counted.articles, counted.annotations)
 
 
 def page_of(outcome: Outcome) -> str:
@@ -455,7 +461,7 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
         return 2
     elapsed = time.perf_counter() - started
     checked = result.checked
-    report(result.diagnostics, checked.summary, checked.site.texts, args.format, elapsed)
+    report(result.diagnostics, result.summary, checked.site.texts, args.format, elapsed)
     status = exit_status(result.diagnostics, strict=args.strict)
     if result.unchanged:
         print(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from sitegen import __version__
@@ -273,12 +273,21 @@ def _schema() -> str:
     return ";".join(f"{cls.__name__}:{','.join(f.name for f in fields(cls))}" for cls in kept)
 
 
+@cache
+def code_digest() -> str:
+    """Every file of the installed package: a changed sitegen (an upgrade from a checkout
+    that kept the version number, say) trusts nothing the old one cached."""
+    package = Path(__file__).parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return digest(*(part for p in files for part in (p.relative_to(package).as_posix(), p.read_bytes())))
+
+
 def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     """Everything every article's result depends on besides its own text, facts and sources."""
     # SOURCE_DATE_EPOCH dates an empty site's feed: a new value is a new build
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     stylesheet = str(has_own_stylesheet(site))
-    parts = [__version__, _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
+    parts = [__version__, code_digest(), _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
     for folder in (Path(__file__).parent / "templates", site.root / "templates"):
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):

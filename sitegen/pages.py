@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,14 +85,15 @@ def environment(root: Path) -> jinja2.Environment:
 
 
 def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
-    """SG902 pointing at the template line that failed, in the site's or the built-in file."""
-    filename = getattr(exc, "filename", None) or getattr(exc, "name", None) or name
-    line = getattr(exc, "lineno", None)
-    tb = exc.__traceback__
-    while tb is not None and line is None:
-        if tb.tb_frame.f_code.co_filename.endswith(os.sep + str(filename).split("/")[-1]):
-            line = tb.tb_lineno
-        tb = tb.tb_next
+    """SG902 pointing at the template line that failed, in the site's or the built-in file.
+
+    A syntax error knows its file and line.  Any other error is placed at the innermost
+    template frame of its traceback (Jinja2 maps those to template lines): the line of an
+    undefined variable, of an `extends` naming a missing file, also inside a parent template."""
+    filename, line = _where_in_templates(exc)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        filename, line = exc.filename or exc.name or filename, exc.lineno
+    filename = filename or name
     site_file = root / "templates" / Path(str(filename)).name
     rel = f"templates/{site_file.name}" if site_file.is_file() else f"(built-in)/{Path(str(filename)).name}"
     message = getattr(exc, "message", None) or str(exc)
@@ -101,8 +101,30 @@ def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
         "SG902",
         Span.point(rel, line or 1, 1),
         f"template error in {Path(str(filename)).name}: {message}",
-        help="templates use StrictUndefined: every variable must exist",
+        help=_template_help(exc),
     )
+
+
+def _where_in_templates(exc: Exception) -> tuple[str | None, int | None]:
+    where: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        code_file = tb.tb_frame.f_code.co_filename
+        in_template = "__jinja_template__" in tb.tb_frame.f_globals or not code_file.endswith(".py")
+        if in_template and not code_file.startswith("<"):
+            where = (code_file, tb.tb_lineno)
+        tb = tb.tb_next
+    return where
+
+
+def _template_help(exc: Exception) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return "templates use StrictUndefined: every variable must exist"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return "templates are looked for in the site's templates/, then among the built-in ones"
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return "see the Jinja2 template syntax: https://jinja.palletsprojects.com/templates/"
+    return "a template's expression failed on the values it was given"
 
 
 def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **context) -> str:

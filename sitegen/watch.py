@@ -229,7 +229,7 @@ class Session:
         texts = checked.site.texts
         if result.diagnostics:
             sys.stderr.write(format_text(result.diagnostics, texts, color=self.color))
-        summary = format_summary_line(checked.summary, seconds)
+        summary = format_summary_line(result.summary, seconds)
         new_output = result.published and not getattr(result, "unchanged", False)
         if result.published:
             _say(f"rebuilt: {summary}" + ("" if new_output else " (output unchanged)"))

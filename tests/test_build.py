@@ -148,6 +148,33 @@ def test_template_error_is_sg902_and_publishes_nothing(tmp_path: Path, fixture_s
     assert not out.exists()
 
 
+_PAGE = "{% extends 'base.html' %}\n{% block main %}\n\n{{ LINE4 }}\n{% endblock %}\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        # an undefined name on line 4 of a site page's template, of an article's, of a parent's
+        ({"templates/index.html": _PAGE.replace("LINE4", "nope")}, "templates/index.html:4"),
+        ({"templates/article.html": _PAGE.replace("LINE4", "article.nope")}, "templates/article.html:4"),
+        ({"templates/base.html": "<!DOCTYPE html>\n\n\n{{ nope }}\n{% block main %}{% endblock %}\n"},
+         "templates/base.html:4"),
+        # a missing parent: the template that names it
+        ({"templates/tag.html": "{% extends 'nope.html' %}\n"}, "templates/tag.html:1"),
+        ({"templates/source.html": "\n\n{% if %}\n"}, "templates/source.html:3"),
+    ],
+)
+def test_a_template_error_is_placed_and_counted(
+    tmp_path: Path, fixture_site: Path, capsys, files: dict[str, str], where: str
+) -> None:
+    article = "---\ntitle: A\ndate: 2021-03-06\ntags: [x]\n---\nText <<claim src=001>>.\n"
+    write_files(fixture_site, {"content/articles/a.md": article, **files})
+    assert main(["build", str(fixture_site), "--out", str(tmp_path / "out"), "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert [(d["code"], f"{d['file']}:{d['line']}") for d in report["diagnostics"]] == [("SG902", where)]
+    assert report["summary"]["errors"] == 1
+
+
 @pytest.mark.parametrize("template", ["index_item.html", "tag_item.html"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_broken_list_item_template_is_one_sg902(
