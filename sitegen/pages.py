@@ -127,6 +127,19 @@ def _template_help(exc: Exception) -> str:
     return "a template's expression failed on the values it was given"
 
 
+def template_problems(root: Path) -> list[Diagnostic]:
+    """SG902 for every template, the site's or a built-in one, that does not compile: what
+    `check` can know of the templates without rendering a page."""
+    env = environment(root)
+    problems: list[Diagnostic] = []
+    for name in env.list_templates(filter_func=lambda n: n.endswith((".html", ".xml"))):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError as exc:
+            problems.append(template_diagnostic(root, name, exc))
+    return problems
+
+
 def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **context) -> str:
     try:
         return env.get_template(name).render(**context)

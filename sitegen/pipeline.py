@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitegen.diagnostics import Diagnostic, Summary, summarize
+from sitegen.diagnostics import Diagnostic, Summary, sorted_diagnostics, summarize
 from sitegen.engine import Options, Outcome, Run, run, save_cache
+from sitegen.pages import template_problems
 from sitegen.site import Site
 
 
@@ -30,4 +31,5 @@ def check_site(root: Path, *, jobs: int = 1, use_cache: bool = False) -> Checked
     options = Options(render=False, jobs=jobs, use_cache=use_cache, mode="check", freeze_kept=True)
     result = run(root, options)
     save_cache(root, options, result.cache)
-    return Checked(result.site, result.outcomes, result.diagnostics, result)
+    diagnostics = sorted_diagnostics([*result.diagnostics, *template_problems(root)])
+    return Checked(result.site, result.outcomes, diagnostics, result)

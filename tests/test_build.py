@@ -264,3 +264,14 @@ def test_init_site_builds_clean_under_strict(tmp_path: Path) -> None:
     kinds = {c["kind"] for c in json.loads((target / "public" / "checks.json").read_text())["checks"]}
     assert kinds == {"seats", "threshold", "votes", "tally", "sum", "pct", "claim"}
     assert main(["init", str(target)]) == 2
+
+
+def test_check_reports_a_template_that_does_not_compile(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    """`check` renders nothing, but a template build could not even compile fails it as it fails build."""
+    write_files(fixture_site, {"templates/index.html": "{% extends 'base.html' %}\n\n{% if %}\n"})
+    assert main(["check", str(fixture_site), "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert [(d["code"], d["file"], d["line"]) for d in report["diagnostics"]] == [
+        ("SG902", "templates/index.html", 3)
+    ]
+    assert report["summary"]["errors"] == 1
