@@ -237,7 +237,7 @@ def _rules(
     rules: dict[str, Rule] = {}
     for name, expression in {**sources, **own}.items():
         span = where.span("rules", name) if name in own else Span.point(CONFIG_FILE)
-        if name in RESERVED_RULE_NAMES or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if name in RESERVED_RULE_NAMES or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
             diags.append(error("SG901", span, f"`{name}` cannot name a rule (reserved or not a plain name)"))
             continue
         if not isinstance(expression, str):
