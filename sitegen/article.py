@@ -59,6 +59,8 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
     default_slug = slugify(PurePosixPath(path).stem) or "article"
     slug = default_slug
     given = fm.values.get("slug")
+    if given is not None and not isinstance(given, str):
+        given = fm.scalars.get("slug", given)  # `slug: 2021` is the slug 2021, not a number
     if given is not None:
         if isinstance(given, str) and SLUG.match(given) and len(given) <= MAX_SLUG:
             slug = given

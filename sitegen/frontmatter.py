@@ -28,6 +28,7 @@ class FrontMatter:
     present: bool = False
     broken: set[str] = field(default_factory=set)  # keys whose value could not be read
     unreadable: bool = False  # the YAML itself did not parse: no "missing key" follow-ups
+    scalars: dict[str, str] = field(default_factory=dict)  # each scalar value as written (0123, not 83)
 
     def span(self, key: str) -> Span:
         if key in self.spans:
@@ -82,6 +83,8 @@ def _read_values(fm: FrontMatter, loader, node: yaml.MappingNode, first_line: in
         key = str(key_node.value)
         span = _node_span(fm.file, value_node, first_line)
         fm.spans[key] = span
+        if isinstance(value_node, yaml.ScalarNode):
+            fm.scalars[key] = str(value_node.value)
         try:
             fm.values[key] = loader.construct_object(value_node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:

@@ -275,3 +275,11 @@ def test_check_reports_a_template_that_does_not_compile(tmp_path: Path, fixture_
         ("SG902", "templates/index.html", 3)
     ]
     assert report["summary"]["errors"] == 1
+
+
+def test_a_slug_of_digits_is_published_as_written(tmp_path: Path, fixture_site: Path) -> None:
+    article = "---\ntitle: A\ndate: 2021-03-06\nslug: 0123\n---\nText.\n"
+    write_files(fixture_site, {"content/articles/a.md": article})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    assert (out / "articles" / "0123" / "index.html").is_file()
