@@ -342,7 +342,7 @@ def _value(text: str, t: Node, tokens: list[Tok]) -> Value:
     if rule == "percent":
         return Value("percent", raw, start, end, number=_decimal(raw[:-1], start, end))
     if rule == "string":
-        return Value("string", raw, start, end, text=_unescape(raw[1:-1]))
+        return Value("string", raw, start, end, text=_unescape(raw, start))
     if rule == "date":
         return Value("date", raw, start, end, text=raw, date=_date(raw))
     if rule == "factref":
@@ -366,5 +366,21 @@ def _date(raw: str) -> dt.date | None:
         return None
 
 
-def _unescape(body: str) -> str:
-    return re.sub(r"\\(.)", r"\1", body)
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _unescape(raw: str, start: int) -> str:
+    """A STRING token's text: `\\"` and `\\\\` are its only escapes (SPEC §2); any other is SG101,
+    not a letter silently dropped (`\\t` is not a tab, and a quote with it would not be found)."""
+    for match in _ESCAPE.finditer(raw, 1, len(raw) - 1):
+        if match.group(1) not in '"\\':
+            at = start + match.start()
+            raise _Bad(
+                SyntaxProblem(
+                    f'unknown escape `{match.group()}` in a string: only \\" and \\\\ are escapes',
+                    at,
+                    at + 2,
+                    "write \\\\ for a backslash",
+                )
+            )
+    return _ESCAPE.sub(r"\1", raw[1:-1])
