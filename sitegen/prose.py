@@ -67,11 +67,12 @@ def _value(digits: str) -> Decimal:
 
 def missing_figures(sentence: str, figures: list[Decimal]) -> list[Decimal]:
     present = {_value(m.group()) for m in _NUMBER.finditer(sentence)}
-    if not present.issuperset(figures):  # numbers in words only when digits do not cover them
+    if not present.issuperset(map(abs, figures)):  # numbers in words only when digits do not cover them
         present.update(Decimal(WORDS.index(m.group().lower())) for m in _WORD.finditer(sentence))
     missing: list[Decimal] = []
     for figure in figures:
-        if figure not in present and figure not in missing:
+        # numbers are read without a sign: "-5", "a fall of 5" and "down 5" all state change=-5
+        if abs(figure) not in present and figure not in missing:
             missing.append(figure)
     return missing
 
