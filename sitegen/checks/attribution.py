@@ -36,12 +36,13 @@ _QUOTES = str.maketrans(
     }
 )
 _SPACES = re.compile(r"\s+")
+_HYPHENS = re.compile(r"-{2,}")  # `--` and `---`: how a dash is typed where there is no dash key
 
 
 @functools.lru_cache(maxsize=256)
 def fold(text: str) -> str:
     """Compare quotes ignoring case, runs of white space and typographic quotes and dashes."""
-    return _SPACES.sub(" ", text.translate(_QUOTES).casefold()).strip()
+    return _SPACES.sub(" ", _HYPHENS.sub("-", text.translate(_QUOTES)).casefold()).strip()
 
 
 def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
