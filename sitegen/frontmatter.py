@@ -37,17 +37,20 @@ class FrontMatter:
 
 
 def read_front_matter(
-    file: str, yaml_text: str | None, first_line: int
+    file: str, yaml_text: str | None, first_line: int, needs: tuple[str, ...] = ("title", "date")
 ) -> tuple[FrontMatter, list[Diagnostic]]:
-    """Parse YAML whose first line is file line `first_line` (1-based)."""
+    """Parse YAML whose first line is file line `first_line` (1-based); `needs`: the keys the
+    help of a missing front matter names."""
     fm = FrontMatter(file, header=Span.point(file, max(first_line - 1, 1), 1, 3))
     if yaml_text is None:
+        keys = [f"`{key}:`" for key in needs]
+        listed = ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else "".join(keys)
         return fm, [
             error(
                 "SG501",
                 Span.point(file, 1, 1),
                 "no front matter: a file must start with a `---` line, YAML, and a closing `---`",
-                help="add front matter with at least `title:` and `date:`",
+                help=f"add front matter with at least {listed}",
             )
         ]
     fm.present = True

@@ -202,10 +202,11 @@ def _load_source(site: Site, rel: str) -> None:
         )
         return
     yaml_text, first_line, body_line = split_front_matter(text)
-    fm, diags = read_front_matter(rel, yaml_text, first_line)
-    title = as_text(fm, "title", required=True, diags=diags)
-    publisher = as_text(fm, "publisher", required=True, diags=diags)
-    date = as_date(fm, "date", required=True, diags=diags)
+    fm, diags = read_front_matter(rel, yaml_text, first_line, needs=("title", "publisher", "date"))
+    required = fm.present  # with none at all, its one diagnostic says what it needs
+    title = as_text(fm, "title", required=required, diags=diags)
+    publisher = as_text(fm, "publisher", required=required, diags=diags)
+    date = as_date(fm, "date", required=required, diags=diags)
     url = as_text(fm, "url", required=False, diags=diags)
     author = as_text(fm, "author", required=False, diags=diags)
     if url is not None and not re.match(r"https?://[^\s\"'<>]+\Z", url, re.IGNORECASE):
