@@ -357,7 +357,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     ordered = [outcomes[p] for p in sorted(outcomes)]
     shared = [*site.diagnostics, *texts.problems.values(), *fact_diags]
     shared += duplicate_slug_diagnostics([(o.path, o.meta) for o in ordered])
-    diags = shared + [d for o in ordered for d in o.diagnostics]
+    diags = shared + _articles_diagnostics(ordered, site)
     changed = bool(misses or rechecked or set(data.entries) != set(outcomes))
     data.entries = {o.path: _entry(o, candidates.get(o.path), sources, stamps.get(o.path)) for o in ordered}
     for file in {d.span.file for d in diags}:  # texts only where a diagnostic shows a source line
@@ -378,6 +378,16 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
         stamps,
         shared,
     )
+
+
+def _articles_diagnostics(outcomes: list[Outcome], site: Site) -> list[Diagnostic]:
+    """The articles' own diagnostics; while site.toml has errors (SG901, which fail the build
+    anyway) without "unknown body": a body it fails to define would be unknown at every use,
+    hundreds of errors listed ahead of the one that explains them."""
+    diags = [d for o in outcomes for d in o.diagnostics]
+    if any(d.code == "SG901" for d in site.diagnostics):
+        diags = [d for d in diags if d.code != "SG301"]
+    return diags
 
 
 def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink | None = None) -> Run | None:
@@ -420,7 +430,7 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     entries = data.entries
     for path in paths:
         entries[path] = _entry(fresh.get(path, old[path]), entries.get(path), sources, stamps[path])
-    diags = previous.shared + [d for o in ordered for d in o.diagnostics]
+    diags = previous.shared + _articles_diagnostics(ordered, previous.site)
     return Run(
         site,
         ordered,
