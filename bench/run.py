@@ -444,7 +444,7 @@ class Bench:
                 f.write(EDIT_SENTENCE)
 
         def after(sample: Sample) -> None:
-            found = re.search(r"published (\d+) articles \((\d+) unchanged\)", sample.stderr_tail)
+            found = re.search(r"published (\d+) articles? \((\d+) unchanged\)", sample.stderr_tail)
             if found and int(found.group(1)) - int(found.group(2)) != 1:
                 m.note += f"; re-rendered {int(found.group(1)) - int(found.group(2))} articles"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sitegen import noop
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
-from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics, summarize
+from sitegen.diagnostics import Diagnostic, Summary, exit_status, plural, sorted_diagnostics, summarize
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
@@ -464,14 +464,13 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     report(result.diagnostics, result.summary, checked.site.texts, args.format, elapsed)
     status = exit_status(result.diagnostics, strict=args.strict)
     if result.unchanged:
-        print(
-            f"sitegen: nothing changed; {out} is up to date ({result.articles} articles, {elapsed:.2f}s)",
-            file=sys.stderr,
-        )
+        articles = plural(result.articles, "article")
+        print(f"sitegen: nothing changed; {out} is up to date ({articles}, {elapsed:.2f}s)", file=sys.stderr)
     elif result.published:
         reused = result.articles - min(result.rendered, result.articles)
         print(
-            f"sitegen: published {result.articles} articles ({reused} unchanged), {result.pages} pages, "
+            f"sitegen: published {plural(result.articles, 'article')} ({reused} unchanged), "
+            f"{plural(result.pages, 'page')}, "
             f"into {out} in {elapsed:.2f}s",
             file=sys.stderr,
         )

@@ -266,8 +266,11 @@ def _rule(
                     error(
                         "SG901",
                         span,
-                        f"{exc.message} for {body.name} (seats {body.seats}, strength {strength})",
-                        help="wrap the expression in floor() or ceil()",
+                        f"rule `{name}`: {exc.message.removeprefix(f'rule `{name}` ')} for {body.name} "
+                        f"(seats {body.seats}, strength {strength})",
+                        help="make it divide by a value that is never 0 (max(1, ...))"
+                        if exc.message == "division by zero"
+                        else "wrap the expression in floor() or ceil()",
                     )
                 )
                 return None

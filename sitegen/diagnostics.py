@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -126,7 +127,11 @@ def _format_one(d: Diagnostic, text: str | None, color: bool) -> str:
     line = _source_line(text, s.line)
     if line is not None:
         shown, start, width = _clip(line, s)
-        caret = " " * start + "^" * width
+        # columns count characters (SPEC §4); the caret is placed by how wide they show
+        beyond = max(start + width - len(shown), 0)  # a span past the line's end (a missing `>>`)
+        caret = " " * _shown_width(shown[:start]) + "^" * max(
+            _shown_width(shown[start : start + width]) + beyond, 1
+        )
         out.append(f"{gutter} |\n{s.line} | {shown}\n{gutter} | {_paint(caret, head_color, color)}\n")
     if d.help:
         out.append(f"{gutter} = help: {d.help}\n")
@@ -144,6 +149,15 @@ def _source_line(text: str | None, line: int) -> str | None:
 
 
 _MAX_SHOWN = 160
+
+
+def _shown_width(text: str) -> int:
+    """Terminal cells: two for wide (CJK) characters, none for combining marks."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
 
 
 def _clip(line: str, s: Span) -> tuple[str, int, int]:
@@ -189,10 +203,12 @@ def format_github(diags: Sequence[Diagnostic]) -> str:
     return "".join(lines)
 
 
-def format_summary_line(summary: Summary, seconds: float | None = None) -> str:
-    def plural(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str) -> str:
+    """`1 article`, `2 articles`."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
+
+def format_summary_line(summary: Summary, seconds: float | None = None) -> str:
     parts = [
         plural(summary.articles, "article"),
         plural(summary.annotations, "annotation"),

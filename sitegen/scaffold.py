@@ -11,9 +11,8 @@ SKELETON = Path(__file__).parent / "skeleton"
 
 def init_site(target: Path) -> int:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        print(
-            f"sitegen: {target} is not empty; init only writes into a new or empty directory", file=sys.stderr
-        )
+        what = "is not empty" if target.is_dir() else "is a file"
+        print(f"sitegen: {target} {what}; init only writes into a new or empty directory", file=sys.stderr)
         return 2
     try:
         shutil.copytree(SKELETON, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))

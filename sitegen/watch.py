@@ -75,6 +75,7 @@ class Session:
         # every input file (relative path) -> its stat, as the last build read it
         self.seen: dict[str, tuple[int, int, int, int] | None] = {}
         self.built_at = time.monotonic()
+        self.published_once = False  # some build of this watch published: there is a site to serve
 
     def on_signal(self, signum: int, frame: object) -> None:
         if os.getpid() != self.pid:  # a build worker forked from us: the watcher decides, not it
@@ -202,7 +203,7 @@ class Session:
             internal = " ".join(internal.split())
             if quiet_if_unchanged and self.hub.snapshot().get("internal") == internal:
                 return self.hub.snapshot()  # the same trouble as already reported
-            _say(f"{internal}; still serving the last good site")
+            _say(f"{internal}; {self._serving()}")
             return self.hub.record(
                 False,
                 new_output=False,
@@ -232,9 +233,10 @@ class Session:
         summary = format_summary_line(result.summary, seconds)
         new_output = result.published and not getattr(result, "unchanged", False)
         if result.published:
+            self.published_once = True
             _say(f"rebuilt: {summary}" + ("" if new_output else " (output unchanged)"))
         else:
-            _say(f"build failed: {summary}; still serving the last good site")
+            _say(f"build failed: {summary}; {self._serving()}")
         html = "" if result.published else overlay_html(result.diagnostics, texts, self.root)
         return self.hub.record(
             result.published,
@@ -245,6 +247,11 @@ class Session:
             seconds=round(seconds, 3),
             html=html,
         )
+
+    def _serving(self) -> str:
+        if self.published_once or (self.out / "index.html").is_file():
+            return "still serving the last good site"
+        return "no site to serve until a build succeeds"
 
     def _remember(self, result: BuildResult, inputs: dict[str, tuple[int, int, int, int] | None]) -> None:
         run = result.checked.run

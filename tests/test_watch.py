@@ -349,6 +349,7 @@ def test_a_site_broken_from_the_start_is_served_once_fixed(watch) -> None:
     assert not status["ok"] and status["diagnostics"][0]["code"] == "SG202"
     code, _, body = w.get("/")
     assert code == 404 and "last build failed" in body and "/__sitegen/live.js" in body
+    assert "no site to serve until a build succeeds" in w.stderr()
     before = w.edit(ARTICLE_REL, ARTICLE)
     assert w.wait_build(before)["ok"]
     assert w.get("/articles/first/")[0] == 200

@@ -1,0 +1,39 @@
+"""The text format of diagnostics: the source line and a caret under exactly the span."""
+
+from __future__ import annotations
+
+import pytest
+
+from sitegen.diagnostics import Span, error, format_text
+
+
+def _caret_lines(line: str, column: int, end_column: int) -> tuple[str, str]:
+    diag = error("SG202", Span("a.md", 1, column, 1, end_column), "message")
+    shown = format_text([diag], {"a.md": line + "\n"}).splitlines()
+    source = next(row for row in shown if row.startswith("1 | "))
+    caret = next(row for row in shown if row.strip(" |^") == "" and "^" in row)
+    return source.removeprefix("1 | "), caret.removeprefix("  | ")
+
+
+@pytest.mark.parametrize(
+    ("line", "target"),
+    [
+        ("Khan 178 of 340 <<seats NA=178/340>>.", "NA=178/340"),
+        # wide characters take two cells: the caret must still stand under the argument
+        ("投票 178 of 340 <<seats NA=178/340>>.", "NA=178/340"),
+        ("選挙で投票 <<seats 投票=178/340>>.", "投票=178/340"),
+        # a combining mark takes none
+        ("Cafe\u0301 178 of 340 <<seats NA=178/340>>.", "NA=178/340"),
+    ],
+)
+def test_the_caret_stands_under_the_span(line: str, target: str) -> None:
+    start = line.index(target)
+    source, caret = _caret_lines(line, start + 1, start + 1 + len(target))
+    cells = [2 if "\u3000" <= c <= "\u9fff" else 0 if c == "\u0301" else 1 for c in source]
+    assert caret.index("^") == sum(cells[:start])
+    assert caret.count("^") == sum(cells[start : start + len(target)])
+
+
+def test_a_span_past_the_end_of_the_line_is_underlined_to_one_past_its_end() -> None:
+    _, caret = _caret_lines("Text <<seats", 6, 16)
+    assert caret == " " * 5 + "^" * 8
