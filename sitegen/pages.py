@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 import jinja2.compiler
@@ -18,7 +19,7 @@ from sitegen.article import Document
 from sitegen.checks import CheckResult
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.htmlrender import Note
-from sitegen.site import Site, Source, slugify
+from sitegen.site import Site, Source, tag_slug
 
 
 class TemplateProblem(Exception):
@@ -190,8 +191,13 @@ class ArticleView:
 
 
 def tag_view(name: str) -> TagView:
-    slug = slugify(name) or "tag"
-    return TagView(name, slug, f"tags/{slug}/index.html")
+    slug = tag_slug(name) or "tag"
+    return TagView(name, slug, f"tags/{url_path(slug)}/index.html")
+
+
+def url_path(slug: str) -> str:
+    """A slug as it goes in a URL: percent-encoded UTF-8 where it is not ASCII."""
+    return slug if slug.isascii() else quote(slug, safe="-")
 
 
 def article_view(doc: Document, results: Sequence[CheckResult]) -> ArticleView:

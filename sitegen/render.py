@@ -31,6 +31,7 @@ from sitegen.pages import (
     newest_first,
     note_view,
     render_template,
+    url_path,
 )
 from sitegen.prose import plain_excerpt
 from sitegen.site import Site, Source
@@ -424,7 +425,7 @@ def _tag_page(
     ctx: RenderContext, slug: str, tag: TagView, articles: list[ArticleView], by_slug: dict[str, Rendered]
 ) -> bytes:
     items = _items(ctx, articles, by_slug, 2)
-    return _page(ctx, "tag.html", 2, f"tags/{slug}/", tag=tag, articles=articles, items=items)
+    return _page(ctx, "tag.html", 2, f"tags/{url_path(slug)}/", tag=tag, articles=articles, items=items)
 
 
 def _timestamp(day: dt.date | None) -> str:
@@ -469,7 +470,7 @@ def _sitemap(ctx: RenderContext, articles: list[ArticleView]) -> bytes:
     urls += [{"loc": f"{base}articles/{a.slug}/", "lastmod": a.date_iso or None} for a in articles]
     urls += [{"loc": f"{base}sources/{s}/", "lastmod": None} for s in sorted(ctx.site.sources)]
     tag_slugs = sorted({t.slug for a in articles for t in a.tags})
-    urls += [{"loc": f"{base}tags/{t}/", "lastmod": None} for t in tag_slugs]
+    urls += [{"loc": f"{base}tags/{url_path(t)}/", "lastmod": None} for t in tag_slugs]
     urls.append({"loc": f"{base}checks/", "lastmod": None})
     return render_template(ctx.env, ctx.site.root, "sitemap.xml", **ctx.common(0, None), urls=urls).encode()
 

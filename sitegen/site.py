@@ -51,6 +51,14 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_SLUG].strip("-")
 
 
+def tag_slug(text: str) -> str:
+    """A tag's slug (SPEC §6): lowercase letters and digits of any script, accents dropped
+    (Élection → election, as `slugify` does); runs of anything else become one hyphen.  Tags
+    in Urdu or Japanese get pages of their own instead of all sharing one."""
+    letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "-", letters.lower()).strip("-")[:MAX_SLUG].strip("-")
+
+
 def read_text(
     root: Path, rel: str, *, real_dirs: dict[str, bool] | None = None
 ) -> tuple[str | None, Diagnostic | None]:

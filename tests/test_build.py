@@ -283,3 +283,16 @@ def test_a_slug_of_digits_is_published_as_written(tmp_path: Path, fixture_site: 
     out = tmp_path / "out"
     assert main(["build", str(fixture_site), "--out", str(out)]) == 0
     assert (out / "articles" / "0123" / "index.html").is_file()
+
+
+def test_tags_in_any_script_get_pages_of_their_own(tmp_path: Path, fixture_site: Path) -> None:
+    """Tag slugs keep letters of every script (accents dropped): Urdu and Japanese tags get a page each."""
+    article = "---\ntitle: A\ndate: 2021-03-06\ntags: [پاکستان, 日本, Élection, 'C++']\n---\nText.\n"
+    write_files(fixture_site, {"content/articles/a.md": article})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    assert {p.name for p in (out / "tags").iterdir()} >= {"پاکستان", "日本", "election", "c"}
+    page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../../tags/%E6%97%A5%E6%9C%AC/index.html"' in page  # a URL: percent-encoded UTF-8
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://example.org/tags/%D9%BE%D8%A7%DA%A9%D8%B3%D8%AA%D8%A7%D9%86/</loc>" in sitemap
