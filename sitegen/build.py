@@ -410,7 +410,11 @@ def _static(publisher: Publisher, root: Path) -> None:
     publisher.copy_tree(builtin_static(), "static", inside=builtin_static())
     if (root / "static").is_dir():
         # the site's own static files win over the built-in ones of the same name
-        publisher.copy_tree(root / "static", "static", inside=root)
+        for left_out in publisher.copy_tree(root / "static", "static", inside=root):
+            print(
+                f"sitegen: static/{left_out} not copied: a link to a folder or out of the site",
+                file=sys.stderr,
+            )
 
 
 class Progress:

@@ -33,6 +33,10 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
+# What a static folder may hold that is not the site's: version control, the Finder's notes.
+_NOT_COPIED = frozenset({".git", ".hg", ".svn", ".DS_Store"})
+
+
 def _stamp(path: Path | str, sha: str) -> FileStamp:
     st = os.stat(path)
     return FileStamp(sha, st.st_size, st.st_mtime_ns, st.st_ino)
@@ -264,23 +268,27 @@ class Publisher:
                 stale.append(rel)
         return [rel for rel in stale if not self.reuse(rel, published[rel])]
 
-    def copy_tree(self, source: Path, rel: str, *, inside: Path) -> int:
-        """Copy regular files under `source`; links and anything resolving outside `inside` are skipped."""
-        count = 0
+    def copy_tree(self, source: Path, rel: str, *, inside: Path) -> list[str]:
+        """Copy the files under `source`, dotfiles too (`.well-known/`), but not version-control
+        folders; a link is followed only to a file inside `inside`.  Returns what was left out
+        (links leading elsewhere or to folders), relative to `source`, for the user to hear of."""
+        left_out: list[str] = []
         base = inside.resolve()
         for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
-            )
+            folder = Path(dirpath)
+            linked = sorted(d for d in dirnames if os.path.islink(folder / d))
+            left_out += [(folder / d).relative_to(source).as_posix() for d in linked]
+            dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and d not in linked)
             for name in sorted(filenames):
-                src = Path(dirpath) / name
-                if name.startswith(".") or src.is_symlink() or not src.resolve().is_relative_to(base):
+                src = folder / name
+                if name in _NOT_COPIED:
+                    continue
+                if src.is_symlink() and not (src.resolve().is_relative_to(base) and src.is_file()):
+                    left_out.append(src.relative_to(source).as_posix())
                     continue
                 target_rel = "/".join([rel, *src.relative_to(source).parts])
-                data = src.read_bytes()
-                self.write(target_rel, data)
-                count += 1
-        return count
+                self.write(target_rel, src.read_bytes())
+        return left_out
 
     def _prune(self) -> None:
         """Remove from the tree being built whatever this build did not publish."""

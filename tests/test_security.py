@@ -885,3 +885,29 @@ def test_control_characters_keep_feed_and_pages_well_formed(tmp_path: Path, caps
         except html5lib.html5parser.ParseError as exc:
             problems.append(f"{page.relative_to(out)}: {exc}")
     assert not problems, "\n".join(problems)
+
+
+def test_static_dotfiles_are_copied_and_links_out_are_named(tmp_path: Path, capsys) -> None:
+    """`static/` is copied as it is, `.well-known/` included, never version control; a link
+    leading out of the site is left out, and said to be."""
+    site = _site(tmp_path)
+    (tmp_path / "outside.txt").write_text("SECRET")
+    write_files(
+        site,
+        {
+            "content/articles/ok.md": "---\ntitle: OK\ndate: 2021-03-06\n---\nPlain text.\n",
+            "static/.well-known/security.txt": "Contact: mailto:desk@example.org\n",
+            "static/.htaccess": "Options -Indexes\n",
+            "static/.git/HEAD": "ref: refs/heads/main\n",
+            "static/notes.txt": "inside\n",
+        },
+    )
+    (site / "static" / "out.txt").symlink_to(tmp_path / "outside.txt")
+    (site / "static" / "in.txt").symlink_to(site / "static" / "notes.txt")
+    out = tmp_path / "out"
+    status, _, err = _build_json(capsys, site, out)
+    assert status == 0
+    files = _snapshot(out)
+    assert {"static/.well-known/security.txt", "static/.htaccess", "static/in.txt"} <= set(files)
+    assert not any(p.startswith("static/.git") or p == "static/out.txt" for p in files)
+    assert "static/out.txt not copied" in err
