@@ -323,17 +323,27 @@ def _arg(text: str, t: Node, tokens: list[Tok]) -> Arg:
     rule, children = t
     if rule == "keyword":
         key_index, value_tree = children
-        value = _value(text, value_tree, tokens)
         _, key_start, key_end = tokens[key_index]
+        value_start = tokens[_first_token(value_tree)][1]
+        if value_start != key_end + 1:  # ARG := KEY "=" VALUE, nothing between (SPEC §2)
+            raise _Bad(SyntaxProblem("no white space is allowed around `=`", key_end, value_start))
+        value = _value(text, value_tree, tokens)
         return Arg(text[key_start:key_end], value, key_start, value.end, key_end)
     value = _value(text, children[0], tokens)
     return Arg(None, value, value.start, value.end, value.start)
+
+
+def _first_token(t: Node) -> int:
+    rule, children = t
+    return _first_token(children[0]) if rule == "ratio" else children[0]
 
 
 def _value(text: str, t: Node, tokens: list[Tok]) -> Value:
     rule, children = t
     if rule == "ratio":
         left, right = (_value(text, c, tokens) for c in children)
+        if right.start != left.end + 1:  # RATIO := NUM "/" NUM, nothing between
+            raise _Bad(SyntaxProblem("no white space is allowed around `/`", left.end, right.start))
         return Value("ratio", text[left.start : right.end], left.start, right.end, parts=(left, right))
     _, start, end = tokens[children[0]]
     raw = text[start:end]
