@@ -86,6 +86,9 @@ def show_number(value: Decimal) -> str:
 
 
 _TAG = re.compile(r"<[^>]*>")
+# A marker's or a footnote reference's number is no part of the prose: left in, "178" and
+# marker 1 would read "1781" (the white space before a marker goes with it).
+_MARKER = re.compile(r'\s*<sup class="(?:fc|footnote-ref)\b[^"]*"><a [^>]*>[^<]*</a></sup>')
 
 
 def plain_excerpt(html: str, limit: int = 280) -> str:
@@ -96,7 +99,8 @@ def plain_excerpt(html: str, limit: int = 280) -> str:
     end = html.find("</p>", start)
     if start < 0 or end < 0:
         return ""
-    text = " ".join(html_lib.unescape(_TAG.sub("", html[start + 3 : end])).split())
+    paragraph = _MARKER.sub("", html[start + 3 : end])
+    text = " ".join(html_lib.unescape(_TAG.sub("", paragraph)).split())
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + "…"

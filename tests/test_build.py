@@ -296,3 +296,17 @@ def test_tags_in_any_script_get_pages_of_their_own(tmp_path: Path, fixture_site:
     assert 'href="../../tags/%E6%97%A5%E6%9C%AC/index.html"' in page  # a URL: percent-encoded UTF-8
     sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>https://example.org/tags/%D9%BE%D8%A7%DA%A9%D8%B3%D8%AA%D8%A7%D9%86/</loc>" in sitemap
+
+
+def test_an_excerpt_never_glues_a_marker_number_to_a_figure(tmp_path: Path, fixture_site: Path) -> None:
+    """The feed's summary of an article without `summary:` is its first paragraph as text:
+    markers and footnote references are no part of it ("178" and marker 1 once read "1781")."""
+    body = (
+        "Khan has 178<<seats NA=178/342 prose=no>> seats of 342 <<seats NA=178/342>>, a note[^n].\n\n"
+        "[^n]: N.\n"
+    )
+    write_files(fixture_site, {"content/articles/a.md": f"---\ntitle: A\ndate: 2021-03-06\n---\n{body}"})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    feed = (out / "feed.xml").read_text(encoding="utf-8")
+    assert "<summary>Khan has 178 seats of 342, a note.</summary>" in feed
