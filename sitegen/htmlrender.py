@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -138,6 +139,27 @@ def _render_footnote_ref(self, tokens: list[Token], idx: int, options, env: dict
     return html
 
 
+class _RawLink(list):
+    """The markers deferred inside a raw-HTML `<a>`: only a raw `</a>` closes it."""
+
+
+_RAW_A_OPEN = re.compile(r"<a[\s>/]", re.IGNORECASE)
+_RAW_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+
+
+def _render_html_inline(self, tokens: list[Token], idx: int, options, env: dict) -> str:
+    """Raw HTML as written; a raw `<a>` defers the markers inside it to after its `</a>`, as a
+    Markdown link does (a marker's own link must not sit inside another)."""
+    html = tokens[idx].content
+    if _RAW_A_OPEN.match(html):
+        env.setdefault("sg_links", []).append(_RawLink())
+    elif _RAW_A_CLOSE.match(html):
+        links = env.get("sg_links")
+        if links and isinstance(links[-1], _RawLink):
+            return html + "".join(links.pop())
+    return html
+
+
 def _render_link_open(self, tokens: list[Token], idx: int, options, env: dict) -> str:
     env.setdefault("sg_links", []).append([])
     return self.renderToken(tokens, idx, options, env)
@@ -155,6 +177,7 @@ def _renderer():
     md.add_render_rule("footnote_ref", _render_footnote_ref)
     md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("link_close", _render_link_close)
+    md.add_render_rule("html_inline", _render_html_inline)
     md.renderer.renderInline = _plain_text_inline(md.renderer)  # type: ignore[method-assign]
     return md
 
@@ -171,6 +194,8 @@ def _plain_text_inline(renderer: RendererHTML) -> Callable[[Sequence[Token], Opt
         rules = renderer.rules
         if not (_is_stock(rules, "text") and _is_stock(rules, "softbreak")):
             return upstream(tokens, options, env)
+        links = env.get("sg_links")
+        depth = len(links) if links is not None else 0
         soft = ("<br />\n" if options.xhtmlOut else "<br>\n") if options.breaks else "\n"
         out = []
         for index, token in enumerate(tokens):
@@ -183,6 +208,9 @@ def _plain_text_inline(renderer: RendererHTML) -> Callable[[Sequence[Token], Opt
                 out.append(rules[kind](tokens, index, options, env))
             else:
                 out.append(renderer.renderToken(tokens, index, options, env))
+        links = env.get("sg_links")
+        while links and len(links) > depth:  # a raw `<a>` never closed here: its markers end the text
+            out.append("".join(links.pop()))
         return "".join(out)
 
     return render_inline
