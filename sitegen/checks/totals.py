@@ -19,6 +19,16 @@ def _named_counts(
     ok = True
     entries = [arg for key, arg in ctx.keywords.items() if key not in fixed]
     for arg in entries:
+        meant = typo_of(arg.key or "", fixed)
+        if meant is not None:  # `margn=3` taken as a candidate would let a wrong margin pass
+            ctx.error(
+                "SG105",
+                arg,
+                f"`{arg.key}` is not an argument of `{ctx.ann.kind}`: did you mean `{meant}`?",
+                help=f"write {meant}=..., or give the {what} a name further from `{meant}`",
+            )
+            ok = False
+            continue
         value = ctx.number(arg.value, f"{what} `{arg.key}`", whole=whole)
         if value is None:
             ok = False
@@ -28,6 +38,31 @@ def _named_counts(
         ctx.error("SG103", None, f"`{ctx.ann.kind}` needs two or more {what}s as NAME=N")
         return None
     return counts if ok else None
+
+
+def typo_of(key: str, fixed: tuple[str, ...]) -> str | None:
+    """The fixed key (of five letters or more) a lowercase key is one slip away from: a letter
+    missing, extra, wrong or two swapped.  Candidates and parts are named freely, so only a
+    near miss of an argument's own name is taken for one (`Martin` is a candidate)."""
+    if not key.islower():
+        return None
+    return next((name for name in fixed if len(name) >= 5 and _one_slip(key, name)), None)
+
+
+def _one_slip(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        swapped = (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+        return len(diff) == 1 or swapped
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def check_tally(ctx: Ctx) -> str:
