@@ -19,7 +19,9 @@ WORDS = [
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
     "nineteen", "twenty",
 ]  # fmt: skip
-_WORD = re.compile(r"\b(" + "|".join(WORDS) + r")\b", re.IGNORECASE)
+# A number word on its own, not part of a longer word or a hyphenated compound: "twenty-one"
+# is neither 20 nor 1 (and, past twenty, not read as words at all: SPEC §3).
+_WORD = re.compile(r"(?<![\w\-\u2010\u2011])(" + "|".join(WORDS) + r")(?![\w\-\u2010\u2011])", re.IGNORECASE)
 
 
 def last_sentence(text: str) -> str:
