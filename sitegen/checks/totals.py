@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from sitegen.annotations import Arg
 from sitegen.checks.context import Ctx
@@ -206,7 +206,8 @@ def check_pct(ctx: Ctx) -> str:
     exact = part * 100 / whole
     places = max(-stated.as_tuple().exponent, 0) if isinstance(stated.as_tuple().exponent, int) else 0
     step = Decimal(1).scaleb(-places)
-    rounded = exact.quantize(step, rounding=ROUND_HALF_UP)
+    # halves round up, towards +∞, also below zero: 52% covers [51.5, 52.5), -51% [-51.5, -50.5)
+    rounded = ((exact / step + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
     shown = f"{n(part)}/{n(whole)} = {n(exact.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP))}%"
     if rounded != stated:
         low, high = stated - step / 2, stated + step / 2
