@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -208,11 +208,20 @@ def article_view(doc: Document, results: Sequence[CheckResult]) -> ArticleView:
         m.date,
         m.author,
         m.summary,
-        tuple(tag_view(t) for t in m.tags),
+        _one_per_page(tag_view(t) for t in m.tags),
         m.draft,
         sum(1 for r in results if r.renders),
         doc.path,
     )
+
+
+def _one_per_page(tags: Iterable[TagView]) -> tuple[TagView, ...]:
+    """Tags sharing a slug share a page (SPEC §6): the article is listed there once, and links
+    to it once, under the first of them."""
+    first: dict[str, TagView] = {}
+    for tag in tags:
+        first.setdefault(tag.slug, tag)
+    return tuple(first.values())
 
 
 def newest_first(views: Sequence[ArticleView]) -> list[ArticleView]:

@@ -310,3 +310,16 @@ def test_an_excerpt_never_glues_a_marker_number_to_a_figure(tmp_path: Path, fixt
     assert main(["build", str(fixture_site), "--out", str(out)]) == 0
     feed = (out / "feed.xml").read_text(encoding="utf-8")
     assert "<summary>Khan has 178 seats of 342, a note.</summary>" in feed
+
+
+def test_tags_sharing_a_slug_list_the_article_once(tmp_path: Path, fixture_site: Path) -> None:
+    article = "---\ntitle: A\ndate: 2021-03-06\ntags: [Pakistan, 'C++', pakistan, 'C#']\n---\nText.\n"
+    write_files(fixture_site, {"content/articles/a.md": article})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    for tag in ("pakistan", "c"):
+        listing = (out / "tags" / tag / "index.html").read_text(encoding="utf-8")
+        assert listing.count('href="../../articles/a/') == 1
+    page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
+    assert page.count('href="../../tags/c/index.html"') == 1
+    assert (out / "feed.xml").read_text(encoding="utf-8").count('<category term="pakistan"') == 1
