@@ -6,9 +6,10 @@ import functools
 import re
 from decimal import Decimal
 
-ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "st", "no", "vs", "e.g", "i.e"}
-)
+# SPEC §3's abbreviations: titles and "No." capitalised, as written before a name or a number
+# ("the answer was no." ends a sentence); vs., e.g. and i.e. in any case.
+TITLES = frozenset({"mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "st", "no"})
+ABBREVIATIONS = frozenset({"vs", "e.g", "i.e"})
 _END = re.compile(r"[.!?]+(?=\s)")
 _CLOSING = frozenset(""".!?"'”’)]""")
 # A number starts at a digit with no digit, comma or point before it when it is written in
@@ -48,8 +49,8 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     word_start = dot
     while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'“‘":
         word_start -= 1
-    word = text[word_start:dot].lower()
-    if word in ABBREVIATIONS:
+    word = text[word_start:dot]
+    if word.lower() in ABBREVIATIONS or (word[:1].isupper() and word.lower() in TITLES):
         return True
     # a single capital letter: initials and acronyms written with stops (M.Q.M.)
     return dot >= 1 and text[dot - 1].isupper() and (dot == 1 or not text[dot - 2].isalpha())
