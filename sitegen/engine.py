@@ -27,7 +27,7 @@ from sitegen.article import ArticleMeta, parse_article
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
 from sitegen.checks import CheckResult, check_annotation, duplicate_slug_diagnostics
 from sitegen.checks.attribution import where
-from sitegen.checks.context import FactDef, SiteFacts, SiteView
+from sitegen.checks.context import FactDef, SiteFacts, SiteView, names_what_config_lacks
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem
@@ -382,11 +382,11 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
 
 def _articles_diagnostics(outcomes: list[Outcome], site: Site) -> list[Diagnostic]:
     """The articles' own diagnostics; while site.toml has errors (SG901, which fail the build
-    anyway) without "unknown body": a body it fails to define would be unknown at every use,
-    hundreds of errors listed ahead of the one that explains them."""
+    anyway) without "unknown body" or "unknown rule": a body or rule it fails to define would
+    be unknown at every use, hundreds of errors listed ahead of the one that explains them."""
     diags = [d for o in outcomes for d in o.diagnostics]
     if any(d.code == "SG901" for d in site.diagnostics):
-        diags = [d for d in diags if d.code != "SG301"]
+        diags = [d for d in diags if not names_what_config_lacks(d)]
     return diags
 
 

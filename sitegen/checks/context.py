@@ -46,6 +46,19 @@ class SiteView:
     facts: SiteFacts
 
 
+# How the checks say an annotation names a body or a rule site.toml does not define.  While
+# site.toml has errors of its own, the engine leaves these out: one of those errors may be
+# what left the name undefined, and it would be repeated at every use.
+UNKNOWN_BODY, UNKNOWN_RULE, NAMES_NO_RULE = "unknown body", "unknown rule", "names no rule"
+
+
+def names_what_config_lacks(diag: Diagnostic) -> bool:
+    return diag.code == "SG301" or (
+        diag.code in ("SG104", "SG105")
+        and (diag.message.startswith(UNKNOWN_RULE) or NAMES_NO_RULE in diag.message)
+    )
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     choices = list(choices)
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
@@ -236,7 +249,7 @@ class Ctx:
             self.error(
                 "SG301",
                 node,
-                f"unknown body `{name}` (site.toml defines: {listing})"[:300],
+                f"{UNKNOWN_BODY} `{name}` (site.toml defines: {listing})"[:300],
                 help=did_you_mean(name, known) or "add it to site.toml as [bodies.<ID>]",
             )
         return body

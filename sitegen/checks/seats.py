@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sitegen.annotations import Arg
-from sitegen.checks.context import Ctx, did_you_mean
+from sitegen.checks.context import NAMES_NO_RULE, UNKNOWN_RULE, Ctx, did_you_mean
 from sitegen.prose import show_number as n
 from sitegen.rules import Body
 
@@ -100,7 +100,7 @@ def check_threshold(ctx: Ctx) -> str:
             ctx.error(
                 "SG105",
                 arg,
-                f"unknown rule `{arg.key}` (site rules: {', '.join(sorted(known_rules))})",
+                f"{UNKNOWN_RULE} `{arg.key}` (site rules: {', '.join(sorted(known_rules))})",
                 help=did_you_mean(arg.key or "", known_rules) or "define it under [rules] in site.toml",
             )
             continue
@@ -203,7 +203,7 @@ def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int |
         ctx.error(
             "SG104",
             value,
-            f"`needs={value.raw}` names no rule",
+            f"`needs={value.raw}` {NAMES_NO_RULE}",
             help=did_you_mean(value.raw, ctx.site.config.rules) or "define it under [rules]",
         )
         return None, ""
