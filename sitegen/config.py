@@ -180,7 +180,19 @@ def _body(
     for key in sorted(set(spec) - {"name", "seats", "vacancies"}):
         diags.append(error("SG901", where.span(section, key), f"unknown key `{key}` in [{section}]"))
     vacancies = _vacancies(spec.get("vacancies", []), seats, section, where, diags)
-    return Body(body_id, name, seats, tuple(vacancies))
+    body = Body(body_id, name, seats, tuple(vacancies))
+    lowest = min(body.possible_strengths())
+    if lowest < 0:  # each vacancy fits, but overlapping ones can leave more seats empty than there are
+        diags.append(
+            error(
+                "SG901",
+                where.span(section, "vacancies"),
+                f"[{section}] vacancies overlap to {seats - lowest} empty seats of {seats} "
+                f"(strength {lowest})",
+            )
+        )
+        return None
+    return body
 
 
 def _vacancies(
