@@ -240,8 +240,8 @@ def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value
         v = arg.value
         if v.type == "ratio" and part is None and whole is None and v.parts:
             part, whole = v.parts
-        elif v.type in ("percent", "factref") and value is None:
-            value = v
+        elif v.type in ("percent", "factref", "number") and value is None:
+            value = v  # a plain number is the stated value all the same: SG104 says to write a %
         else:
             ctx.error(
                 "SG105",
