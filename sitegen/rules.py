@@ -173,12 +173,17 @@ def render(e: Expr, env: Mapping[str, int], parent: int = 0) -> str:
     if e.op == "call":
         return f"{e.name}({', '.join(render(a, env) for a in e.args)})"
     if e.op == "neg":
-        return "-" + render(e.args[0], env, 3)
+        return "-" + _signed(render(e.args[0], env, 3))
     own = _PRECEDENCE[e.op]
     left = render(e.args[0], env, own)
-    right = render(e.args[1], env, own + 1)
+    right = _signed(render(e.args[1], env, own + 1))
     text = f"{left}{_SYMBOL[e.op]}{right}"
     return f"({text})" if own < parent else text
+
+
+def _signed(text: str) -> str:
+    """An operand after an operator: a leading minus gets parentheses (8-(-3), never 8--3)."""
+    return f"({text})" if text.startswith("-") else text
 
 
 def _show(value: Fraction) -> str:

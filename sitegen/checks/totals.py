@@ -178,7 +178,11 @@ def check_sum(ctx: Ctx) -> str:
             f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
             help=ctx.size_help(body, day),
         )
-    return f"{prefix}{_labelled(parts)} = {n(added)} seats ✓"
+    held = f"{prefix}{_labelled(parts)} = {n(added)} seats"
+    vacant = body.seats - sizes[1]
+    if added == sizes[1] != body.seats:  # as `seats` says it: the reader sees why it is not the seats
+        return f"{held}, its strength on {day} ({vacant} vacant) ✓"
+    return f"{held} ✓"
 
 
 def _labelled(parts: dict[str, Decimal]) -> str:
