@@ -181,7 +181,7 @@ _PAGE_IDS = re.compile(
 
 def heading_id(title: str) -> str:
     """The anchors plugin's GitHub-style slug of a heading, kept clear of the page's own ids."""
-    slug = heading_slug(title)
+    slug = heading_slug(title.strip())  # "Head <<fact ...>>": the space before a fact is no part of it
     if not slug:
         return "section"  # a heading of punctuation only: an empty id is not valid HTML
     return f"h-{slug}" if _PAGE_IDS.fullmatch(slug) else slug
