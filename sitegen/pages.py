@@ -276,7 +276,11 @@ def note_view(note: Note, sources: dict[str, Source]) -> NoteView:
     return NoteView(note.number, r, note.html, note.refs, refs, warnings)
 
 
-def json_ld(site: Site, view: ArticleView, sources: dict[str, Source], cited: Sequence[str]) -> Markup:
+def json_ld(
+    site: Site, view: ArticleView, sources: dict[str, Source], cited: Sequence[str], tags: Sequence[str] = ()
+) -> Markup:
+    """schema.org NewsArticle; `tags`: the front matter's, all of them as written (two that share
+    a tag page are still two keywords)."""
     base = site.config.base_url
     data = {
         "@context": "https://schema.org",
@@ -292,8 +296,9 @@ def json_ld(site: Site, view: ArticleView, sources: dict[str, Source], cited: Se
         data["author"] = {"@type": "Person", "name": view.author}
     if view.summary:
         data["description"] = view.summary
-    if view.tags:
-        data["keywords"] = [t.name for t in view.tags]
+    keywords = list(tags) or [t.name for t in view.tags]
+    if keywords:
+        data["keywords"] = keywords
     return safe_json(data)
 
 

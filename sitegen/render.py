@@ -127,7 +127,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         article=view,
         body=body.html,
         notes=notes,
-        json_ld=json_ld(ctx.site, view, sources, cited),
+        json_ld=json_ld(ctx.site, view, sources, cited, doc.meta.tags),
     )
     checks = [
         (
