@@ -140,6 +140,8 @@ def check_votes(ctx: Ctx) -> str:
     total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
     result = ctx.choice("result", ("passed", "failed"))
     if any(v is None for v in counts.values()) or "for" not in counts or "against" not in counts:
+        if "needs" in ctx.keywords:  # its own errors (an unknown @fact or rule) are reported too
+            _needed(ctx, body, day, ctx.keywords["needs"])
         return "vote"
     added = sum(counts.values(), Decimal(0))
     arithmetic = " + ".join(n(v) for v in counts.values())

@@ -75,6 +75,7 @@ def check_tally(ctx: Ctx) -> str:
     invalid = ctx.number(invalid_arg.value, "`invalid`", figure=False) if invalid_arg else Decimal(0)
     total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
     if candidates is None or invalid is None:
+        _check_unranked(ctx)
         return "tally"
     added = sum(candidates.values(), Decimal(0)) + invalid
     terms = [n(v) for v in candidates.values()] + ([n(invalid)] if invalid_arg else [])
@@ -93,6 +94,25 @@ def check_tally(ctx: Ctx) -> str:
         words += f", invalid {n(invalid)}"
     words = f"{body.name + ': ' if body else ''}{words}; total {n(counted)}"
     return words + _winner(ctx, ranked) + _margin(ctx, ranked)
+
+
+def _check_unranked(ctx: Ctx) -> None:
+    """What can be checked of `winner` and `margin` when some count is unknown: each error the
+    writer will meet, reported together (an unknown @margin, a winner who is no candidate)."""
+    margin = ctx.keywords.get("margin")
+    if margin is not None:
+        ctx.number(margin.value, "`margin`", figure=False)
+    winner = ctx.keywords.get("winner")
+    names = [key for key in ctx.keywords if key not in TALLY_KEYS]
+    if winner is not None and winner.value.type in ("name", "string"):
+        name = winner.value.text if winner.value.type == "string" else winner.value.raw
+        if name not in names:
+            ctx.error(
+                "SG207",
+                winner.value,
+                f"winner `{name}` is not a candidate in this tally",
+                help=f"candidates: {', '.join(names)}",
+            )
 
 
 def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
