@@ -60,7 +60,7 @@ def _split_tail(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
 def _number(tokens: list[Token], by_token: dict[int, CheckResult]) -> dict[str, Note]:
     """Number markers in reading order; a footnote referenced twice keeps its first number."""
     notes: dict[str, Note] = {}
-    for block in tokens:
+    for position, block in enumerate(tokens):
         for index, child in enumerate(block.children or ()):
             if child.type == ANNOTATION:
                 _number_annotation(block.children, index, by_token, notes)
@@ -70,7 +70,24 @@ def _number(tokens: list[Token], by_token: dict[int, CheckResult]) -> dict[str, 
                 ref_id = f"fnref-{note.number}" + (f"-{len(note.refs) + 1}" if note.refs else "")
                 note.refs.append(ref_id)
                 child.meta["sg_number"], child.meta["sg_ref"] = note.number, ref_id
+        if block.children and _renders_nothing(block.children):
+            _hide_paragraph(tokens, position)
     return notes
+
+
+def _renders_nothing(children: list[Token]) -> bool:
+    """Only `fact`s (and the white space between them): their paragraph would be `<p></p>`."""
+    return all(
+        (child.type == ANNOTATION and child.meta.get("sg_number") is None and "sg_number" in child.meta)
+        or child.type == "softbreak"
+        or (child.type == "text" and not child.content.strip())
+        for child in children
+    )
+
+
+def _hide_paragraph(tokens: list[Token], position: int) -> None:
+    if 0 < position < len(tokens) - 1 and tokens[position - 1].type == "paragraph_open":
+        tokens[position - 1].hidden = tokens[position + 1].hidden = True
 
 
 def _number_annotation(

@@ -21,3 +21,23 @@ def test_render_fixture(case: Case, fixture_site: Path, tmp_path: Path) -> None:
     page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
     for fragment in case.expected:
         assert fragment in page, f"{case.file.name}:{case.line}: missing {fragment!r}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<<fact allies=178>>",
+        "<<fact allies=178>> <<fact rest=164>>",
+        "<<fact allies=178>>\n<<fact rest=164>>",
+    ],
+)
+def test_a_paragraph_of_facts_alone_leaves_no_empty_paragraph(
+    body: str, fixture_site: Path, tmp_path: Path
+) -> None:
+    text = f"---\ntitle: Case\ndate: 2021-03-06\n---\nBefore.\n\n{body}\n\nAfter.\n"
+    write_files(fixture_site, {"content/articles/case.md": text})
+    out = tmp_path / "out"
+    assert build_site(fixture_site, out).published
+    page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
+    between = page[page.index("<p>Before.</p>") : page.index("<p>After.</p>")]
+    assert between.strip() == "<p>Before.</p>"
