@@ -69,7 +69,7 @@ class Outcome:
             annotations,
             diagnostics,
             defines=tuple(pack_fact(f) for r in results for f in r.facts),
-            seen=tuple(sorted({name: seen for r in results for name, seen in r.facts_seen}.items())),
+            seen=_merged_seen(results),
             cites=tuple(sorted({s for r in results for s in r.sources})),
         )
 
@@ -85,6 +85,16 @@ class Outcome:
 
     def sources_seen(self) -> set[str]:
         return set(self.cites)
+
+
+def _merged_seen(results: Sequence[CheckResult]) -> tuple[tuple[str, tuple | None], ...]:
+    """Each fact as the article's checks saw it; with its place where any message named that."""
+    merged: dict[str, tuple | None] = {}
+    for result in results:
+        for name, seen in result.facts_seen:
+            if name not in merged or len(seen or ()) > len(merged[name] or ()):
+                merged[name] = seen
+    return tuple(sorted(merged.items()))
 
 
 # A fact definition as an outcome keeps it, in the outcome's own file: (name, value, percent,
@@ -253,15 +263,15 @@ FACT_NAMES = "\0fact names"
 SOURCE_IDS = "\0source ids"
 
 
-def _seen_as(facts: SiteFacts, name: str) -> tuple | None:
+def _seen_as(facts: SiteFacts, name: str, placed: bool = False) -> tuple | None:
     if name == FACT_NAMES:
         return (digest(*sorted(facts.first)),)
     fact = facts.first.get(name)
-    return (fact.value, fact.percent) if fact else None
+    return fact.seen(place=placed) if fact else None
 
 
 def _agrees(outcome: Outcome, facts: SiteFacts) -> bool:
-    return all(_seen_as(facts, name) == seen for name, seen in outcome.seen)
+    return all(_seen_as(facts, name, len(seen or ()) > 2) == seen for name, seen in outcome.seen)
 
 
 # ----------------------------------------------------------------- the run

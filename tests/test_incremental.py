@@ -617,3 +617,64 @@ def test_a_site_list_template_sees_every_article_field_change(fixture_site: Path
     _build(site, cold, drafts=True, use_cache=False)
     assert _snapshot(out) == _snapshot(cold)
     assert b"a01.md False" in (out / "index.html").read_bytes()
+
+
+def _diagnostics(result) -> list[tuple]:
+    return [(d.code, d.span.file, d.span.line, d.message, d.help) for d in result.diagnostics]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # the precision a fact is written at is what a pct checks: 52.0% is not 52%
+        (
+            {
+                "def": "The share is 52% <<fact share=52%>>.",
+                "use": "They hold 523 of 1000, 52.3% <<pct 523/1000 @share>>.",
+            },
+            {"def": "The share is 52.0% <<fact share=52.0%>>."},
+        ),
+        # a message naming where a fact is defined follows the definition when it moves
+        (
+            {"def": "The share is 52% <<fact share=52%>>.", "use": "They hold 52 <<seats NA=@share/342>>."},
+            {"def": "\n\nThe share is 52% <<fact share=52%>>."},
+        ),
+        # syntax shown in a code span defines nothing, also while other articles come from the cache
+        (
+            {
+                "a-doc": "Write `<<fact share=52.0%>>` to define one.",
+                "def": "The share is 52% <<fact share=52%>>.",
+                "use": "They hold 523 of 1000, 52.3% <<pct 523/1000 @share>>.",
+            },
+            {"use": "They hold 523 of 1000, 52.3% <<pct 523/1000 @share>>. Again."},
+        ),
+        (
+            {
+                "a-doc": "Write `<<fact share=52%>>` to define one.",
+                "def": "The share is 52% <<fact share=52%>>.",
+                "use": "They hold 52 <<seats NA=@share/342>>.",
+            },
+            {"use": "They hold 52 <<seats NA=@share/342>>. Again."},
+        ),
+    ],
+    ids=["precision", "place-in-help", "code-span-precision", "code-span-place"],
+)
+def test_what_a_fact_user_saw_is_checked_again_when_it_changes(
+    before: dict[str, str], after: dict[str, str], fixture_site: Path, tmp_path: Path
+) -> None:
+    def write(bodies: dict[str, str]) -> None:
+        write_files(
+            fixture_site,
+            {f"content/articles/{n}.md": ARTICLE.format(title=n, body=b) for n, b in bodies.items()},
+        )
+
+    write(before)
+    out = tmp_path / "out"
+    build_site(fixture_site, out, jobs=1)
+    write(after)
+    incremental = build_site(fixture_site, out, jobs=1)
+    cold = build_site(fixture_site, tmp_path / "cold", jobs=1, use_cache=False)
+    assert _diagnostics(incremental) == _diagnostics(cold)
+    assert incremental.published == cold.published
+    if cold.published:
+        assert _snapshot(out) == _snapshot(tmp_path / "cold")

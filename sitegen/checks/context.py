@@ -29,6 +29,13 @@ class FactDef:
     def shown(self) -> str:
         return show_number(self.value) + ("%" if self.percent else "")
 
+    def seen(self, *, place: bool = False) -> tuple:
+        """What a check that used this fact read of it, for telling when to check again: the
+        value as written (52% and 52.0% state different precisions), and the place where a
+        message names it."""
+        key = (str(self.value), self.percent)
+        return (*key, self.span.file, self.span.line) if place else key
+
 
 @dataclass
 class SiteFacts:
@@ -82,7 +89,7 @@ class Ctx:
         self.repeated: dict[str, list[Arg]] = {}
         self.positional: list[Arg] = []
         self.figures: list[Decimal] = []  # literal figures the prose must state
-        self.facts_seen: dict[str, tuple[Decimal, bool] | None] = {}  # what this check depended on
+        self.facts_seen: dict[str, tuple | None] = {}  # what this check depended on (`FactDef.seen`)
         for arg in ann.args:
             if arg.key is None:
                 self.positional.append(arg)
@@ -163,7 +170,7 @@ class Ctx:
         else takes a plain number: 52% is not 52 seats, nor a fact of 52 a share of 52%."""
         if value.type == "factref":
             fact = self.site.facts.first.get(value.text or "")
-            self.facts_seen[value.text or ""] = (fact.value, fact.percent) if fact else None
+            self.facts_seen.setdefault(value.text or "", fact.seen() if fact else None)
             if fact is None:
                 self.error(
                     "SG304",
@@ -175,6 +182,7 @@ class Ctx:
                 return None
             if fact.percent != percent:
                 wanted = "a percentage" if percent else "a number"
+                self.facts_seen[value.text or ""] = fact.seen(place=True)
                 self.error(
                     "SG104",
                     value,
