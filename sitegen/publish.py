@@ -112,7 +112,7 @@ class Publisher:
         self._remove_leftovers()
         if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
             record = self._record.read()
-            self.base = record if isinstance(record, dict) else {}
+            self.base = dict(record) if isinstance(record, dict) else {}  # changed as files are replaced
             self.trusted = self.trusted and self._record.from_memory
             os.rename(self.spare, self.tmp)  # a killed build leaves it under the .building name
         else:
@@ -223,6 +223,13 @@ class Publisher:
             os.makedirs(folder, exist_ok=True)
         return False
 
+    def _forget(self, rel: str) -> None:
+        # The spare's own file at rel is about to be replaced: its record no longer describes
+        # what is there, and a later write of the old content to rel (a page checked again, a
+        # site file over a built-in one) must not be taken as kept.
+        self._intact_files.discard(rel)
+        self.base.pop(rel, None)
+
     def write(self, rel: str, data: bytes | list[bytes], sha: str | None = None) -> None:
         """Publish data (or its pieces, in order) at rel; `sha`, if given, is its `digest_pieces`."""
         pieces = [data] if isinstance(data, bytes) else data
@@ -230,7 +237,7 @@ class Publisher:
         if self._kept(rel, sha):
             return
         target = self._spot(rel)
-        self._intact_files.discard(rel)  # no longer the spare's own file
+        self._forget(rel)
         self._make_room(target)
         with open(target, "xb") as handle:
             handle.writelines(pieces)
@@ -246,7 +253,7 @@ class Publisher:
         source = self.out / rel
         if self.out.is_symlink() or not old.matches(source):
             return False
-        self._intact_files.discard(rel)
+        self._forget(rel)
         self._make_room(target)
         try:
             os.link(source, target)

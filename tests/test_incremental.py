@@ -678,3 +678,35 @@ def test_what_a_fact_user_saw_is_checked_again_when_it_changes(
     assert incremental.published == cold.published
     if cold.published:
         assert _snapshot(out) == _snapshot(tmp_path / "cold")
+
+
+def test_a_site_file_over_a_built_in_one_stays_the_sites_in_watch_rebuilds(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    # watch trusts its spare's record: a file the build replaced in the spare (the built-in
+    # stylesheet written, then the site's over it) must not be taken as still the record's
+    write_files(fixture_site, {"static/sitegen.css": "/* the site's own */\n"})
+    out = tmp_path / "out"
+    _build(fixture_site, out)
+    for round_ in range(3):
+        source = fixture_site / "content" / "sources" / "001.md"
+        source.write_text(source.read_text(encoding="utf-8") + f"\nMore {round_}.\n", encoding="utf-8")
+        _build(fixture_site, out, watching=True, quick=False)
+        assert (out / "static" / "sitegen.css").read_text(encoding="utf-8") == "/* the site's own */\n"
+
+
+def test_a_page_checked_again_in_one_watch_rebuild_is_published_as_checked_last(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    # the code span makes the quick fact scan see 179; the real definition is 178, so `uses`
+    # is rendered twice in one build, and the second page equals the one the spare holds
+    site = _site(fixture_site, count=2)
+    out = tmp_path / "out"
+    _build(site, out)
+    run = _build(site, out, watching=True, quick=False).checked.run
+    _edit(site, "a00", "A0", "Plain text.")  # a rebuild: the spare now holds the page of `uses`
+    run = _build(site, out, watching=True, previous=run, changed={"content/articles/a00.md"}).checked.run
+    _edit(site, "a-doc", "Doc", "Write `<<fact allies=179>>` to define a figure.")
+    _build(site, out, watching=True, previous=run, changed={"content/articles/a-doc.md"})
+    page = (out / "articles" / "uses" / "index.html").read_text(encoding="utf-8")
+    assert "178 of 342" in page and "179" not in page
