@@ -23,6 +23,16 @@ from sitegen.diagnostics import (
 EXIT_USAGE = 2
 
 
+def _job_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid job count: {text!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"the job count must be 0 (as many as cores) or more, not {count}")
+    return count
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sitegen",
@@ -38,7 +48,11 @@ def _parser() -> argparse.ArgumentParser:
             "--format", choices=("text", "json", "github"), default="text", help="how diagnostics are printed"
         )
         cmd.add_argument(
-            "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
+            "--jobs",
+            type=_job_count,
+            default=None,
+            metavar="N",
+            help="worker processes (default or 0: cores)",
         )
         cmd.add_argument("--no-cache", action="store_true", help="neither use nor update SITE/.sitegen-cache")
 

@@ -76,10 +76,13 @@ def _explained(rule: Rule, seats: int, strength: int) -> str:
 
 def parse_rule(name: str, source: str) -> Rule:
     """Parse a rule expression with the `rule_expr` start of grammar.lark; raises RuleError."""
+    # White space is insignificant in an expression, line breaks of a TOML multi-line string
+    # included; as spaces they keep every offset, so an error's column stays right.
+    one_line = source.replace("\n", " ")
     try:
-        tree = parser().parse(source, start="rule_expr")
+        tree = parser().parse(one_line, start="rule_expr")
     except UnexpectedInput as exc:
-        raise _rule_syntax_error(source, exc) from None
+        raise _rule_syntax_error(one_line, exc) from None
     except LarkError as exc:
         raise RuleError(f"cannot parse rule: {exc}") from None
     except RecursionError:

@@ -239,6 +239,13 @@ def test_refuses_an_out_that_covers_the_site(fixture_site: Path, capsys) -> None
     assert "refusing" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_negative_job_count_is_a_usage_error(fixture_site: Path, command: str, capsys) -> None:
+    assert main([command, str(fixture_site), "--jobs", "-2"]) == 2
+    assert "job count" in capsys.readouterr().err
+    assert main([command, str(fixture_site), "--jobs", "0"]) == 0  # as many as cores
+
+
 def test_drafts_are_checked_but_published_only_on_request(tmp_path: Path, fixture_site: Path) -> None:
     write_files(
         fixture_site, {"content/articles/d.md": "---\ntitle: D\ndate: 2021-03-06\ndraft: true\n---\nDraft.\n"}

@@ -59,7 +59,7 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
     found = []
     for arg in sources_args:
         value = arg.value
-        if value.type not in ("number", "name", "string"):
+        if value.type not in ("number", "name", "string", "date", "bool"):  # ids are as written
             ctx.error("SG104", value, f"`src` must be a source id such as 001, not {value.raw!r}"[:200])
             continue
         source_id = value.text if value.type == "string" else value.raw

@@ -96,6 +96,11 @@ def check_tally(ctx: Ctx) -> str:
     return words + _winner(ctx, ranked) + _margin(ctx, ranked)
 
 
+# A candidate is named as its key is written: `Yes=120 No=80 winner=Yes` names one, though
+# yes and no read as booleans elsewhere.
+_NAMES = ("name", "string", "bool")
+
+
 def _check_unranked(ctx: Ctx) -> None:
     """What can be checked of `winner` and `margin` when some count is unknown: each error the
     writer will meet, reported together (an unknown @margin, a winner who is no candidate)."""
@@ -104,7 +109,7 @@ def _check_unranked(ctx: Ctx) -> None:
         ctx.number(margin.value, "`margin`", figure=False)
     winner = ctx.keywords.get("winner")
     names = [key for key in ctx.keywords if key not in TALLY_KEYS]
-    if winner is not None and winner.value.type in ("name", "string"):
+    if winner is not None and winner.value.type in _NAMES:
         name = winner.value.text if winner.value.type == "string" else winner.value.raw
         if name not in names:
             ctx.error(
@@ -122,7 +127,7 @@ def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
     name = arg.value.text if arg.value.type == "string" else arg.value.raw
     top = ranked[0][1]
     leaders = [c for c, v in ranked if v == top]
-    if arg.value.type not in ("name", "string"):
+    if arg.value.type not in _NAMES:
         ctx.error("SG104", arg.value, f"`winner` must be a candidate's name, not {name!r}"[:200])
     elif name not in dict(ranked):
         ctx.error(
