@@ -92,7 +92,8 @@ def _read_values(fm: FrontMatter, loader, node: yaml.MappingNode, first_line: in
             fm.values[key] = loader.construct_object(value_node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
             fm.broken.add(key)
-            diags.append(error("SG501", span, f"invalid value for `{key}`: {exc}"[:300]))
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # not PyYAML's marks
+            diags.append(error("SG501", span, f"invalid value for `{key}`: {problem}"[:300]))
     return diags
 
 
@@ -146,7 +147,7 @@ def as_date(fm: FrontMatter, key: str, *, required: bool, diags: list[Diagnostic
         parsed = parse_date(value)
         if parsed is not None:
             return parsed
-    diags.append(error("SG501", fm.span(key), f"`{key}` must be a date (YYYY-MM-DD), not {value!r}"[:200]))
+    diags.append(error("SG501", fm.span(key), f"`{key}` must be a date (YYYY-MM-DD), not {_describe(value)}"))
     return None
 
 
@@ -187,16 +188,27 @@ def as_tags(fm: FrontMatter, diags: list[Diagnostic]) -> tuple[str, ...]:
 
 
 def as_flag(fm: FrontMatter, key: str, diags: list[Diagnostic]) -> bool:
-    value = fm.values.get(key, False)
+    value = fm.values.get(key)
+    if value is None:  # absent, or `draft:` left empty as other optional keys may be
+        return False
     if isinstance(value, bool):
         return value
-    diags.append(error("SG501", fm.span(key), f"`{key}` must be true or false, not {value!r}"[:200]))
+    diags.append(error("SG501", fm.span(key), f"`{key}` must be true or false, not {_describe(value)}"))
     return False
 
 
 def _describe(value: Any) -> str:
+    """A YAML value as a writer would call it, not as Python prints it."""
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)[:60]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return f"the time {value.isoformat(sep=' ')}"
+    if isinstance(value, dt.date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, str):
+        return repr(value)[:60]
+    return str(value)[:60]

@@ -125,6 +125,8 @@ def _template_help(exc: Exception) -> str:
         return "templates are looked for in the site's templates/, then among the built-in ones"
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return "see the Jinja2 template syntax: https://jinja.palletsprojects.com/templates/"
+    if type(exc) is jinja2.TemplateError:
+        return "a template may extend or include another, but not itself"
     return "a template's expression failed on the values it was given"
 
 
@@ -146,8 +148,11 @@ def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **co
         return env.get_template(name).render(**context)
     except jinja2.TemplateError as exc:
         raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
-    except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:
+    except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
         raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
+    except RecursionError:  # `{% extends %}` or `{% include %}` of itself, directly or not
+        problem = jinja2.TemplateError("templates extend or include each other without end")
+        raise TemplateProblem(template_diagnostic(site_root, name, problem)) from None
 
 
 # ------------------------------------------------------------------ views

@@ -175,6 +175,22 @@ def test_a_template_error_is_placed_and_counted(
     assert report["summary"]["errors"] == 1
 
 
+@pytest.mark.parametrize("template", ["index.html", "article.html"])
+def test_a_template_extending_itself_is_sg902(
+    tmp_path: Path, fixture_site: Path, capsys, template: str
+) -> None:
+    article = "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n"
+    write_files(
+        fixture_site,
+        {"content/articles/a.md": article, f"templates/{template}": f'{{% extends "{template}" %}}\n'},
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert [(d["code"], d["file"]) for d in report["diagnostics"]] == [("SG902", f"templates/{template}")]
+    assert "without end" in report["diagnostics"][0]["message"]
+
+
 @pytest.mark.parametrize("template", ["index_item.html", "tag_item.html"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_broken_list_item_template_is_one_sg902(

@@ -37,3 +37,21 @@ def test_the_caret_stands_under_the_span(line: str, target: str) -> None:
 def test_a_span_past_the_end_of_the_line_is_underlined_to_one_past_its_end() -> None:
     _, caret = _caret_lines("Text <<seats", 6, 16)
     assert caret == " " * 5 + "^" * 8
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        ("draft: 2021-01-01", "`draft` must be true or false, not the date 2021-01-01"),
+        ("draft: [yes]", "`draft` must be true or false, not a list"),
+        ("draft: 3", "`draft` must be true or false, not 3"),
+        ("author: !!python/object:os.system x", "invalid value for `author`: could not determine"),
+    ],
+)
+def test_front_matter_messages_speak_yaml_not_python(lines: str, says: str) -> None:
+    from sitegen.article import parse_article
+
+    doc = parse_article("a.md", f"---\ntitle: T\ndate: 2021-01-01\n{lines}\n---\nText.\n")
+    [message] = [d.message for d in doc.diagnostics]
+    assert message.startswith(says)
+    assert "\n" not in message and "datetime" not in message and "None" not in message
