@@ -14,7 +14,7 @@ from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_m
 from sitegen.markdown import Placed, locate_annotations, parse
 from sitegen.site import MAX_SLUG, slugify, split_front_matter
 
-SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+SLUG = re.compile(r"[a-z0-9-]+\Z")  # SPEC §1: lowercase letters, digits and hyphens
 
 
 @dataclass(frozen=True)
