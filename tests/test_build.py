@@ -346,3 +346,53 @@ def test_tags_sharing_a_slug_list_the_article_once(tmp_path: Path, fixture_site:
     page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
     assert page.count('href="../../tags/c/index.html"') == 1
     assert (out / "feed.xml").read_text(encoding="utf-8").count('<category term="pakistan"') == 1
+
+
+# Every variable README's "What templates are given" names, used by an override of each template.
+_COMMON = (
+    "{{ site.title }}{{ site.base_url }}{{ site.language }}{{ site.stylesheet }}{{ root }}{{ canonical }}"
+)
+_ARTICLE = (
+    "{{ a.slug }}{{ a.title }}{{ a.date }}{{ a.date_iso }}{{ a.date_text }}{{ a.author }}{{ a.summary }}"
+    "{% for t in a.tags %}{{ t.name }}{{ t.slug }}{{ t.href }}{% endfor %}{{ a.draft }}{{ a.checks }}"
+    "{{ a.path }}{{ a.href }}"
+)
+DOCUMENTED = {
+    "article.html": _COMMON
+    + "{% set a = article %}"
+    + _ARTICLE
+    + "{{ body }}{{ json_ld }}{{ live_reload }}{% for n in notes %}{{ n.number }}{{ n.css }}{{ n.refs }}"
+    "{% if n.result %}{{ n.result.kind }}{{ n.result.status }}{{ n.result.summary }}{{ n.result.quote }}"
+    "{% for s in n.sources %}{{ s.id }}{{ s.known }}{{ s.title }}{{ s.publisher }}{{ s.date_iso }}"
+    "{{ s.date_text }}{{ s.url }}{{ s.href }}{% endfor %}{% for w in n.warnings %}{{ w.code }}{{ w.message }}"
+    "{% endfor %}{% else %}{{ n.html }}{% endif %}{% endfor %}",
+    "index.html": _COMMON
+    + "{% for a in articles %}"
+    + _ARTICLE
+    + "{% endfor %}{% for i in items %}{{ i }}{% endfor %}",
+    "tag.html": _COMMON + "{{ tag.name }}{{ tag.slug }}{{ tag.href }}{{ articles }}{{ items }}",
+    "source.html": _COMMON
+    + "{{ source.id }}{{ source.title }}{{ source.publisher }}{{ source.author }}{{ source.url }}"
+    "{{ source.date_iso }}{{ source.date_text }}{{ source.paragraphs }}{{ citing }}{{ items }}",
+    "checks.html": _COMMON + "{{ rows }}{{ check_count }}{{ article_count }}",
+    "index_item.html": "{{ root }}" + _ARTICLE,
+    "tag_item.html": "{{ root }}" + _ARTICLE,
+    "checks_rows.html": _COMMON
+    + "{{ article.title }}{% for c in checks %}{{ c.article }}{{ c.file }}{{ c.line }}"
+    "{{ c.column }}{{ c.kind }}{{ c.status }}{{ c.summary }}{{ c.number }}{% endfor %}",
+    "feed.xml": _COMMON + "{% for a in articles %}{{ a.title }}{{ a.url }}{{ a.timestamp }}{{ a.author }}"
+    "{{ a.summary }}{% for t in a.tags %}{{ t.name }}{% endfor %}{% endfor %}{{ updated }}{{ version }}",
+    "sitemap.xml": _COMMON + "{% for u in urls %}{{ u.loc }}{{ u.lastmod }}{% endfor %}",
+}
+
+
+def test_templates_get_the_variables_readme_documents(fixture_site: Path, tmp_path: Path) -> None:
+    article = (
+        "---\ntitle: A\ndate: 2021-03-06\ntags: [x]\nauthor: R\nsummary: S\n---\n"
+        'Text[^n] 178 of 342 <<seats NA=178/342>> <<claim src=001 quote="172">>.\n\n[^n]: A note.\n'
+    )
+    templates = {f"templates/{name}": text for name, text in DOCUMENTED.items()}
+    write_files(fixture_site, {"content/articles/a.md": article, **templates})
+    out = tmp_path / "out"
+    result = build_site(fixture_site, out)
+    assert result.published, [f"{d.code} {d.message}" for d in result.diagnostics]
