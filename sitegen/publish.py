@@ -88,6 +88,9 @@ class Publisher:
 
     def __init__(self, out: Path, *, spares: Path | None = None, trusted: bool = False) -> None:
         self.out = out.absolute()
+        if self.out.is_symlink() and self.out.is_dir():
+            # `public -> /srv/www`: the site goes where the link points, and the link stays
+            self.out = self.out.resolve()
         self.parent = self.out.parent
         self.spare: Path | None = None
         if spares is not None and _same_device(spares, self.parent):

@@ -396,3 +396,18 @@ def test_templates_get_the_variables_readme_documents(fixture_site: Path, tmp_pa
     out = tmp_path / "out"
     result = build_site(fixture_site, out)
     assert result.published, [f"{d.code} {d.message}" for d in result.diagnostics]
+
+
+def test_an_out_that_is_a_link_to_a_folder_publishes_into_that_folder(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "www"
+    target.mkdir()
+    link = tmp_path / "public"
+    link.symlink_to(target)
+    for title in ("First", "Second"):
+        article = f"---\ntitle: {title}\ndate: 2021-03-06\n---\nText.\n"
+        write_files(fixture_site, {"content/articles/a.md": article})
+        assert main(["build", str(fixture_site), "--out", str(link)]) == 0
+        assert link.is_symlink() and link.resolve() == target.resolve()
+        assert title in (target / "articles" / "a" / "index.html").read_text(encoding="utf-8")
