@@ -174,11 +174,25 @@ def _clip(line: str, s: Span) -> tuple[str, int, int]:
 
 
 def format_json(diags: Sequence[Diagnostic], summary: Summary) -> str:
-    return json.dumps(
-        {"diagnostics": [d.to_json() for d in diags], "summary": asdict(summary)},
-        ensure_ascii=False,
-        indent=1,
+    return _valid_unicode(
+        json.dumps(
+            {"diagnostics": [d.to_json() for d in diags], "summary": asdict(summary)},
+            ensure_ascii=False,
+            indent=1,
+        )
     )
+
+
+def _valid_unicode(text: str) -> str:
+    """A file name that is not UTF-8 is read as lone surrogates (`bad\udcff.md`); JSON and
+    workflow commands must be UTF-8, so each undecodable byte is shown as U+FFFD."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def _gh_escape(value: str, *, prop: bool = False) -> str:
@@ -200,7 +214,7 @@ def format_github(diags: Sequence[Diagnostic]) -> str:
             f"endLine={s.end_line},endColumn={s.end_column},title={d.code}"
         )
         lines.append(f"::{kind} {props}::{_gh_escape(message)}\n")
-    return "".join(lines)
+    return _valid_unicode("".join(lines))
 
 
 def plural(n: int, word: str) -> str:

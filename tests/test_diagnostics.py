@@ -55,3 +55,14 @@ def test_front_matter_messages_speak_yaml_not_python(lines: str, says: str) -> N
     [message] = [d.message for d in doc.diagnostics]
     assert message.startswith(says)
     assert "\n" not in message and "datetime" not in message and "None" not in message
+
+
+def test_a_file_name_that_is_not_utf8_still_makes_valid_json_and_workflow_commands() -> None:
+    import json
+
+    from sitegen.diagnostics import Summary, format_github, format_json
+
+    diag = error("SG202", Span("content/articles/bad\udcff.md", 1, 1, 1, 2), "message \udcfe")
+    text = format_json([diag], Summary(1, 1, 1, 0))
+    assert json.loads(text.encode("utf-8"))["diagnostics"][0]["file"] == "content/articles/bad\ufffd.md"
+    assert "bad\ufffd.md" in format_github([diag]).encode("utf-8").decode("utf-8")
