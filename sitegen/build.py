@@ -272,12 +272,14 @@ def _finish(
 
 def _static_key(root: Path) -> str:
     folders = [builtin_static(), root / "static"]
+    # as articles are stamped (`engine.file_stamp`): a copy that keeps size and mtime
+    # (`cp -p`, `rsync -a`, `tar x`) still changes the inode or the ctime
     stats = [
-        f"{p}\0{p.stat().st_size}\0{p.stat().st_mtime_ns}"
+        f"{p}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
         for d in folders
         if d.is_dir()
         for p in sorted(d.rglob("*"))
-        if p.is_file()
+        if p.is_file() and (st := p.stat())
     ]
     return digest(*stats)
 

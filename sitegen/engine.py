@@ -298,11 +298,16 @@ def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     stylesheet = str(has_own_stylesheet(site))
     parts = [__version__, code_digest(), _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
-    for folder in (Path(__file__).parent / "templates", site.root / "templates"):
+    for whose, folder in (
+        ("built-in", Path(__file__).parent / "templates"),
+        ("site", site.root / "templates"),
+    ):
+        parts.append(whose)
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    parts += [path.name, path.read_bytes().decode("utf-8", "replace")]
+                if path.is_file():  # by path: Jinja finds `partials/x.html` by its folder too
+                    name = path.relative_to(folder).as_posix()
+                    parts += [name, path.read_bytes().decode("utf-8", "replace")]
     return digest(*parts)
 
 

@@ -710,3 +710,31 @@ def test_a_page_checked_again_in_one_watch_rebuild_is_published_as_checked_last(
     _build(site, out, watching=True, previous=run, changed={"content/articles/a-doc.md"})
     page = (out / "articles" / "uses" / "index.html").read_text(encoding="utf-8")
     assert "178 of 342" in page and "179" not in page
+
+
+def test_a_template_moved_between_folders_is_a_change(fixture_site: Path, tmp_path: Path) -> None:
+    # Jinja finds a template by its path: a parked override moved into place is a new template
+    site = _site(fixture_site, count=2)
+    parked = "{% extends 'base.html' %}{% block main %}<p>Override {{ article.title }}</p>{% endblock %}\n"
+    write_files(site, {"templates/off/article.html": parked})
+    out = tmp_path / "out"
+    _build(site, out)
+    (site / "templates" / "off" / "article.html").rename(site / "templates" / "article.html")
+    _build(site, out)
+    assert "<p>Override A0</p>" in (out / "articles" / "a00" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_static_file_replaced_with_the_same_size_and_mtime_is_published(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    css = fixture_site / "static" / "site.css"
+    write_files(fixture_site, {"static/site.css": "body { color: red  }\n"})
+    os.utime(css, ns=(1_577_836_800_000_000_000,) * 2)
+    out = tmp_path / "out"
+    _build(fixture_site, out)
+    replacement = tmp_path / "new.css"
+    replacement.write_text("body { color: blue }\n", encoding="utf-8")
+    os.utime(replacement, ns=(1_577_836_800_000_000_000,) * 2)
+    os.replace(replacement, css)  # as `cp -p` or `rsync -a` leave it: same size, same mtime
+    _build(fixture_site, out)
+    assert (out / "static" / "site.css").read_text(encoding="utf-8") == "body { color: blue }\n"
