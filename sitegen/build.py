@@ -19,7 +19,7 @@ from sitegen.diagnostics import Diagnostic, Summary, exit_status, plural, sorted
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
-from sitegen.publish import Publisher, PublishError, check_out_dir
+from sitegen.publish import Publisher, PublishError, check_out_dir, static_files
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
 from sitegen.site import read_text
 from sitegen.workers import fewer_collections
@@ -77,6 +77,7 @@ def build_site(
         return drafts or not outcome.meta.draft
 
     static_key = _static_key(root)
+    _say_what_static_leaves_out(root)
     # `quick`: first see whether anything changed at all (watch knows when something did)
     same = _unchanged(root, out, mode, use_cache, drafts, live_reload, static_key, strict) if quick else None
     if same is not None:
@@ -412,7 +413,13 @@ def _static(publisher: Publisher, root: Path) -> None:
     publisher.copy_tree(builtin_static(), "static", inside=builtin_static())
     if (root / "static").is_dir():
         # the site's own static files win over the built-in ones of the same name
-        for left_out in publisher.copy_tree(root / "static", "static", inside=root):
+        publisher.copy_tree(root / "static", "static", inside=root)
+
+
+def _say_what_static_leaves_out(root: Path) -> None:
+    """Said by every build, also one that finds nothing to do: a cold build would say it."""
+    if (root / "static").is_dir():
+        for left_out in static_files(root / "static", inside=root)[1]:
             print(
                 f"sitegen: static/{left_out} not copied: a link to a folder or out of the site",
                 file=sys.stderr,

@@ -62,6 +62,29 @@ def check_out_dir(root: Path, out: Path) -> str | None:
     return None
 
 
+def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
+    """The files under `source` to publish, dotfiles too (`.well-known/`), but not
+    version-control folders; a link is followed only to a file inside `inside`.  Also what is
+    left out (links leading elsewhere or to folders), relative to `source`, for the user to hear of."""
+    files: list[Path] = []
+    left_out: list[str] = []
+    base = inside.resolve()
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
+        folder = Path(dirpath)
+        linked = sorted(d for d in dirnames if os.path.islink(folder / d))
+        left_out += [(folder / d).relative_to(source).as_posix() for d in linked]
+        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and d not in linked)
+        for name in sorted(filenames):
+            src = folder / name
+            if name in _NOT_COPIED:
+                continue
+            if src.is_symlink() and not (src.resolve().is_relative_to(base) and src.is_file()):
+                left_out.append(src.relative_to(source).as_posix())
+                continue
+            files.append(src)
+    return files, left_out
+
+
 def _exchange(a: Path, b: Path) -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
@@ -278,27 +301,10 @@ class Publisher:
                 stale.append(rel)
         return [rel for rel in stale if not self.reuse(rel, published[rel])]
 
-    def copy_tree(self, source: Path, rel: str, *, inside: Path) -> list[str]:
-        """Copy the files under `source`, dotfiles too (`.well-known/`), but not version-control
-        folders; a link is followed only to a file inside `inside`.  Returns what was left out
-        (links leading elsewhere or to folders), relative to `source`, for the user to hear of."""
-        left_out: list[str] = []
-        base = inside.resolve()
-        for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
-            folder = Path(dirpath)
-            linked = sorted(d for d in dirnames if os.path.islink(folder / d))
-            left_out += [(folder / d).relative_to(source).as_posix() for d in linked]
-            dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and d not in linked)
-            for name in sorted(filenames):
-                src = folder / name
-                if name in _NOT_COPIED:
-                    continue
-                if src.is_symlink() and not (src.resolve().is_relative_to(base) and src.is_file()):
-                    left_out.append(src.relative_to(source).as_posix())
-                    continue
-                target_rel = "/".join([rel, *src.relative_to(source).parts])
-                self.write(target_rel, src.read_bytes())
-        return left_out
+    def copy_tree(self, source: Path, rel: str, *, inside: Path) -> None:
+        """Copy the files `static_files` finds under `source` to `rel`."""
+        for src in static_files(source, inside=inside)[0]:
+            self.write("/".join([rel, *src.relative_to(source).parts]), src.read_bytes())
 
     def _prune(self) -> None:
         """Remove from the tree being built whatever this build did not publish."""

@@ -914,3 +914,5 @@ def test_static_dotfiles_are_copied_and_links_out_are_named(tmp_path: Path, caps
     assert {"static/.well-known/security.txt", "static/.htaccess", "static/in.txt"} <= set(files)
     assert not any(p.startswith("static/.git") or p == "static/out.txt" for p in files)
     assert "static/out.txt not copied" in err
+    status, _, err = _build_json(capsys, site, out)  # nothing to do: it is still said
+    assert status == 0 and "static/out.txt not copied" in err
