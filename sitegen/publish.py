@@ -34,7 +34,7 @@ _AT_FDCWD = -100
 
 
 # What a static folder may hold that is not the site's: version control, the Finder's notes.
-_NOT_COPIED = frozenset({".git", ".hg", ".svn", ".DS_Store"})
+NOT_COPIED = frozenset({".git", ".hg", ".svn", ".DS_Store"})
 
 
 def _stamp(path: Path | str, sha: str) -> FileStamp:
@@ -73,10 +73,10 @@ def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
         folder = Path(dirpath)
         linked = sorted(d for d in dirnames if os.path.islink(folder / d))
         left_out += [(folder / d).relative_to(source).as_posix() for d in linked]
-        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and d not in linked)
+        dirnames[:] = sorted(d for d in dirnames if d not in NOT_COPIED and d not in linked)
         for name in sorted(filenames):
             src = folder / name
-            if name in _NOT_COPIED:
+            if name in NOT_COPIED:
                 continue
             if src.is_symlink() and not (src.resolve().is_relative_to(base) and src.is_file()):
                 left_out.append(src.relative_to(source).as_posix())

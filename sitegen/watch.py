@@ -27,7 +27,7 @@ from sitegen.build import BuildResult, build_site, default_jobs
 from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
 from sitegen.engine import Run, file_stamp
-from sitegen.publish import PublishError, check_out_dir
+from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown
 
@@ -57,7 +57,7 @@ class SiteFilter:
             return True
         if not parts or parts[0] not in WATCHED:
             return False
-        return not any(_ignored(name) for name in parts)
+        return not any(_ignored(name, parts[0]) for name in parts)
 
 
 class Session:
@@ -175,6 +175,8 @@ class Session:
         inputs = _other_inputs(self.root)  # before the build reads them (articles: the run's stamps)
         # A catch-up or retry (no reported change) runs in full, to find what no event reported.
         edited = self._articles_only(changes) if changes else set()
+        if edited and self._others_changed(inputs):
+            edited = None  # site.toml (no events) saved with the articles: the quick run would miss it
         if edited is None:
             self.base = None
         else:
@@ -260,6 +262,13 @@ class Session:
         if result.published and run is not None:
             self.base, self.pending = run, set()
 
+    def _others_changed(self, inputs: dict[str, tuple[int, int, int, int] | None]) -> bool:
+        """Whether any input but the articles differs from what the last build read."""
+        if not self.seen:
+            return True
+        articles = f"{ARTICLES_DIR}/"
+        return {rel: s for rel, s in self.seen.items() if not rel.startswith(articles)} != inputs
+
     def _missed_changes(self) -> set[tuple[watchfiles.Change, str]]:
         """Inputs saved, added or removed since the last build without an event to say so.
 
@@ -331,14 +340,18 @@ def _other_inputs(root: Path) -> dict[str, tuple[int, int, int, int] | None]:
     for top in WATCHED:
         for folder, dirs, files in os.walk(root / top):
             rel = Path(folder).relative_to(root).as_posix()
-            dirs[:] = [d for d in dirs if f"{rel}/{d}" != ARTICLES_DIR and not _ignored(d)]
+            dirs[:] = [d for d in dirs if f"{rel}/{d}" != ARTICLES_DIR and not _ignored(d, top)]
             for name in files:
-                if not _ignored(name):
+                if not _ignored(name, top):
                     found[f"{rel}/{name}"] = file_stamp(os.path.join(folder, name))
     return found
 
 
-def _ignored(name: str) -> bool:
+def _ignored(name: str, top: str) -> bool:
+    """Editors' debris, where a build ignores it too: static/ is published whole, dotfiles
+    (`.well-known/`) and `*.bak` included, all but version control (`NOT_COPIED`)."""
+    if top == "static":
+        return name in NOT_COPIED
     return name.startswith(".") or bool(_TEMP_NAME.search(name))
 
 

@@ -591,3 +591,53 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
     assert (watchfiles.Change.added, str(base / "templates/index_item.html")) in found
     assert (watchfiles.Change.modified, str(base / "site.toml")) in found
     assert not any(".swp" in path for _, path in found)
+
+
+def _session(tmp_path: Path):
+    from sitegen.serve import Hub
+    from sitegen.watch import Session
+
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURE_SITE, site)
+    (site / ARTICLE_REL).parent.mkdir(parents=True, exist_ok=True)
+    (site / ARTICLE_REL).write_text(ARTICLE, encoding="utf-8")
+    session = Session(site, site / "public", False, Hub())
+    session.jobs = 1
+    assert session.rebuild(None)["ok"]
+    return site, session
+
+
+def test_static_dotfiles_and_backups_are_watched_as_they_are_published(tmp_path: Path) -> None:
+    import watchfiles
+
+    from sitegen.watch import SiteFilter
+
+    site, session = _session(tmp_path)
+    accepts = SiteFilter(site, site / "public")
+    modified = watchfiles.Change.modified
+    for rel in ("static/.well-known/security.txt", "static/.htaccess", "static/logo.png.bak"):
+        assert accepts(modified, str(site.resolve() / rel)), rel
+    for rel in ("static/.git/HEAD", "static/.DS_Store", "content/articles/.first.md.swp", "templates/x~"):
+        assert not accepts(modified, str(site.resolve() / rel)), rel
+    (site / "static" / ".well-known").mkdir(parents=True)
+    (site / "static" / ".well-known" / "security.txt").write_text("Contact: a\n", encoding="utf-8")
+    found = session._missed_changes()  # the quiet-second check sees it too
+    assert found == {(watchfiles.Change.added, str(site.resolve() / "static/.well-known/security.txt"))}
+    session.rebuild(found)
+    assert (site / "public" / "static" / ".well-known" / "security.txt").read_text() == "Contact: a\n"
+
+
+def test_site_toml_saved_just_before_an_article_is_not_lost(tmp_path: Path) -> None:
+    # site.toml has no events: when the batch holds only the article, the quick, article-only
+    # rebuild must not be taken, or the new configuration would never be built
+    import watchfiles
+
+    site, session = _session(tmp_path)
+    config = site / "site.toml"
+    renamed = config.read_text(encoding="utf-8").replace("Fixture Watch", "Renamed")
+    config.write_text(renamed, encoding="utf-8")
+    write_atomic(site / ARTICLE_REL, ARTICLE + "\nMore.\n")
+    status = session.rebuild({(watchfiles.Change.modified, str(site.resolve() / ARTICLE_REL))})
+    assert status["ok"]
+    assert "<title>Renamed</title>" in (site / "public" / "index.html").read_text(encoding="utf-8")
+    assert session._missed_changes() == set()
