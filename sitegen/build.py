@@ -19,7 +19,7 @@ from sitegen.diagnostics import Diagnostic, Summary, exit_status, plural, sorted
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
-from sitegen.publish import Publisher, PublishError, check_out_dir, static_files
+from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, static_files
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
 from sitegen.site import read_text
 from sitegen.workers import fewer_collections
@@ -374,8 +374,7 @@ def _nothing_to_do(result: Run, root: Path, out: Path, pages: list[SitePage]) ->
         return False
     if not all(stamp.matches(out / rel) for rel, stamp in data.manifest.items()):
         return False
-    present = sum(len(files) for _, _, files in os.walk(out))
-    return present == len(data.manifest)  # nothing put there by hand, nothing missing
+    return holds_only(out, data.manifest)  # nothing put there by hand, nothing missing
 
 
 def _site_pages(publisher: Publisher, result: Run, plan: Plan, same_output: bool) -> None:

@@ -30,7 +30,7 @@ from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView, names_what_config_lacks
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import parser, use_cache_dir
-from sitegen.pages import ArticleView, TagView, TemplateProblem
+from sitegen.pages import ArticleView, TagView, TemplateProblem, site_template_files
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
 from sitegen.workers import fewer_collections, reported
@@ -298,16 +298,12 @@ def environment_hash(site: Site, mode: str, live_reload: str) -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     stylesheet = str(has_own_stylesheet(site))
     parts = [__version__, code_digest(), _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
-    for whose, folder in (
-        ("built-in", Path(__file__).parent / "templates"),
-        ("site", site.root / "templates"),
-    ):
+    builtin = Path(__file__).parent / "templates"
+    own = [(p.relative_to(builtin).as_posix(), p) for p in sorted(builtin.rglob("*")) if p.is_file()]
+    for whose, files in (("built-in", own), ("site", site_template_files(site.root))):
         parts.append(whose)
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():  # by path: Jinja finds `partials/x.html` by its folder too
-                    name = path.relative_to(folder).as_posix()
-                    parts += [name, path.read_bytes().decode("utf-8", "replace")]
+        for name, path in files:  # by path: Jinja finds `partials/x.html` by its folder, and through links
+            parts += [name, path.read_bytes().decode("utf-8", "replace")]
     return digest(*parts)
 
 

@@ -3,7 +3,6 @@ published, say so from a small snapshot, without loading the per-article cache."
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from sitegen.cache import CACHE_DIR, Cache, FileStamp
 from sitegen.diagnostics import Diagnostic
 from sitegen.engine import environment_hash, file_stamp, source_hashes
 from sitegen.grammar import use_cache_dir
+from sitegen.publish import holds_only
 from sitegen.site import Site, load_site
 
 
@@ -62,6 +62,6 @@ def check(
         return None, site
     if not all(stamp.matches(out / rel) for rel, stamp in snapshot.manifest.items()):
         return None, site
-    if sum(len(files) for _, _, files in os.walk(out)) != len(snapshot.manifest):
+    if not holds_only(out, snapshot.manifest):
         return None, site
     return snapshot, site

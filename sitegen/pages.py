@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +67,43 @@ class _Environment(jinja2.Environment):
     quick_escape = staticmethod(_quick_escape_function())
 
 
+class _SiteTemplates(jinja2.FileSystemLoader):
+    """The site's templates/; a link in it is followed only to a file inside the site, as in static/."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root / "templates"))
+        self.site = root.resolve()
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self.site):
+            raise jinja2.TemplateError(f"templates/{template} is a link out of the site, not followed")
+        return source, filename, uptodate
+
+
+def site_template_files(root: Path) -> list[tuple[str, Path]]:
+    """Every file the site's templates/ can supply, by the name Jinja knows it by: through
+    links to folders too (each real folder once), but only files inside the site."""
+    site, found, seen = root.resolve(), [], set()
+    for folder, dirs, files in os.walk(root / "templates", followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen or not Path(real).is_relative_to(site):
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder, name)
+            if path.resolve().is_relative_to(site) and path.is_file():
+                found.append((path.relative_to(root / "templates").as_posix(), path))
+    return found
+
+
 def environment(root: Path) -> jinja2.Environment:
     """Built-in templates, overridden file by file by the site's templates/."""
     loaders: list[jinja2.BaseLoader] = []
     if (root / "templates").is_dir():
-        loaders.append(jinja2.FileSystemLoader(str(root / "templates"), followlinks=False))
+        loaders.append(_SiteTemplates(root))
     loaders.append(jinja2.PackageLoader("sitegen", "templates"))
     return _Environment(
         loader=jinja2.ChoiceLoader(loaders),

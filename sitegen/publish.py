@@ -20,9 +20,11 @@ import ctypes
 import errno
 import fcntl
 import os
+import posixpath
 import shutil
 import sys
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from sitegen.cache import Cache, FileStamp, digest, digest_pieces
@@ -83,6 +85,29 @@ def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
                 continue
             files.append(src)
     return files, left_out
+
+
+def holds_only(out: Path, published: Iterable[str]) -> bool:
+    """Whether `out` holds as many files as were published and nothing else: no folder and no
+    link to one that no published file is in (anything put there by hand is to be replaced).
+    The files themselves are compared by their stamps, elsewhere."""
+    folders = {"."}
+    count = 0
+    for rel in published:
+        count += 1
+        parent = posixpath.dirname(rel)
+        while parent and parent not in folders:
+            folders.add(parent)
+            parent = posixpath.dirname(parent)
+    present = 0
+    for dirpath, dirnames, filenames in os.walk(out):
+        here = os.path.relpath(dirpath, out).replace(os.sep, "/")
+        if here not in folders:
+            return False
+        present += len(filenames)
+        if any(os.path.islink(os.path.join(dirpath, d)) for d in dirnames):
+            return False
+    return present == count
 
 
 def _exchange(a: Path, b: Path) -> bool:

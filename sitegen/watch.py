@@ -27,6 +27,7 @@ from sitegen.build import BuildResult, build_site, default_jobs
 from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
 from sitegen.engine import Run, file_stamp
+from sitegen.pages import site_template_files
 from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown
@@ -337,7 +338,10 @@ def _other_inputs(root: Path) -> dict[str, tuple[int, int, int, int] | None]:
     found = {}
     if (root / "site.toml").is_file():
         found["site.toml"] = file_stamp(root / "site.toml")
-    for top in WATCHED:
+    for name, path in site_template_files(root):  # through links to folders, as Jinja finds them
+        if not any(_ignored(part, "templates") for part in name.split("/")):
+            found[f"templates/{name}"] = file_stamp(path)
+    for top in ("content", "static"):
         for folder, dirs, files in os.walk(root / top):
             rel = Path(folder).relative_to(root).as_posix()
             dirs[:] = [d for d in dirs if f"{rel}/{d}" != ARTICLES_DIR and not _ignored(d, top)]

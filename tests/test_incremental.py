@@ -163,6 +163,55 @@ def test_a_page_changed_by_hand_is_replaced(fixture_site: Path, tmp_path: Path) 
     assert not result.unchanged
 
 
+@pytest.mark.parametrize("put", ["folder", "link to a folder", "folder in a page's folder"])
+def test_folders_put_in_the_output_by_hand_are_removed_by_a_build_with_nothing_to_do(
+    fixture_site: Path, tmp_path: Path, put: str
+) -> None:
+    site = _site(fixture_site, count=2)
+    out = tmp_path / "out"
+    _build(site, out)
+    if put == "folder":
+        (out / "by-hand").mkdir()
+    elif put == "link to a folder":
+        (out / "etc").symlink_to(tmp_path)
+    else:
+        (out / "articles" / "a00" / "by-hand").mkdir()
+    _build(site, out)
+    assert not (out / "by-hand").exists() and not (out / "etc").is_symlink()
+    assert not (out / "articles" / "a00" / "by-hand").exists()
+    assert _build(site, out).unchanged
+
+
+def test_templates_reached_through_a_link_to_a_folder_are_watched_for_changes(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, count=2)
+    write_files(
+        site,
+        {
+            "shared/partials/intro.html": "<p>Intro one</p>\n",
+            "templates/index.html": '{% extends "base.html" %}{% block main %}'
+            '{% include "partials/intro.html" %}{% endblock %}\n',
+        },
+    )
+    (site / "templates" / "partials").symlink_to(site / "shared" / "partials")
+    out = tmp_path / "out"
+    _build(site, out)
+    write_files(site, {"shared/partials/intro.html": "<p>Intro two</p>\n"})
+    _build(site, out)
+    assert "<p>Intro two</p>" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_template_linked_from_out_of_the_site_is_not_followed(fixture_site: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.html"
+    secret.write_text("SECRET\n", encoding="utf-8")
+    (fixture_site / "templates").mkdir(exist_ok=True)
+    (fixture_site / "templates" / "index.html").symlink_to(secret)
+    result = build_site(fixture_site, tmp_path / "out")
+    assert not result.published
+    assert [(d.code, "link out of the site" in d.message) for d in result.diagnostics] == [("SG902", True)]
+
+
 def _quiet_edit(site: Path, n: int) -> None:
     """A sentence after article n's first paragraph: no site-wide page shows it."""
     _edit(site, f"a{n:02}", f"A{n}", _body(n) + "\n\nMore.")
