@@ -91,7 +91,7 @@ def holds_only(out: Path, published: Iterable[str]) -> bool:
     """Whether `out` holds as many files as were published and nothing else: no folder and no
     link to one that no published file is in (anything put there by hand is to be replaced).
     The files themselves are compared by their stamps, elsewhere."""
-    folders = {"."}
+    folders: set[str] = set()
     count = 0
     for rel in published:
         count += 1
@@ -100,13 +100,19 @@ def holds_only(out: Path, published: Iterable[str]) -> bool:
             folders.add(parent)
             parent = posixpath.dirname(parent)
     present = 0
-    for dirpath, dirnames, filenames in os.walk(out):
-        here = os.path.relpath(dirpath, out).replace(os.sep, "/")
-        if here not in folders:
+    todo = [(str(out), "")]
+    while todo:  # scandir's entry types come with the listing: no stat per folder of a big site
+        path, rel = todo.pop()
+        if rel and rel not in folders:
             return False
-        present += len(filenames)
-        if any(os.path.islink(os.path.join(dirpath, d)) for d in dirnames):
-            return False
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((entry.path, f"{rel}/{entry.name}" if rel else entry.name))
+                elif entry.is_symlink() and entry.is_dir():
+                    return False
+                else:
+                    present += 1
     return present == count
 
 
