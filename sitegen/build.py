@@ -155,7 +155,7 @@ def build_site(
             build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
             return build
         publisher.commit()
-        old_manifest = result.cache.manifest if result.cache.out == str(out.absolute()) else {}
+        old_manifest = result.cache.manifest if result.cache.out == str(out.absolute()) else None
         result.cache.manifest, result.cache.out = publisher.stamps, str(out.absolute())
         result.cache.generation = uuid.uuid4().hex
         save_cache(root, options, result.cache)

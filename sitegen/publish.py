@@ -170,7 +170,7 @@ class Publisher:
         if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
             record = self._record.read()
             self.base = dict(record) if isinstance(record, dict) else {}  # changed as files are replaced
-            self.trusted = self.trusted and self._record.from_memory
+            self.trusted = self.trusted and self._record.from_memory and isinstance(record, dict)
             os.rename(self.spare, self.tmp)  # a killed build leaves it under the .building name
         else:
             self.trusted = False
@@ -366,11 +366,13 @@ class Publisher:
             os.rename(self.tmp, self.out)
         self._committed = True
 
-    def settle(self, old_manifest: dict[str, FileStamp]) -> None:
-        """Keep the tree the swap took out as the next spare; `old_manifest` is what it held."""
+    def settle(self, old_manifest: dict[str, FileStamp] | None) -> None:
+        """Keep the tree the swap took out as the next spare; `old_manifest` is what it held,
+        None if that is not known (the cache described another output): then the next build
+        looks at every file of it rather than trust a record."""
         if self._swapped_out and self.spare is not None:
             os.rename(self.tmp, self.spare)
-            self._record.save(dict(old_manifest), defer=self.defer)
+            self._record.save(dict(old_manifest) if old_manifest is not None else None, defer=self.defer)
             self._swapped_out = False
         elif self.defer and self.spare is not None and not self.spare.exists():
             # The first output of a `watch`: a spare made now, of links, keeps the first edit quick.

@@ -641,3 +641,25 @@ def test_site_toml_saved_just_before_an_article_is_not_lost(tmp_path: Path) -> N
     assert status["ok"]
     assert "<title>Renamed</title>" in (site / "public" / "index.html").read_text(encoding="utf-8")
     assert session._missed_changes() == set()
+
+
+def test_a_deleted_article_leaves_watch_output_after_a_build_into_another_folder(
+    tmp_path: Path,
+) -> None:
+    # the other build's manifest is not watch's output's: the tree swapped out then is of
+    # unknown content, and must be looked at, not trusted as holding nothing
+    import watchfiles
+
+    from sitegen.build import build_site
+
+    site, session = _session(tmp_path)
+    other = ARTICLE.replace('title: "First"', 'title: "Second"')
+    write_atomic(site / "content/articles/second.md", other)
+    second = str(site.resolve() / "content/articles/second.md")
+    assert session.rebuild({(watchfiles.Change.added, second)})["ok"]
+    assert build_site(site, tmp_path / "dist").published
+    write_atomic(site / ARTICLE_REL, ARTICLE + "\nMore.\n")
+    assert session.rebuild({(watchfiles.Change.modified, str(site.resolve() / ARTICLE_REL))})["ok"]
+    (site / "content/articles/second.md").unlink()
+    assert session.rebuild({(watchfiles.Change.deleted, second)})["ok"]
+    assert sorted(p.name for p in (site / "public" / "articles").iterdir()) == ["first"]
