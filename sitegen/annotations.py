@@ -221,7 +221,7 @@ _STRAY = "STRAY"
 def _lex(text: str) -> list[Tok] | SyntaxProblem:
     # a token starts where its group does, after any white space the match skipped
     tokens = [(m.lastgroup, m.start(m.lastgroup), m.end()) for m in _finder().finditer(text) if m.lastgroup]
-    for kind, pos, _ in tokens:
+    for index, (kind, pos, _) in enumerate(tokens):
         if kind == _STRAY:
             ch = text[pos]
             hint = None
@@ -229,8 +229,18 @@ def _lex(text: str) -> list[Tok] | SyntaxProblem:
                 hint = 'strings are written in double quotes: quote="..."'
             elif ch == "<":
                 hint = r"write \<< for a literal `<<` in prose"
+            elif index and tokens[index - 1][0] in _NUMERIC and tokens[index - 1][2] == pos:
+                hint = _quote_hint(text, tokens[index - 1][1])
             return SyntaxProblem(f"unexpected character {ch!r} in annotation", pos, pos + 1, hint)
     return tokens
+
+
+def _quote_hint(text: str, start: int) -> str:
+    """`src=2021-03-05-dawn`: a word that starts as a number or date is no NAME (which starts
+    with a letter); written in quotes it is a string, which `src=` takes as written."""
+    word = re.match(r"[^\s>\"]{0,80}", text[start:])
+    shown = word.group() if word else ""
+    return f'a value that is not a number, date or name goes in double quotes: "{shown}"'
 
 
 @functools.lru_cache(maxsize=1 << 12)

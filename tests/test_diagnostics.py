@@ -66,3 +66,14 @@ def test_a_file_name_that_is_not_utf8_still_makes_valid_json_and_workflow_comman
     text = format_json([diag], Summary(1, 1, 1, 0))
     assert json.loads(text.encode("utf-8"))["diagnostics"][0]["file"] == "content/articles/bad\ufffd.md"
     assert "bad\ufffd.md" in format_github([diag]).encode("utf-8").decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"), [("<<claim src=2021-03-05-dawn>>", '"2021-03-05-dawn"'), ("<<claim src=001-a>>", '"001-a"')]
+)
+def test_a_value_that_starts_as_a_number_but_is_not_one_is_told_to_be_quoted(text: str, quoted: str) -> None:
+    from sitegen.annotations import SyntaxProblem, parse_annotation
+
+    problem = parse_annotation(text)
+    assert isinstance(problem, SyntaxProblem)
+    assert problem.help is not None and problem.help.endswith(f"double quotes: {quoted}")
