@@ -69,7 +69,8 @@ def test_a_file_name_that_is_not_utf8_still_makes_valid_json_and_workflow_comman
 
 
 @pytest.mark.parametrize(
-    ("text", "quoted"), [("<<claim src=2021-03-05-dawn>>", '"2021-03-05-dawn"'), ("<<claim src=001-a>>", '"001-a"')]
+    ("text", "quoted"),
+    [("<<claim src=2021-03-05-dawn>>", '"2021-03-05-dawn"'), ("<<claim src=001-a>>", '"001-a"')],
 )
 def test_a_value_that_starts_as_a_number_but_is_not_one_is_told_to_be_quoted(text: str, quoted: str) -> None:
     from sitegen.annotations import SyntaxProblem, parse_annotation
