@@ -29,7 +29,7 @@ from sitegen.checks import CheckResult, check_annotation, duplicate_slug_diagnos
 from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView, names_what_config_lacks
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
-from sitegen.grammar import parser, use_cache_dir
+from sitegen.grammar import grammar_text, parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem, site_template_files
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
@@ -289,7 +289,8 @@ def code_digest() -> str:
     that kept the version number, say) trusts nothing the old one cached."""
     package = Path(__file__).parent
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return digest(*(part for p in files for part in (p.relative_to(package).as_posix(), p.read_bytes())))
+    parts = (part for p in files for part in (p.relative_to(package).as_posix(), p.read_bytes()))
+    return digest(*parts, grammar_text())  # in a checkout, the grammar is beside the package
 
 
 def environment_hash(site: Site, mode: str, live_reload: str) -> str:

@@ -51,6 +51,8 @@ def check(
     if snapshot.static_key != static_key:
         return None, None
     site = load_site(root)
+    if site.diagnostics:  # a bad or duplicate source id, a file not UTF-8: said by a full run
+        return None, site
     if (
         site.article_paths != sorted(snapshot.articles)
         or environment_hash(site, mode, live_reload) != snapshot.env

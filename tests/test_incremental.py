@@ -787,3 +787,38 @@ def test_a_static_file_replaced_with_the_same_size_and_mtime_is_published(
     os.replace(replacement, css)  # as `cp -p` or `rsync -a` leave it: same size, same mtime
     _build(fixture_site, out)
     assert (out / "static" / "site.css").read_text(encoding="utf-8") == "body { color: blue }\n"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"content/sources/old/001.md": None},  # the same id twice (a copy of 001.md)
+        {"content/sources/s 2.md": "---\ntitle: T\npublisher: P\ndate: 2021-03-01\n---\nText.\n"},
+    ],
+    ids=["duplicate id", "bad id"],
+)
+def test_a_build_with_nothing_else_to_do_still_reports_a_bad_source_file(
+    fixture_site: Path, tmp_path: Path, bad: dict
+) -> None:
+    site = _site(fixture_site, count=2)
+    out = tmp_path / "out"
+    _build(site, out)
+    original = (site / "content" / "sources" / "001.md").read_text(encoding="utf-8")
+    write_files(site, {rel: text or original for rel, text in bad.items()})
+    result = build_site(site, out)
+    assert not result.published and [d.code for d in result.diagnostics] == ["SG501"]
+
+
+def test_the_grammar_is_part_of_what_makes_the_cache_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # in a checkout the grammar is beside the package, not in it: it must count all the same
+    from sitegen import engine
+
+    engine.code_digest.cache_clear()
+    before = engine.code_digest()
+    monkeypatch.setattr(engine, "grammar_text", lambda: "start: NAME\n")
+    engine.code_digest.cache_clear()
+    try:
+        assert engine.code_digest() != before
+    finally:
+        monkeypatch.undo()
+        engine.code_digest.cache_clear()
