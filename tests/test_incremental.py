@@ -163,13 +163,18 @@ def test_a_page_changed_by_hand_is_replaced(fixture_site: Path, tmp_path: Path) 
     assert not result.unchanged
 
 
+def _built_small_site(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
+    site = _site(fixture_site, count=2)
+    out = tmp_path / "out"
+    _build(site, out)
+    return site, out
+
+
 @pytest.mark.parametrize("put", ["folder", "link to a folder", "folder in a page's folder"])
 def test_folders_put_in_the_output_by_hand_are_removed_by_a_build_with_nothing_to_do(
     fixture_site: Path, tmp_path: Path, put: str
 ) -> None:
-    site = _site(fixture_site, count=2)
-    out = tmp_path / "out"
-    _build(site, out)
+    site, out = _built_small_site(fixture_site, tmp_path)
     if put == "folder":
         (out / "by-hand").mkdir()
     elif put == "link to a folder":
@@ -800,9 +805,7 @@ def test_a_static_file_replaced_with_the_same_size_and_mtime_is_published(
 def test_a_build_with_nothing_else_to_do_still_reports_a_bad_source_file(
     fixture_site: Path, tmp_path: Path, bad: dict
 ) -> None:
-    site = _site(fixture_site, count=2)
-    out = tmp_path / "out"
-    _build(site, out)
+    site, out = _built_small_site(fixture_site, tmp_path)
     original = (site / "content" / "sources" / "001.md").read_text(encoding="utf-8")
     write_files(site, {rel: text or original for rel, text in bad.items()})
     result = build_site(site, out)
