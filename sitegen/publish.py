@@ -105,14 +105,17 @@ def holds_only(out: Path, published: Iterable[str]) -> bool:
         path, rel = todo.pop()
         if rel and rel not in folders:
             return False
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append((entry.path, f"{rel}/{entry.name}" if rel else entry.name))
-                elif entry.is_symlink() and entry.is_dir():
-                    return False
-                else:
-                    present += 1
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append((entry.path, f"{rel}/{entry.name}" if rel else entry.name))
+                    elif entry.is_symlink() and entry.is_dir():
+                        return False
+                    else:
+                        present += 1
+        except OSError:  # gone or unreadable meanwhile: not as published
+            return False
     return present == count
 
 
