@@ -53,10 +53,12 @@ def slugify(text: str) -> str:
 
 def tag_slug(text: str) -> str:
     """A tag's slug (SPEC §6): lowercase letters and digits of any script, accents dropped
-    (Élection → election, as `slugify` does); runs of anything else become one hyphen.  Tags
-    in Urdu or Japanese get pages of their own instead of all sharing one."""
-    letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", "-", letters.lower()).strip("-")[:MAX_SLUG].strip("-")
+    (Élection → election, as `slugify` does); runs of anything else become one hyphen, at the
+    ends too, as SPEC writes the rule (`C++` → `c-`, `U.S.` → `u-s-`): a tag is not merged
+    with another that only its punctuation tells apart.  Tags in Urdu or Japanese get pages
+    of their own instead of all sharing one."""
+    letters = "".join(c for c in unicodedata.normalize("NFKD", text.strip()) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "-", letters.lower())[:MAX_SLUG]
 
 
 def read_text(

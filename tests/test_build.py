@@ -314,7 +314,7 @@ def test_tags_in_any_script_get_pages_of_their_own(tmp_path: Path, fixture_site:
     write_files(fixture_site, {"content/articles/a.md": article})
     out = tmp_path / "out"
     assert main(["build", str(fixture_site), "--out", str(out)]) == 0
-    assert {p.name for p in (out / "tags").iterdir()} >= {"پاکستان", "日本", "election", "c"}
+    assert {p.name for p in (out / "tags").iterdir()} >= {"پاکستان", "日本", "election", "c-"}
     page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
     assert 'href="../../tags/%E6%97%A5%E6%9C%AC/index.html"' in page  # a URL: percent-encoded UTF-8
     sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
@@ -340,12 +340,23 @@ def test_tags_sharing_a_slug_list_the_article_once(tmp_path: Path, fixture_site:
     write_files(fixture_site, {"content/articles/a.md": article})
     out = tmp_path / "out"
     assert main(["build", str(fixture_site), "--out", str(out)]) == 0
-    for tag in ("pakistan", "c"):
+    for tag in ("pakistan", "c-"):
         listing = (out / "tags" / tag / "index.html").read_text(encoding="utf-8")
         assert listing.count('href="../../articles/a/') == 1
     page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
-    assert page.count('href="../../tags/c/index.html"') == 1
+    assert page.count('href="../../tags/c-/index.html"') == 1
     assert (out / "feed.xml").read_text(encoding="utf-8").count('<category term="pakistan"') == 1
+
+
+def test_tag_slugs_keep_hyphens_at_their_ends_as_spec_writes(tmp_path: Path, fixture_site: Path) -> None:
+    """SPEC §6: lowercase, runs of other characters become `-`: `C++` is `c-`, not `c`'s page."""
+    article = "---\ntitle: A\ndate: 2021-03-06\ntags: [C, 'C++', U.S., US, '!!!', ' Pakistan ']\n---\nText.\n"
+    write_files(fixture_site, {"content/articles/a.md": article})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    assert {p.name for p in (out / "tags").iterdir()} == {"c", "c-", "u-s-", "us", "-", "pakistan"}
+    page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../../tags/u-s-/index.html"' in page
 
 
 # Every variable README's "What templates are given" names, used by an override of each template.
