@@ -162,12 +162,20 @@ class Ctx:
 
     # --------------------------------------------------------------- values
     def number(
-        self, value: Value, what: str, *, whole: bool = True, figure: bool = True, percent: bool = False
+        self,
+        value: Value,
+        what: str,
+        *,
+        whole: bool = True,
+        figure: bool = True,
+        percent: bool = False,
+        signed: bool = True,
     ) -> Decimal | None:
         """A numeric value (or @fact); whole, non-negative counts unless told otherwise.
 
         `percent`: the value is a percentage (52%, or a fact defined as one), where everything
-        else takes a plain number: 52% is not 52 seats, nor a fact of 52 a share of 52%."""
+        else takes a plain number: 52% is not 52 seats, nor a fact of 52 a share of 52%.
+        `signed=False`: a value that need not be whole must still be 0 or more (a vote share)."""
         if value.type == "factref":
             fact = self.site.facts.first.get(value.text or "")
             self.facts_seen.setdefault(value.text or "", fact.seen() if fact else None)
@@ -207,7 +215,17 @@ class Ctx:
         if whole and (number != number.to_integral_value() or number < 0):
             self.error("SG104", value, f"{what} must be a whole number of 0 or more, not {value.raw}")
             return None
+        if not signed and number < 0:
+            self.error("SG104", value, f"{what} must be 0 or more, not {value.raw}")
+            return None
         return number
+
+    def is_percentage(self, value: Value) -> bool:
+        """Whether a value is written as a percentage, or names a fact defined as one."""
+        if value.type == "factref":
+            fact = self.site.facts.first.get(value.text or "")
+            return fact is not None and fact.percent
+        return value.type == "percent"
 
     def flag(self, key: str) -> bool | None:
         arg = self.keywords.get(key)

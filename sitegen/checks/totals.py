@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from sitegen.annotations import Arg
 from sitegen.checks.context import Ctx
 from sitegen.prose import show_number as n
 
+Show = Callable[[Decimal], str]  # how a figure is written in a message: 52, or 25.7% of a share
 TALLY_KEYS = ("invalid", "total", "winner", "margin", "date", "prose")
 
 
 def _named_counts(
-    ctx: Ctx, fixed: tuple[str, ...], what: str, *, whole: bool = True
+    ctx: Ctx, fixed: tuple[str, ...], what: str, *, shares: bool, signed: bool = True
 ) -> dict[str, Decimal] | None:
-    """The NAME=N arguments that are not one of the kind's fixed keys; None if any is bad."""
+    """The NAME=N arguments that are not one of the kind's fixed keys; None if any is bad.
+
+    Every other key names a candidate or a part (SPEC §3), `rose` and `totals` too.  Only a
+    near miss of a fixed key whose value no candidate could have (`winer=Khan`) is taken for a
+    slip; one with a number is counted, and an error the sum then makes says what it may be."""
     counts: dict[str, Decimal] = {}
     ok = True
     entries = [arg for key, arg in ctx.keywords.items() if key not in fixed]
     for arg in entries:
         meant = typo_of(arg.key or "", fixed)
-        if meant is not None:  # `margn=3` taken as a candidate would let a wrong margin pass
+        if meant is not None and arg.value.type not in ("number", "percent", "factref"):
             ctx.error(
                 "SG105",
                 arg,
@@ -29,7 +35,7 @@ def _named_counts(
             )
             ok = False
             continue
-        value = ctx.number(arg.value, f"{what} `{arg.key}`", whole=whole)
+        value = ctx.number(arg.value, f"{what} `{arg.key}`", whole=False, percent=shares, signed=signed)
         if value is None:
             ok = False
         else:
@@ -38,6 +44,24 @@ def _named_counts(
         ctx.error("SG103", None, f"`{ctx.ann.kind}` needs two or more {what}s as NAME=N")
         return None
     return counts if ok else None
+
+
+def _in_shares(ctx: Ctx, fixed: tuple[str, ...]) -> bool:
+    """Whether a tally's candidates or a sum's parts are percentages: as the first is written."""
+    first = next((arg for key, arg in ctx.keywords.items() if key not in fixed), None)
+    return first is not None and ctx.is_percentage(first.value)
+
+
+def _slips(ctx: Ctx, fixed: tuple[str, ...], what: str) -> str | None:
+    """A help naming the counted keys that may be slips of a fixed one the annotation lacks."""
+    slips = [
+        (key, meant)
+        for key in ctx.keywords
+        if key not in fixed and (meant := typo_of(key, fixed)) is not None and meant not in ctx.keywords
+    ]
+    if not slips:
+        return None
+    return "; ".join(f"`{key}` is counted as a {what}: did you mean `{meant}=`?" for key, meant in slips)
 
 
 def typo_of(key: str, fixed: tuple[str, ...]) -> str | None:
@@ -70,30 +94,43 @@ def check_tally(ctx: Ctx) -> str:
     body = ctx.positional_body(required=False)
     ctx.reject_positional(keep=1)
     day = ctx.date()
-    candidates = _named_counts(ctx, TALLY_KEYS, "candidate")
+    shares = _in_shares(ctx, TALLY_KEYS)
+    show = _shown(shares)
+    candidates = _named_counts(ctx, TALLY_KEYS, "candidate", shares=shares, signed=False)
     invalid_arg, total_arg = ctx.keywords.get("invalid"), ctx.keywords.get("total")
-    invalid = ctx.number(invalid_arg.value, "`invalid`", figure=False) if invalid_arg else Decimal(0)
-    total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
+    invalid = _amount(ctx, invalid_arg, "`invalid`", shares) if invalid_arg else Decimal(0)
+    total = _amount(ctx, total_arg, "`total`", shares) if total_arg else None
     if candidates is None or invalid is None:
-        _check_unranked(ctx)
+        _check_unranked(ctx, shares)
         return "tally"
     added = sum(candidates.values(), Decimal(0)) + invalid
-    terms = [n(v) for v in candidates.values()] + ([n(invalid)] if invalid_arg else [])
+    terms = [show(v) for v in candidates.values()] + ([show(invalid)] if invalid_arg else [])
     if total is not None and total_arg is not None and added != total:
         ctx.error(
             "SG205",
             None,  # the parts and the total together: the whole annotation (SPEC §4)
-            f"the tally does not add up: {' + '.join(terms)} = {n(added)}, but total is {n(total)}",
+            f"the tally does not add up: {' + '.join(terms)} = {show(added)}, but total is {show(total)}",
+            help=_slips(ctx, TALLY_KEYS, "candidate"),
         )
     counted = total if total is not None else added
-    if body is not None:
+    if body is not None and not shares:  # a share is no number of seats
         ctx.within_body(body, day, counted, total_arg.value if total_arg else None, "the tally's total")
     ranked = sorted(candidates.items(), key=lambda item: item[1], reverse=True)
-    words = ", ".join(f"{name} {n(v)}" for name, v in candidates.items())
+    words = ", ".join(f"{name} {show(v)}" for name, v in candidates.items())
     if invalid_arg:
-        words += f", invalid {n(invalid)}"
-    words = f"{body.name + ': ' if body else ''}{words}; total {n(counted)}"
-    return words + _winner(ctx, ranked) + _margin(ctx, ranked)
+        words += f", invalid {show(invalid)}"
+    words = f"{body.name + ': ' if body else ''}{words}; total {show(counted)}"
+    return words + _winner(ctx, ranked, show) + _margin(ctx, ranked, shares)
+
+
+def _shown(shares: bool) -> Show:
+    """How the figures of a tally or sum are written in its messages: 25.7% for shares."""
+    return (lambda v: f"{n(v)}%") if shares else n
+
+
+def _amount(ctx: Ctx, arg: Arg, what: str, shares: bool, *, signed: bool = False) -> Decimal | None:
+    """`invalid=` or `total=`: a count, or a share when the candidates or parts are."""
+    return ctx.number(arg.value, what, figure=False, whole=False, percent=shares, signed=signed)
 
 
 # A candidate is named as its key is written: `Yes=120 No=80 winner=Yes` names one, though
@@ -101,12 +138,12 @@ def check_tally(ctx: Ctx) -> str:
 _NAMES = ("name", "string", "bool")
 
 
-def _check_unranked(ctx: Ctx) -> None:
+def _check_unranked(ctx: Ctx, shares: bool) -> None:
     """What can be checked of `winner` and `margin` when some count is unknown: each error the
     writer will meet, reported together (an unknown @margin, a winner who is no candidate)."""
     margin = ctx.keywords.get("margin")
     if margin is not None:
-        ctx.number(margin.value, "`margin`", figure=False)
+        _margin_value(ctx, margin, shares)
     winner = ctx.keywords.get("winner")
     names = [key for key in ctx.keywords if key not in TALLY_KEYS]
     if winner is not None and winner.value.type in _NAMES:
@@ -120,7 +157,7 @@ def _check_unranked(ctx: Ctx) -> None:
             )
 
 
-def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
+def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]], show: Show) -> str:
     arg = ctx.keywords.get("winner")
     if arg is None:
         return ""
@@ -137,34 +174,43 @@ def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
             help=f"candidates: {', '.join(c for c, _ in ranked)}",
         )
     elif len(leaders) > 1:
-        ctx.error("SG207", arg.value, f"no single winner: {' and '.join(leaders)} tie on {n(top)}")
+        ctx.error("SG207", arg.value, f"no single winner: {' and '.join(leaders)} tie on {show(top)}")
     elif leaders[0] != name:
         ctx.error(
             "SG207",
             arg.value,
-            f"winner `{name}` has {n(dict(ranked)[name])}, but {leaders[0]} has the most votes ({n(top)})",
+            f"winner `{name}` has {show(dict(ranked)[name])}, "
+            f"but {leaders[0]} has the most votes ({show(top)})",
             help=f"write winner={leaders[0]}",
         )
     return f"; winner {name} ✓"
 
 
-def _margin(ctx: Ctx, ranked: list[tuple[str, Decimal]]) -> str:
+def _margin(ctx: Ctx, ranked: list[tuple[str, Decimal]], shares: bool) -> str:
     arg = ctx.keywords.get("margin")
     if arg is None:
         return ""
-    stated = ctx.number(arg.value, "`margin`", figure=False)
+    stated = _margin_value(ctx, arg, shares)
     if stated is None:
         return ""
+    show = _shown(shares)
     (first, a), (second, b) = ranked[0], ranked[1]
     actual = a - b
     if stated != actual:
+        written = f"{n(actual)}%" if ctx.is_percentage(arg.value) else n(actual)
         ctx.error(
             "SG208",
             arg.value,
-            f"margin {n(stated)} is wrong: {first} {n(a)} − {second} {n(b)} = {n(actual)}",
-            help=f"write margin={n(actual)}",
+            f"margin {n(stated)} is wrong: {first} {show(a)} − {second} {show(b)} = {show(actual)}",
+            help=f"write margin={written}",
         )
-    return f"; margin {n(a)} − {n(b)} = {n(actual)} ✓"
+    return f"; margin {show(a)} − {show(b)} = {show(actual)} ✓"
+
+
+def _margin_value(ctx: Ctx, arg: Arg, shares: bool) -> Decimal | None:
+    """The stated margin: of shares, in points (1.6) or as a percentage (1.6%) alike."""
+    percent = shares and ctx.is_percentage(arg.value)
+    return ctx.number(arg.value, "`margin`", figure=False, whole=False, percent=percent, signed=False)
 
 
 SUM_KEYS = ("total", "date", "prose")
@@ -175,24 +221,29 @@ def check_sum(ctx: Ctx) -> str:
     body = ctx.positional_body(required=False)
     ctx.reject_positional(keep=1)
     day = ctx.date()
-    parts = _named_counts(ctx, SUM_KEYS, "part", whole=False)
+    shares = _in_shares(ctx, SUM_KEYS)
+    show = _shown(shares)
+    parts = _named_counts(ctx, SUM_KEYS, "part", shares=shares)
     total_arg = ctx.keywords.get("total")
-    total = ctx.number(total_arg.value, "`total`", figure=False, whole=False) if total_arg else None
-    if total_arg is None and body is None and not ctx.positional:
+    total = _amount(ctx, total_arg, "`total`", shares, signed=True) if total_arg else None
+    if shares and total_arg is None:
+        total = Decimal(100)  # shares of a whole add up to all of it, whatever the body's size
+    if total is None and body is None and not ctx.positional:
         ctx.error("SG103", None, "`sum` needs `total=` or a body whose size is the total")
     if parts is None or (total_arg is not None and total is None):
         return "sum"
     added = sum(parts.values(), Decimal(0))
-    arithmetic = f"{' + '.join(n(v) for v in parts.values())} = {n(added)}"
+    arithmetic = f"{' + '.join(show(v) for v in parts.values())} = {show(added)}"
     prefix = f"{body.name}: " if body else ""
     if total is not None:
         if added != total:
             ctx.error(
                 "SG205",
                 None,  # the parts and the total together: the whole annotation (SPEC §4)
-                f"the parts do not add up: {arithmetic}, but total is {n(total)}",
+                f"the parts do not add up: {arithmetic}, but total is {show(total)}",
+                help=_slips(ctx, SUM_KEYS, "part"),
             )
-        return f"{prefix}{_labelled(parts)} = {n(total)} ✓"
+        return f"{prefix}{_labelled(parts, show)} = {show(total)} ✓"
     if body is None:
         return "sum"
     sizes = (body.seats, body.strength(day))
@@ -201,17 +252,17 @@ def check_sum(ctx: Ctx) -> str:
             "SG205",
             None,
             f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
-            help=ctx.size_help(body, day),
+            help=_slips(ctx, SUM_KEYS, "part") or ctx.size_help(body, day),
         )
-    held = f"{prefix}{_labelled(parts)} = {n(added)} seats"
+    held = f"{prefix}{_labelled(parts, show)} = {n(added)} seats"
     vacant = body.seats - sizes[1]
     if added == sizes[1] != body.seats:  # as `seats` says it: the reader sees why it is not the seats
         return f"{held}, its strength on {day} ({vacant} vacant) ✓"
     return f"{held} ✓"
 
 
-def _labelled(parts: dict[str, Decimal]) -> str:
-    return " + ".join(f"{name} {n(v)}" for name, v in parts.items())
+def _labelled(parts: dict[str, Decimal], show: Show) -> str:
+    return " + ".join(f"{name} {show(v)}" for name, v in parts.items())
 
 
 def check_pct(ctx: Ctx) -> str:
