@@ -216,29 +216,38 @@ def _vacancy(item: Any, seats: int, span: Span, diags: list[Diagnostic]) -> Vaca
             error("SG901", span, "each vacancy must be a table like { from = 2021-03-01, count = 1 }")
         )
         return None
-    start, end, count = item.get("from"), item.get("to"), item.get("count", 1)
+    count = item.get("count", 1)
+    start, end = _day(item.get("from")), _day(item.get("to"))
     unknown = sorted(set(item) - {"from", "to", "count"})
     problems = [f"unknown key `{k}` in a vacancy" for k in unknown]
-    if not _is_date(start):
+    if "from" not in item:
         problems.append("a vacancy needs `from`, a date such as 2021-03-01")
-    if end is not None and not _is_date(end):
-        problems.append("a vacancy's `to` must be a date")
+    for key, day in (("from", start), ("to", end)):
+        if key in item and day is None:
+            shown = repr(item[key])[:40]
+            problems.append(f"a vacancy's `{key}` must be a date such as 2021-03-01, not {shown}")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= seats:
         problems.append(f"a vacancy's `count` must be a whole number from 1 to {seats}")
-    if not problems and end is not None and _day(end) < _day(start):
+    if not problems and start is not None and end is not None and end < start:
         problems.append("a vacancy ends before it starts")
-    if problems:
+    if problems or start is None:
         diags.extend(error("SG901", span, p) for p in problems)
         return None
-    return Vacancy(_day(start), _day(end) if end is not None else None, count)
+    return Vacancy(start, end, count)
 
 
-def _is_date(value: Any) -> bool:
-    return isinstance(value, dt.date)
-
-
-def _day(value: dt.date) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
+def _day(value: Any) -> dt.date | None:
+    """A TOML date (or date-time: its date), or a quoted one, "2021-03-01", as people write it."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _rules(
