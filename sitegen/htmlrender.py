@@ -96,15 +96,33 @@ def _number_annotation(
     child = children[index]
     result = by_token.get(id(child))
     if result is None or not result.renders:
-        # A `fact` renders nothing, not even the space before it.
+        # A `fact` renders nothing, not even the space before it; at the start of a line,
+        # where there is none, not the space after it either: `<<fact x=1>> Text` is `<p>Text`.
         if index and children[index - 1].type == "text":
             children[index - 1].content = children[index - 1].content.rstrip(" \t")
+        if _starts_line(children, index) and index + 1 < len(children) and children[index + 1].type == "text":
+            children[index + 1].content = children[index + 1].content.lstrip(" \t")
         child.meta["sg_number"] = None
         return
     note = Note(len(notes) + 1, result=result)
     note.refs.append(f"fnref-{note.number}")
     notes[f"annotation:{id(child)}"] = note
     child.meta["sg_number"], child.meta["sg_result"] = note.number, result
+
+
+def _starts_line(children: list[Token], index: int) -> bool:
+    """Whether nothing but facts and white space comes before children[index] on its line."""
+    for child in reversed(children[:index]):
+        if child.type in ("softbreak", "hardbreak"):
+            return True
+        if child.type == "text":
+            rest = child.content.rstrip(" \t")
+            if not rest:
+                continue
+            return rest.endswith("\n")  # a text may carry the line break it ends with
+        if not (child.type == ANNOTATION and child.meta.get("sg_number", 0) is None):
+            return False
+    return True
 
 
 def _attach_footnote_texts(tail: list[Token], notes: dict[str, Note], md, env: dict) -> None:
