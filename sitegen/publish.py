@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sitegen.cache import Cache, FileStamp, digest, digest_pieces
+from sitegen.grammar import private_dir
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
@@ -150,12 +151,12 @@ class Publisher:
             self.out = self.out.resolve()
         self.parent = self.out.parent
         self.spare: Path | None = None
-        if spares is not None and _same_device(spares, self.parent):
+        if spares is not None and _usable(spares) and _same_device(spares, self.parent):
             self.spare = spares / f"spare-{digest(str(self.out))[:16]}"
             self.tmp = self.spare.with_name(self.spare.name + BUILDING)
             self._record = Cache(spares.parent, self.spare.name)
         else:
-            self.tmp = self.parent / f".{self.out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            self.tmp = self._beside_output()
         self.base: dict[str, FileStamp] = {}
         self.trusted = self.defer = trusted
         self._lock_fd: int | None = None
@@ -170,24 +171,50 @@ class Publisher:
         self.parent.mkdir(parents=True, exist_ok=True)
         self._lock()
         self._remove_leftovers()
-        if self.spare is not None and self.spare.is_dir() and not self.spare.is_symlink():
+        if self.spare is not None:
+            try:
+                self._take_spare()
+                return self
+            except OSError:
+                # not ours to use (left by a build as root, a file in its place): the site is
+                # built beside the output instead, as without a cache, only slower
+                self.spare, self.base, self.tmp = None, {}, self._beside_output()
+        self.trusted = False
+        self.tmp.mkdir()
+        self._fresh = True
+        return self
+
+    def _beside_output(self) -> Path:
+        return self.parent / f".{self.out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def _take_spare(self) -> None:
+        """Make the spare the tree being built (the .building name, till done), or start one."""
+        assert self.spare is not None
+        if self.tmp.exists() or self.tmp.is_symlink():
+            _remove(self.tmp)  # a spare a killed build was bringing up to date
+        if self.spare.is_dir() and not self.spare.is_symlink():
+            if os.stat(self.spare).st_uid != os.geteuid():
+                raise PermissionError(errno.EACCES, "a spare of another user's", str(self.spare))
             record = self._record.read()
             self.base = dict(record) if isinstance(record, dict) else {}  # changed as files are replaced
             self.trusted = self.trusted and self._record.from_memory and isinstance(record, dict)
             os.rename(self.spare, self.tmp)  # a killed build leaves it under the .building name
-        else:
-            self.trusted = False
-            if self.spare is not None and self.spare.is_symlink():
-                os.unlink(self.spare)
-            self.tmp.mkdir()
-            self._fresh = True
-        return self
+            return
+        if self.spare.exists() or self.spare.is_symlink():
+            _remove(self.spare)  # a file or a link where the spare goes: none of ours
+        self.trusted = False
+        self.tmp.mkdir()
+        self._fresh = True
 
     def __exit__(self, *exc_info: object) -> None:
         try:
             if not self._committed and self.spare is not None:
                 # What a failed build wrote is recorded, so the spare stays useful.
-                os.rename(self.tmp, self.spare)
+                try:
+                    os.rename(self.tmp, self.spare)
+                except OSError:
+                    shutil.rmtree(self.tmp, ignore_errors=True)
+                    return
                 self._record.save({**self.base, **self.stamps}, defer=self.defer)
             elif not self._committed:
                 shutil.rmtree(self.tmp, ignore_errors=True)
@@ -217,8 +244,6 @@ class Publisher:
             name = entry.name
             if name.startswith(prefix + TMP_MARK) or name.startswith(prefix + OLD_MARK):
                 shutil.rmtree(entry, ignore_errors=True)
-        if self.tmp.exists() or self.tmp.is_symlink():
-            _remove(self.tmp)  # a spare a killed build was bringing up to date
 
     def path(self, rel: str) -> Path:
         """Where a relative output path goes; anything that would leave the output is refused."""
@@ -374,9 +399,13 @@ class Publisher:
         None if that is not known (the cache described another output): then the next build
         looks at every file of it rather than trust a record."""
         if self._swapped_out and self.spare is not None:
-            os.rename(self.tmp, self.spare)
-            self._record.save(dict(old_manifest) if old_manifest is not None else None, defer=self.defer)
             self._swapped_out = False
+            try:
+                os.rename(self.tmp, self.spare)
+            except OSError:  # the site is out all the same; the next build writes a whole tree
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                return
+            self._record.save(dict(old_manifest) if old_manifest is not None else None, defer=self.defer)
         elif self.defer and self.spare is not None and not self.spare.exists():
             # The first output of a `watch`: a spare made now, of links, keeps the first edit quick.
             try:
@@ -400,6 +429,11 @@ def _mirror(tree: Path, into: Path, stamps: dict[str, FileStamp]) -> None:
             os.makedirs(folder, exist_ok=True)
             made.add(folder)
         os.link(os.path.join(tree, rel), os.path.join(into, rel))
+
+
+def _usable(folder: Path) -> bool:
+    """A private folder of this user's to keep a spare in (one left by a build as root is not)."""
+    return private_dir(folder) and os.access(folder, os.W_OK | os.X_OK)
 
 
 def _same_device(a: Path, b: Path) -> bool:

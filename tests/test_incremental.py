@@ -350,6 +350,53 @@ def test_a_spare_left_mid_update_by_a_killed_build_is_never_published(
     assert not building.exists()
 
 
+def test_a_file_where_the_spare_goes_is_replaced_and_the_build_succeeds(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    _edit(site, "a01", "Second", "Text.")
+    _build(site, out)
+    spare = _spare(site)
+    shutil.rmtree(spare)
+    spare.write_text("not a folder")
+    _edit(site, "a02", "Third", "Text.")
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+    assert not spare.with_name(spare.name + ".building").exists()
+    _edit(site, "a03", "Fourth", "Text.")
+    _build(site, out)  # and the spare is one again
+    assert _snapshot(out) == _cold(site, tmp_path, "cold2")
+
+
+def test_a_file_where_the_cache_folder_goes_is_survived(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    shutil.rmtree(site / CACHE_DIR)
+    (site / CACHE_DIR).write_text("not a folder")
+    _edit(site, "a01", "Second", "Text.")
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
+def test_a_cache_left_by_another_user_is_built_around(fixture_site: Path, tmp_path: Path) -> None:
+    """One `sudo sitegen build` leaves a cache of root's: the user's builds go on without it."""
+    site = _site(fixture_site, 4)
+    out = tmp_path / "out"
+    _build(site, out)
+    _edit(site, "a01", "Second", "Text.")
+    _build(site, out)
+    for path in [site / CACHE_DIR, *(site / CACHE_DIR).rglob("*")]:
+        os.chown(path, 65534, 65534, follow_symlinks=False)
+    _edit(site, "a02", "Third", "Text.")
+    _build(site, out)
+    assert _snapshot(out) == _cold(site, tmp_path, "cold")
+
+
 def test_a_tampered_spare_is_repaired_from_its_record(fixture_site: Path, tmp_path: Path) -> None:
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
