@@ -419,10 +419,9 @@ def _say_what_static_leaves_out(root: Path) -> None:
     """Said by every build, also one that finds nothing to do: a cold build would say it."""
     if (root / "static").is_dir():
         for left_out in static_files(root / "static", inside=root)[1]:
-            print(
-                f"sitegen: static/{left_out} not copied: a link to a folder or out of the site",
-                file=sys.stderr,
-            )
+            linked = os.path.islink(root / "static" / left_out)
+            why = "a link to a folder or out of the site" if linked else "not a regular file"
+            print(f"sitegen: static/{left_out} not copied: {why}", file=sys.stderr)
 
 
 class Progress:

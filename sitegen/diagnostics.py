@@ -111,22 +111,31 @@ def exit_status(diags: Iterable[Diagnostic], *, strict: bool) -> int:
 
 def format_text(diags: Sequence[Diagnostic], sources: Mapping[str, str], *, color: bool = False) -> str:
     """rustc/ruff-style: header, location arrow, the source line, a caret under the span."""
-    return "".join(_format_one(d, sources.get(d.span.file), color) for d in diags)
+    lines: dict[str, list[str] | None] = {}  # each file split once, however many diagnostics it has
+
+    def line_of(s: Span) -> str | None:
+        if s.file not in lines:
+            text = sources.get(s.file)
+            lines[s.file] = text.splitlines() if text is not None else None
+        found = lines[s.file]
+        return found[s.line - 1] if found is not None and 1 <= s.line <= len(found) else None
+
+    return "".join(_format_one(d, line_of(d.span), color) for d in diags)
 
 
 def _paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
 
-def _format_one(d: Diagnostic, text: str | None, color: bool) -> str:
+def _format_one(d: Diagnostic, line: str | None, color: bool) -> str:
     s = d.span
     head_color = "1;31" if d.is_error else "1;33"
     out = [f"{_paint(f'{d.severity.value}[{d.code}]', head_color, color)}: {d.message}\n"]
     gutter = " " * len(str(s.line))
     out.append(f"{gutter}--> {s.file}:{s.line}:{s.column}\n")
-    line = _source_line(text, s.line)
     if line is not None:
         shown, start, width = _clip(line, s)
+        shown = shown.replace("\t", " ")  # one cell each, as the columns count them
         # columns count characters (SPEC §4); the caret is placed by how wide they show
         beyond = max(start + width - len(shown), 0)  # a span past the line's end (a missing `>>`)
         caret = " " * _shown_width(shown[:start]) + "^" * max(
@@ -137,15 +146,6 @@ def _format_one(d: Diagnostic, text: str | None, color: bool) -> str:
         out.append(f"{gutter} = help: {d.help}\n")
     out.append("\n")
     return "".join(out)
-
-
-def _source_line(text: str | None, line: int) -> str | None:
-    if text is None:
-        return None
-    lines = text.splitlines()
-    if 1 <= line <= len(lines):
-        return lines[line - 1].replace("\t", " ")
-    return None
 
 
 _MAX_SHOWN = 160

@@ -20,7 +20,7 @@ from sitegen.article import Document
 from sitegen.checks import CheckResult
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.htmlrender import Note
-from sitegen.site import Site, Source, tag_slug
+from sitegen.site import Site, Source, resolved, tag_slug
 
 
 class TemplateProblem(Exception):
@@ -76,7 +76,8 @@ class _SiteTemplates(jinja2.FileSystemLoader):
 
     def get_source(self, environment: jinja2.Environment, template: str):
         source, filename, uptodate = super().get_source(environment, template)
-        if not Path(filename).resolve().is_relative_to(self.site):
+        real = resolved(filename)
+        if real is None or not real.is_relative_to(self.site):
             raise jinja2.TemplateError(f"templates/{template} is a link out of the site, not followed")
         return source, filename, uptodate
 
@@ -94,7 +95,8 @@ def site_template_files(root: Path) -> list[tuple[str, Path]]:
         dirs.sort()
         for name in sorted(files):
             path = Path(folder, name)
-            if path.resolve().is_relative_to(site) and path.is_file():
+            real = resolved(path)
+            if real is not None and real.is_relative_to(site) and path.is_file():
                 found.append((path.relative_to(root / "templates").as_posix(), path))
     return found
 

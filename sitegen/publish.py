@@ -27,8 +27,9 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from sitegen.cache import Cache, FileStamp, digest, digest_pieces
+from sitegen.cache import CACHE_DIR, Cache, FileStamp, digest, digest_pieces
 from sitegen.grammar import private_dir
+from sitegen.site import resolved
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
@@ -51,10 +52,12 @@ class PublishError(Exception):
 
 def check_out_dir(root: Path, out: Path) -> str | None:
     """Why an --out may not be used, or None. Output must never cover the site's own files."""
-    site, target = root.resolve(), out.resolve()
+    site, target = root.resolve(), resolved(out)
+    if target is None:
+        return f"--out {out} is a link in a loop"
     if target == site:
         return "--out is the site directory itself"
-    for own in ("content", "templates", "static", "site.toml"):
+    for own in ("content", "templates", "static", "site.toml", CACHE_DIR):
         mine = site / own
         if mine.is_relative_to(target):
             return f"--out {out} contains the site's {own}"
@@ -68,7 +71,8 @@ def check_out_dir(root: Path, out: Path) -> str | None:
 def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
     """The files under `source` to publish, dotfiles too (`.well-known/`), but not
     version-control folders; a link is followed only to a file inside `inside`.  Also what is
-    left out (links leading elsewhere or to folders), relative to `source`, for the user to hear of."""
+    left out (links leading elsewhere or to folders, pipes and the like), relative to
+    `source`, for the user to hear of."""
     files: list[Path] = []
     left_out: list[str] = []
     base = inside.resolve()
@@ -81,7 +85,11 @@ def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
             src = folder / name
             if name in NOT_COPIED:
                 continue
-            if src.is_symlink() and not (src.resolve().is_relative_to(base) and src.is_file()):
+            real = resolved(src) if src.is_symlink() else None
+            if src.is_symlink() and not (real is not None and real.is_relative_to(base) and src.is_file()):
+                left_out.append(src.relative_to(source).as_posix())
+                continue
+            if not src.is_file():  # a pipe, socket or device: reading one could wait for ever
                 left_out.append(src.relative_to(source).as_posix())
                 continue
             files.append(src)

@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
+from sitegen.site import resolved
+
 PREFIX = "/__sitegen/"
 BUILD_MARK = "__SITEGEN_BUILD__"
 #: What the build injects at the end of <body>; the server fills in the current build id.
@@ -208,8 +210,8 @@ def resolve(out: Path, url_path: str) -> tuple[Path | None, bool]:
     if any(p in (".", "..") for p in parts):
         return None, False
     base = out.resolve()
-    target = base.joinpath(*parts).resolve()
-    if not target.is_relative_to(base):
+    target = resolved(base.joinpath(*parts))
+    if target is None or not target.is_relative_to(base):
         return None, False
     if target.is_dir():
         if not url_path.endswith("/"):

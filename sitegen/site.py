@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,10 +154,22 @@ def split_front_matter(text: str) -> tuple[str | None, int, int]:
     return None, 1, 1
 
 
-def list_markdown(root: Path, folder: str) -> list[str]:
-    """*.md files under folder (recursively), relative with `/`, never through a link out of the site."""
+def list_markdown(root: Path, folder: str, problems: list[Diagnostic] | None = None) -> list[str]:
+    """*.md files under folder (recursively), relative with `/`, never through a link out of the site.
+
+    What keeps an article from being found is put in `problems` (a folder that cannot be read,
+    a link that leads nowhere or in a loop, `content/articles` a file), never passed over in
+    silence: a build that quietly lost part of the site would publish it without them."""
+    problems = [] if problems is None else problems
     base = root / folder
-    if not base.is_dir():
+    try:
+        if not stat.S_ISDIR(os.stat(base).st_mode):
+            problems.append(error("SG501", Span.point(folder), f"{folder} is not a folder of Markdown files"))
+            return []
+    except FileNotFoundError:
+        return []  # a site without articles (or sources) yet
+    except OSError as exc:
+        problems.append(error("SG501", Span.point(folder), f"cannot read folder: {exc.strerror or exc}"))
         return []
     found: list[str] = []
     real_root = root.resolve()
@@ -165,18 +178,38 @@ def list_markdown(root: Path, folder: str) -> list[str]:
         directory, rel = stack.pop()
         try:
             entries = list(os.scandir(directory))
-        except OSError:
+        except OSError as exc:
+            problems.append(error("SG501", Span.point(rel), f"cannot read folder: {exc.strerror or exc}"))
             continue
         for entry in entries:
             if entry.name.startswith((".", "#", "~")):
                 continue
-            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(real_root):
-                continue  # a link out of the site is never followed
+            name = f"{rel}/{entry.name}"
+            if entry.is_symlink() and not _followed(entry, name, real_root, problems):
+                continue
             if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), f"{rel}/{entry.name}"))
+                stack.append((Path(entry.path), name))
             elif entry.name.endswith(".md") and entry.is_file():
-                found.append(f"{rel}/{entry.name}")
+                found.append(name)
     return sorted(found)
+
+
+def _followed(entry: os.DirEntry, name: str, real_root: Path, problems: list[Diagnostic]) -> bool:
+    """Whether a link is followed: only to something inside the site; a broken one is a problem."""
+    real = resolved(entry.path)
+    if real is None or not real.exists():
+        if entry.name.endswith(".md"):
+            problems.append(error("SG501", Span.point(name), "a broken link (to nothing, or in a loop)"))
+        return False
+    return real.is_relative_to(real_root)  # a link out of the site is never followed
+
+
+def resolved(path: str | Path) -> Path | None:
+    """The real path, or None for a link in a loop (which Path.resolve raises on)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def load_site(root: Path) -> Site:
@@ -191,9 +224,9 @@ def load_site(root: Path) -> Site:
     if config_text is not None:
         texts[CONFIG_FILE] = config_text
     site = Site(root, config, diagnostics=list(diags), texts=texts)
-    for rel in list_markdown(root, SOURCES_DIR):
+    for rel in list_markdown(root, SOURCES_DIR, site.diagnostics):
         _load_source(site, rel)
-    site.article_paths = list_markdown(root, ARTICLES_DIR)
+    site.article_paths = list_markdown(root, ARTICLES_DIR, site.diagnostics)
     return site
 
 

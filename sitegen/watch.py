@@ -30,7 +30,7 @@ from sitegen.engine import Run, file_stamp
 from sitegen.pages import site_template_files
 from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
-from sitegen.site import ARTICLES_DIR, list_markdown
+from sitegen.site import ARTICLES_DIR, list_markdown, resolved
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 STEP_MS = 15  # a batch ends after this long without a new change (editors save within a few ms)
@@ -415,8 +415,10 @@ def overlay_html(
 def _text(texts: dict[str, str], root: Path, rel: str) -> str | None:
     if rel in texts:
         return texts[rel]
-    path = (root / rel).resolve()
+    path = resolved(root / rel)
     try:  # e.g. a template, which the build does not keep
+        if path is None:
+            return None
         if path.is_relative_to(root.resolve()) and path.is_file() and path.stat().st_size < 2_000_000:
             return path.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -916,3 +916,77 @@ def test_static_dotfiles_are_copied_and_links_out_are_named(tmp_path: Path, caps
     assert "static/out.txt not copied" in err
     status, _, err = _build_json(capsys, site, out)  # nothing to do: it is still said
     assert status == 0 and "static/out.txt not copied" in err
+
+
+def test_broken_links_and_loops_are_named_not_internal_errors(tmp_path: Path, capsys) -> None:
+    """A link in a loop or to nothing among the articles is SG501 at the link (no article is
+    lost without a word); in static/ it is not copied, and said to be; as --out it is refused."""
+    site = _site(tmp_path)
+    write_files(site, {"content/articles/ok.md": "---\ntitle: OK\ndate: 2021-03-06\n---\nPlain text.\n"})
+    articles, static = site / "content" / "articles", site / "static"
+    static.mkdir(exist_ok=True)
+    (articles / "a.md").symlink_to(articles / "b.md")
+    (articles / "b.md").symlink_to(articles / "a.md")
+    (articles / "gone.md").symlink_to(articles / "missing.md")
+    (static / "x.css").symlink_to(static / "y.css")
+    (static / "y.css").symlink_to(static / "x.css")
+    out = tmp_path / "out"
+    status, diags, err = _build_json(capsys, site, out)
+    assert status == 1
+    assert {(d["code"], d["file"]) for d in diags} == {
+        ("SG501", "content/articles/a.md"),
+        ("SG501", "content/articles/b.md"),
+        ("SG501", "content/articles/gone.md"),
+    }
+    for name in ("a.md", "b.md", "gone.md"):
+        (articles / name).unlink()
+    status, diags, err = _build_json(capsys, site, out)
+    assert status == 0 and "static/x.css not copied" in err and "static/y.css not copied" in err
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    status, _, err = _build_json(capsys, site, loop)
+    assert status == 2 and "loop" in err
+
+
+def test_an_articles_folder_that_cannot_be_read_fails_the_build(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an empty site published over the real one: the output stays as it was."""
+    site = _site(tmp_path)
+    write_files(site, {"content/articles/sub/deep.md": "---\ntitle: Deep\ndate: 2021-03-06\n---\nText.\n"})
+    out = tmp_path / "out"
+    assert _build_json(capsys, site, out)[0] == 0
+    before = _snapshot(out)
+    real_scandir = os.scandir
+
+    def scandir(path):  # what chmod 000 does to anyone but root
+        if str(path).endswith("content/articles/sub"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    status, diags, _ = _build_json(capsys, site, out, "--no-cache")
+    assert status == 1 and [(d["code"], d["file"]) for d in diags] == [("SG501", "content/articles/sub")]
+    monkeypatch.undo()
+    shutil.rmtree(site / "content" / "articles")
+    (site / "content" / "articles").write_text("not a folder")
+    status, diags, _ = _build_json(capsys, site, out, "--no-cache")
+    assert status == 1 and [(d["code"], d["file"]) for d in diags] == [("SG501", "content/articles")]
+    assert _snapshot(out) == before
+
+
+def test_out_in_the_cache_folder_is_refused(tmp_path: Path, capsys) -> None:
+    site = _site(tmp_path)
+    status, _, err = _build_json(capsys, site, site / ".sitegen-cache")
+    assert status == 2 and ".sitegen-cache" in err
+    status, _, err = _build_json(capsys, site, site / ".sitegen-cache" / "public")
+    assert status == 2 and not (site / ".sitegen-cache" / "public").exists()
+
+
+def test_a_pipe_in_static_is_not_copied_and_the_build_does_not_wait(tmp_path: Path, capsys) -> None:
+    site = _site(tmp_path)
+    (site / "static").mkdir(exist_ok=True)
+    os.mkfifo(site / "static" / "live.css")
+    status, _, err = _build_json(capsys, site, tmp_path / "out")
+    assert status == 0 and "static/live.css not copied: not a regular file" in err
+    assert not (tmp_path / "out" / "static" / "live.css").exists()
