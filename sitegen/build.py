@@ -449,6 +449,17 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _failure(root: Path, out: Path, exc: Exception) -> str:
+    """What stopped a build: a site file it could not read is named as such, not as publishing."""
+    name = exc.filename if isinstance(exc, OSError) and isinstance(exc.filename, str) else None
+    if name is not None:
+        path, site = Path(name).absolute(), root.absolute()
+        ours = (out.absolute(), site / CACHE_DIR)
+        if path.is_relative_to(site) and not any(path.is_relative_to(p) for p in ours):
+            return f"cannot read {path.relative_to(site).as_posix()}: {exc.strerror or exc}"
+    return f"cannot publish to {out}: {exc}"
+
+
 def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int:
     out = Path(args.out) if args.out else root / "public"
     refusal = check_out_dir(root, out)
@@ -468,7 +479,7 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
             use_cache=not args.no_cache,
         )
     except (OSError, PublishError) as exc:
-        print(f"sitegen: cannot publish to {out}: {exc}", file=sys.stderr)
+        print(f"sitegen: {_failure(root, out, exc)}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
     checked = result.checked

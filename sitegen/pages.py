@@ -75,7 +75,13 @@ class _SiteTemplates(jinja2.FileSystemLoader):
         self.site = root.resolve()
 
     def get_source(self, environment: jinja2.Environment, template: str):
-        source, filename, uptodate = super().get_source(environment, template)
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except jinja2.TemplateNotFound:  # an OSError too: the built-in one is looked for next
+            raise
+        except OSError as exc:  # a template that cannot be read is a template error (SG902)
+            why = exc.strerror or exc
+            raise jinja2.TemplateError(f"templates/{template} cannot be read: {why}") from None
         real = resolved(filename)
         if real is None or not real.is_relative_to(self.site):
             raise jinja2.TemplateError(f"templates/{template} is a link out of the site, not followed")

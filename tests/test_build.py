@@ -422,3 +422,16 @@ def test_an_out_that_is_a_link_to_a_folder_publishes_into_that_folder(
         assert main(["build", str(fixture_site), "--out", str(link)]) == 0
         assert link.is_symlink() and link.resolve() == target.resolve()
         assert title in (target / "articles" / "a" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_site_file_that_cannot_be_read_is_named_as_such(tmp_path: Path) -> None:
+    """Permission denied on a static file or template says which, not "cannot publish"."""
+    from sitegen.build import _failure
+
+    site, out = tmp_path / "site", tmp_path / "site" / "public"
+    denied = PermissionError(13, "Permission denied", str(site / "static" / "a.css"))
+    assert _failure(site, out, denied) == "cannot read static/a.css: Permission denied"
+    full = OSError(28, "No space left on device", str(out / "index.html"))
+    assert _failure(site, out, full).startswith(f"cannot publish to {out}: ")
+    cache = OSError(13, "Permission denied", str(site / ".sitegen-cache" / "spare-1"))
+    assert _failure(site, out, cache).startswith("cannot publish to ")
