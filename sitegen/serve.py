@@ -17,6 +17,7 @@ import contextlib
 import json
 import mimetypes
 import queue
+import select
 import socket
 import sys
 import threading
@@ -33,6 +34,7 @@ BUILD_MARK = "__SITEGEN_BUILD__"
 #: What the build injects at the end of <body>; the server fills in the current build id.
 SCRIPT_TAG = f'<script src="{PREFIX}live.js" data-sitegen-build="{BUILD_MARK}"></script>'
 KEEPALIVE_SECONDS = 15.0
+GONE_CHECK_SECONDS = 1.0
 MAX_CLIENTS = 64
 QUEUE_SIZE = 16
 _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -70,19 +72,74 @@ LIVE_JS = r"""(() => {
     const [server, gen] = build.split("-"), [myServer, myGen] = page.split("-");
     return server !== myServer || Number(gen) > Number(myGen);
   };
-  const apply = (status) => {
-    if (newer(status.build)) { location.reload(); return; }
-    if (status.ok) hide(); else show(status.html);
+  let stream = null;  /* this page's own event stream, where there is no shared one */
+  const reload = () => { if (stream) stream.close(); location.reload(); };
+  const handle = (name, data) => {
+    if (name === "preview") {  /* an edited article's own page, ready before the rest of the site */
+      if (data.pages.includes(location.pathname) && newer(data.build)) reload();
+      return;
+    }
+    if (newer(data.build)) { reload(); return; }
+    if (data.ok) hide(); else show(data.html);
   };
-  const events = new EventSource("/__sitegen/events");
-  const on = (event) => { if (event.data) apply(JSON.parse(event.data)); };
-  for (const name of ["hello", "reload", "error"]) events.addEventListener(name, on);
-  /* an edited article's own page, ready before the rest of the site is published */
-  events.addEventListener("preview", (event) => {
-    const data = JSON.parse(event.data);
-    if (data.pages.includes(location.pathname) && newer(data.build)) location.reload();
-  });
+  const own = () => {
+    stream = new EventSource("/__sitegen/events");
+    for (const name of ["hello", "reload", "error", "preview"]) {
+      stream.addEventListener(name, (event) => { if (event.data) handle(name, JSON.parse(event.data)); });
+    }
+    /* refused (too many streams) or the server gone for good: try again, never give up */
+    stream.onerror = () => { if (stream.readyState === EventSource.CLOSED) setTimeout(own, 2000); };
+    addEventListener("pagehide", () => stream.close());
+  };
+  /* One stream for all of a browser's tabs, kept by a shared worker: a browser opens at most
+     six connections to a host, and six tabs each holding a stream left none for a reload. */
+  let shared = null;
+  try {
+    shared = new SharedWorker("/__sitegen/live-worker.js", {name: "sitegen-live"});
+  } catch (e) {
+    shared = null;  /* none in this browser, or not allowed here */
+  }
+  if (shared) {
+    shared.port.onmessage = (m) => {
+      if (m.data.name === "unsupported") own(); else handle(m.data.name, m.data.data);
+    };
+    shared.port.start();
+    addEventListener("pagehide", () => shared.port.postMessage("bye"));
+  } else {
+    own();
+  }
   document.documentElement.dataset.sitegenLive = "1";
+})();
+"""
+
+# The shared worker behind LIVE_JS: one event stream, its events passed to every open page,
+# and the last status to each page that joins.
+WORKER_JS = r"""(() => {
+  "use strict";
+  const ports = new Set();
+  let last = null, stream = null;
+  const send = (message) => { for (const port of ports) port.postMessage(message); };
+  const connect = () => {
+    stream = new EventSource("/__sitegen/events");
+    for (const name of ["hello", "reload", "error", "preview"]) {
+      stream.addEventListener(name, (event) => {
+        if (!event.data) return;
+        const message = {name, data: JSON.parse(event.data)};
+        if (name !== "preview") last = message;
+        send(message);
+      });
+    }
+    stream.onerror = () => { if (stream.readyState === EventSource.CLOSED) setTimeout(connect, 2000); };
+  };
+  self.onconnect = (event) => {
+    const port = event.ports[0];
+    port.onmessage = (m) => { if (m.data === "bye") ports.delete(port); };
+    port.start();
+    if (typeof EventSource !== "function") { port.postMessage({name: "unsupported"}); return; }
+    ports.add(port);
+    if (last) port.postMessage(last);
+    if (!stream) connect();
+  };
 })();
 """
 
@@ -259,6 +316,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, "application/json", json.dumps(self.server.hub.snapshot()).encode(), head)
             elif path == PREFIX + "live.js":
                 self._send(200, TYPES[".js"], LIVE_JS.encode(), head)
+            elif path == PREFIX + "live-worker.js":
+                self._send(200, TYPES[".js"], WORKER_JS.encode(), head)
             else:
                 self._static(path, head)
         except _GONE:
@@ -319,11 +378,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(b"retry: 1000\n" + _event("hello", hub.snapshot()))
+            quiet = 0.0
             while True:
                 try:
-                    message = client.queue.get(timeout=KEEPALIVE_SECONDS)
+                    message = client.queue.get(timeout=GONE_CHECK_SECONDS)
                 except queue.Empty:
-                    self.wfile.write(b": keep-alive\n\n")
+                    # a closed tab is noticed within a second, not at the next write: its slot
+                    # among MAX_CLIENTS is free again for the pages that come after it
+                    if self._peer_gone():
+                        return
+                    quiet += GONE_CHECK_SECONDS
+                    if quiet >= KEEPALIVE_SECONDS:
+                        self.wfile.write(b": keep-alive\n\n")
+                        quiet = 0.0
                     continue
                 if message is None:
                     return
@@ -332,6 +399,14 @@ class Handler(BaseHTTPRequestHandler):
             pass
         finally:
             hub.unsubscribe(client)
+
+    def _peer_gone(self) -> bool:
+        """Whether the client has closed its end (an event stream's client never sends more)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
 
 def _page_of(url_path: str) -> str:

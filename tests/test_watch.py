@@ -441,6 +441,31 @@ def test_refuses_bad_out_and_busy_port(tmp_path: Path) -> None:
     assert taken.returncode == 2 and "cannot listen" in taken.stderr and "Traceback" not in taken.stderr
 
 
+def test_closed_event_streams_free_their_places_within_seconds(watch) -> None:
+    """Tabs opened and closed in a hurry (a crawler, F5 held down) once kept their places among
+    the 64 streams until the next keep-alive, 15 s on; a page then got 503 and no live reload."""
+    from sitegen.serve import MAX_CLIENTS
+
+    w = watch()
+    first_build(w)
+    host, port = w.url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    request = f"GET /__sitegen/events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    streams = []
+    for _ in range(MAX_CLIENTS):
+        sock = socket.create_connection((host, int(port)), timeout=5)
+        sock.sendall(request)
+        assert b"200" in sock.recv(64)
+        streams.append(sock)
+    for sock in streams:
+        sock.close()
+    time.sleep(2.5)
+    events = Events(w.url)  # a 503 would raise here
+    try:
+        assert events.next()[0] == "hello"
+    finally:
+        events.close()
+
+
 # ------------------------------------------------------------------ a real browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -481,6 +506,38 @@ def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
             page.wait_for_function("!document.body.innerText.includes('allies still hold')")
             page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
             assert page.locator("#sitegen-overlay").count() == 0
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_seven_tabs_of_one_browser_all_reload_and_links_still_work(watch) -> None:
+    """A browser opens six connections to a host: a live stream for each tab once held them
+    all, and no tab could reload or follow a link again.  The tabs share one stream now."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    w = watch()
+    first_build(w)
+    paths = ["", "articles/first/", "checks/", "sources/001/", "sources/002/", "missing/", "articles/first/"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            context = browser.new_context()
+            context.set_default_timeout(TIMEOUT * 1000)
+            pages = []
+            for path in paths:
+                page = context.new_page()
+                page.goto(w.url + path)
+                page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+                pages.append(page)
+            for page in pages:
+                page.evaluate("window.__notReloaded = true")
+            w.edit(ARTICLE_REL, ARTICLE.replace("First", "Retitled"))
+            for page in pages:
+                page.wait_for_function("window.__notReloaded === undefined")
+                page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+            assert "Retitled" in pages[1].locator("h1").inner_text()
+            pages[0].click("text=Checks")
+            pages[0].wait_for_url("**/checks/**")
         finally:
             browser.close()
 
