@@ -33,7 +33,9 @@ from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown, resolved
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
-STEP_MS = 15  # a batch ends after this long without a new change (editors save within a few ms)
+# A batch ends after this long without a new change: an editor's save takes a few ms, and a
+# burst of saves 10 ms apart stays one batch even when the machine is busy.
+STEP_MS = 30
 FLUSH_AFTER_S = 10.0  # quiet seconds before the cache the builds put off is written
 WATCHED = ("content", "templates", "static")
 _TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
@@ -221,14 +223,8 @@ class Session:
             self.built_at = time.monotonic()
         self._remember(result, inputs)
         seconds = time.perf_counter() - started
-        if quiet_if_unchanged and result.published and result.unchanged:
-            return self.hub.snapshot()  # a catch-up check that found nothing new: nothing to say
-        previous = self.hub.snapshot()
-        same_failure = not previous.get("ok", True) and previous.get("diagnostics") == [
-            d.to_json() for d in result.diagnostics
-        ]
-        if quiet_if_unchanged and not result.published and same_failure:
-            return previous  # still failing exactly as already reported
+        if self._nothing_new(result, inputs, quiet_if_unchanged):
+            return self.hub.snapshot()
         checked = result.checked
         texts = checked.site.texts
         if result.diagnostics:
@@ -262,6 +258,34 @@ class Session:
             self.seen = {**inputs, **run.stamps}  # the inputs as this build read them
         if result.published and run is not None:
             self.base, self.pending = run, set()
+
+    def _nothing_new(
+        self,
+        result: BuildResult,
+        inputs: dict[str, tuple[int, int, int, int] | None],
+        quiet_if_unchanged: bool,
+    ) -> bool:
+        """Whether a build has nothing to tell the terminal and the pages."""
+        if quiet_if_unchanged and result.published and result.unchanged:
+            return True  # a catch-up check that found nothing new
+        if not result.published and self._changed_while_building(result, inputs):
+            # An editor still saving (a burst, a file caught empty between truncate and write):
+            # what this build found is already out of date, and the next build comes at once.
+            _say("changed again while building; building again")
+            return True
+        previous = self.hub.snapshot()
+        same_failure = not previous.get("ok", True) and previous.get("diagnostics") == [
+            d.to_json() for d in result.diagnostics
+        ]
+        return quiet_if_unchanged and not result.published and same_failure  # failing as already reported
+
+    def _changed_while_building(
+        self, result: BuildResult, inputs: dict[str, tuple[int, int, int, int] | None]
+    ) -> bool:
+        """Whether an input a failed build read has changed since it read it."""
+        run = result.checked.run
+        read = {**inputs, **(run.stamps if run is not None else {})}
+        return any(file_stamp(self.root / rel) != stamp for rel, stamp in read.items())
 
     def _others_changed(self, inputs: dict[str, tuple[int, int, int, int] | None]) -> bool:
         """Whether any input but the articles differs from what the last build read."""

@@ -720,3 +720,32 @@ def test_a_deleted_article_leaves_watch_output_after_a_build_into_another_folder
     (site / "content/articles/second.md").unlink()
     assert session.rebuild({(watchfiles.Change.deleted, second)})["ok"]
     assert sorted(p.name for p in (site / "public" / "articles").iterdir()) == ["first"]
+
+
+def test_a_failed_build_of_a_file_saved_again_meanwhile_is_not_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor's save caught half done (the file empty between truncate and write) failed a
+    build with errors that were never in the article, and the overlay flashed them."""
+    import watchfiles
+
+    import sitegen.watch
+
+    site, session = _session(tmp_path)
+    real_build = sitegen.watch.build_site
+    fixed = ARTICLE.replace("allies hold", "allies now hold")
+
+    def build_then_saved(*args, **kwargs):
+        result = real_build(*args, **kwargs)
+        (site / ARTICLE_REL).write_text(fixed, encoding="utf-8")  # the rest of the save lands
+        return result
+
+    (site / ARTICLE_REL).write_text("", encoding="utf-8")  # truncated, not yet written
+    monkeypatch.setattr(sitegen.watch, "build_site", build_then_saved)
+    builds = session.hub.snapshot()["builds"]
+    status = session.rebuild({(watchfiles.Change.modified, str(site / ARTICLE_REL))})
+    assert status["ok"] and status["builds"] == builds  # nothing recorded, no overlay
+    monkeypatch.setattr(sitegen.watch, "build_site", real_build)
+    status = session.rebuild({(watchfiles.Change.modified, str(site / ARTICLE_REL))})
+    assert status["ok"] and status["builds"] == builds + 1
+    assert "allies now hold" in (site / "public" / "articles" / "first" / "index.html").read_text()
