@@ -21,7 +21,7 @@ from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, static_files
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
-from sitegen.site import read_text
+from sitegen.site import Site, read_text
 from sitegen.workers import fewer_collections
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
@@ -136,6 +136,7 @@ def build_site(
         checked = Checked(result.site, result.outcomes, result.diagnostics, result)
         build = BuildResult(checked, list(result.diagnostics), rendered=result.processed)
         if exit_status(result.diagnostics, strict=strict) != 0:
+            _show_templates(result.site, build.diagnostics)
             save_cache(root, options, result.cache)
             noop.forget(root, mode, use_cache)
             return build
@@ -153,6 +154,7 @@ def build_site(
             _finish(publisher, result, root, out, plan, published)
         except TemplateProblem as problem:
             build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
+            _show_templates(result.site, build.diagnostics)
             return build
         publisher.commit()
         old_manifest = result.cache.manifest if result.cache.out == str(out.absolute()) else None
@@ -165,6 +167,16 @@ def build_site(
     result.published, result.articles = True, build.articles  # a base for quick runs: its pages are out
     _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
     return build
+
+
+def _show_templates(site: Site, diagnostics: list[Diagnostic]) -> None:
+    """The site's templates that template errors point into, so that their lines are shown."""
+    named = {d.span.file for d in diagnostics if d.code == "SG902"}
+    for file in sorted(f for f in named if f.startswith("templates/")):
+        if file not in site.texts:
+            text, _ = read_text(site.root, file)
+            if text is not None:
+                site.texts[file] = text
 
 
 def _preview(show: Callable[[dict[str, bytes]], None] | None, result: Run, fresh: dict[str, bytes]) -> None:

@@ -141,10 +141,22 @@ def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
     message = getattr(exc, "message", None) or str(exc)
     return error(
         "SG902",
-        Span.point(rel, line or 1, 1),
+        _whole_line(site_file, rel, line or 1),
         f"template error in {Path(str(filename)).name}: {message}",
         help=_template_help(exc),
     )
+
+
+def _whole_line(path: Path, rel: str, line: int) -> Span:
+    """Jinja2 knows the line of an error, not its column: the span is the line, as written."""
+    width = 1
+    if rel.startswith("templates/"):
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            width = max(len(lines[line - 1]), 1) if 0 < line <= len(lines) else 1
+        except OSError:
+            pass
+    return Span(rel, line, 1, line, 1 + width)
 
 
 def _where_in_templates(exc: Exception) -> tuple[str | None, int | None]:

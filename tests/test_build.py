@@ -157,8 +157,10 @@ _PAGE = "{% extends 'base.html' %}\n{% block main %}\n\n{{ LINE4 }}\n{% endblock
         # an undefined name on line 4 of a site page's template, of an article's, of a parent's
         ({"templates/index.html": _PAGE.replace("LINE4", "nope")}, "templates/index.html:4"),
         ({"templates/article.html": _PAGE.replace("LINE4", "article.nope")}, "templates/article.html:4"),
-        ({"templates/base.html": "<!DOCTYPE html>\n\n\n{{ nope }}\n{% block main %}{% endblock %}\n"},
-         "templates/base.html:4"),
+        (
+            {"templates/base.html": "<!DOCTYPE html>\n\n\n{{ nope }}\n{% block main %}{% endblock %}\n"},
+            "templates/base.html:4",
+        ),
         # a missing parent: the template that names it
         ({"templates/tag.html": "{% extends 'nope.html' %}\n"}, "templates/tag.html:1"),
         ({"templates/source.html": "\n\n{% if %}\n"}, "templates/source.html:3"),
@@ -173,6 +175,21 @@ def test_a_template_error_is_placed_and_counted(
     report = json.loads(capsys.readouterr().out)
     assert [(d["code"], f"{d['file']}:{d['line']}") for d in report["diagnostics"]] == [("SG902", where)]
     assert report["summary"]["errors"] == 1
+
+
+@pytest.mark.parametrize("template", ["index.html", "article.html"])
+def test_a_template_error_shows_its_line_underlined_in_the_terminal(
+    tmp_path: Path, fixture_site: Path, capsys, template: str
+) -> None:
+    """Jinja2 knows the line, not the column: the whole line is shown and underlined."""
+    article = "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n"
+    write_files(
+        fixture_site,
+        {"content/articles/a.md": article, f"templates/{template}": _PAGE.replace("LINE4", "nope")},
+    )
+    assert main(["build", str(fixture_site), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"--> templates/{template}:4:1\n  |\n4 | {{{{ nope }}}}\n  | ^^^^^^^^^^\n" in err
 
 
 @pytest.mark.parametrize("template", ["index.html", "article.html"])
