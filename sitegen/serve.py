@@ -264,8 +264,8 @@ def resolve(out: Path, url_path: str) -> tuple[Path | None, bool]:
     if "\0" in raw or "\\" in raw:
         return None, False
     parts = [p for p in raw.split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        return None, False
+    if any(p in (".", "..") for p in parts) or "//" in raw.lstrip("/"):
+        return None, False  # `a//b` too: the page would be served, its relative links broken
     base = out.resolve()
     target = resolved(base.joinpath(*parts))
     if target is None or not target.is_relative_to(base):
@@ -274,6 +274,8 @@ def resolve(out: Path, url_path: str) -> tuple[Path | None, bool]:
         if not url_path.endswith("/"):
             return None, True
         target = target / "index.html"
+    elif url_path.endswith("/") and parts:
+        return None, False  # `index.html/` is no folder
     return (target, False) if target.is_file() else (None, False)
 
 
@@ -310,7 +312,9 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, *, head: bool) -> None:
         try:
             path = self.path.split("?", 1)[0].split("#", 1)[0] or "/"  # a path, never a host
-            if path == PREFIX + "events" and not head:
+            if path == PREFIX + "events" and head:
+                self._send(200, "text/event-stream", b"", head)
+            elif path == PREFIX + "events":
                 self._events()
             elif path == PREFIX + "status":
                 self._send(200, "application/json", json.dumps(self.server.hub.snapshot()).encode(), head)

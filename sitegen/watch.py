@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import os
 import re
@@ -126,7 +127,9 @@ class Session:
                 ):
                     if self.stop.is_set() or _identity(self.root) != watched:
                         break
-                    if _input_folders(self.root) != folders:  # one came or went: watch again
+                    now = _input_folders(self.root)
+                    if now != folders:  # one came or went: watch again
+                        _say(_folders_moved(folders, now, self.root.resolve()))
                         self.rebuild(set())
                         break
                     self._on_batch(changes, catch_up)
@@ -232,8 +235,9 @@ class Session:
         summary = format_summary_line(result.summary, seconds)
         new_output = result.published and not getattr(result, "unchanged", False)
         if result.published:
+            done = "rebuilt" if self.published_once else "built"
             self.published_once = True
-            _say(f"rebuilt: {summary}" + ("" if new_output else " (output unchanged)"))
+            _say(f"{done}: {summary}" + ("" if new_output else " (output unchanged)"))
         else:
             _say(f"build failed: {summary}; {self._serving()}")
         html = "" if result.published else overlay_html(result.diagnostics, texts, self.root)
@@ -350,6 +354,12 @@ class Session:
             seen.append(f"{path.relative_to(base).as_posix()} {'changed' if exists else 'deleted'}")
         shown = seen[:5]
         return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
+
+
+def _folders_moved(before: list[Path], now: list[Path], base: Path) -> str:
+    came = [f"{p.relative_to(base).as_posix()}/ added" for p in now if p not in before]
+    went = [f"{p.relative_to(base).as_posix()}/ removed" for p in before if p not in now]
+    return ", ".join(came + went)
 
 
 def _input_folders(root: Path) -> list[Path]:
@@ -476,10 +486,13 @@ def watch_command(root: Path, args: argparse.Namespace) -> int:
         print(f"sitegen: refusing to watch: {refusal}", file=sys.stderr)
         return 2
     hub = Hub()
+    host = args.host[1:-1] if args.host.startswith("[") and args.host.endswith("]") else args.host  # [::1]
     try:
-        server = LiveServer(args.host, args.port, out, hub)
+        server = LiveServer(host, args.port, out, hub)
     except (OSError, OverflowError) as exc:
-        print(f"sitegen: cannot listen on {args.host}:{args.port}: {exc} (try --port 0)", file=sys.stderr)
+        busy = isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
+        hint = " (another program uses it: try --port 0 for any free port)" if busy else ""
+        print(f"sitegen: cannot listen on {args.host}:{args.port}: {exc}{hint}", file=sys.stderr)
         return 2
     session = Session(root, out, args.drafts, hub)
     previous = _install(session.on_signal)

@@ -322,6 +322,8 @@ def test_paths_stay_inside_the_output(watch) -> None:
         "/..%2fsecret.txt",
         "/%00",
         "/static/%2e%2e%2f%2e%2e%2fsite.toml",
+        "/index.html/",  # served, its relative links would all be broken
+        "/articles//first/",
     ):
         code, _ = w.raw_get(path)
         assert code == 404, path
@@ -341,6 +343,11 @@ def test_paths_stay_inside_the_output(watch) -> None:
     assert 'src="/__sitegen/live.js"' in body and body.index("live.js") < body.index("</body>")
     js = w.get("/__sitegen/live.js")
     assert js[0] == 200 and "EventSource" in js[2]
+    worker = w.get("/__sitegen/live-worker.js")
+    assert worker[0] == 200 and worker[1]["Content-Type"].startswith("text/javascript")
+    request = urllib.request.Request(w.url + "__sitegen/events", method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
 
 
 def test_a_site_broken_from_the_start_is_served_once_fixed(watch) -> None:
