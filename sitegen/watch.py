@@ -34,9 +34,10 @@ from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown, resolved
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
-# A batch ends after this long without a new change: an editor's save takes a few ms, and a
-# burst of saves 10 ms apart stays one batch even when the machine is busy.
-STEP_MS = 30
+# A batch ends after this long without a new change to its set of (change, path): an editor's
+# save takes a few ms.  The same file saved again and again (a burst) does not grow the set,
+# so such a burst is several batches, each built with what is on disk by then.
+STEP_MS = 15
 FLUSH_AFTER_S = 10.0  # quiet seconds before the cache the builds put off is written
 WATCHED = ("content", "templates", "static")
 _TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
