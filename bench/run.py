@@ -510,7 +510,7 @@ def _front(text: str) -> str:
 
 
 _TITLE = re.compile(r'^(title:\s*")(.*)("\s*)$', re.MULTILINE)
-_BUILT = re.compile(r"\] (rebuilt:|build failed|internal error|cannot publish)")
+_BUILT = re.compile(r"\] (built:|rebuilt:|build failed|internal error|cannot publish)")
 
 
 class WatchSession:
@@ -553,7 +553,7 @@ class WatchSession:
         built = self.wait_for(self.builds, self.build_timeout, pause=0.05)
         if not built:
             return None, self._why(f"no first build within {self.build_timeout:.0f}s")
-        if "rebuilt:" not in built[0]:
+        if "built:" not in built[0]:  # `built:` (older sitegen: `rebuilt:`)
             return None, f"first build failed: {built[0][:160]}"
         return str(base), ""
 

@@ -332,14 +332,20 @@ def test_files_put_in_the_output_by_hand_do_not_come_back_through_the_spare(
         assert _snapshot(out) == _cold(site, tmp_path, f"cold{i}"), f"round {i}"
 
 
-def test_a_spare_left_mid_update_by_a_killed_build_is_never_published(
-    fixture_site: Path, tmp_path: Path
-) -> None:
+def _with_a_spare(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A small site built twice: the second build keeps the first one's output as its spare."""
     site = _site(fixture_site, 4)
     out = tmp_path / "out"
     _build(site, out)
     _edit(site, "a01", "Second", "Text.")
     _build(site, out)
+    return site, out
+
+
+def test_a_spare_left_mid_update_by_a_killed_build_is_never_published(
+    fixture_site: Path, tmp_path: Path
+) -> None:
+    site, out = _with_a_spare(fixture_site, tmp_path)
     spare = _spare(site)
     building = spare.with_name(spare.name + ".building")
     spare.rename(building)  # what a SIGKILL in mid-update leaves
@@ -353,11 +359,7 @@ def test_a_spare_left_mid_update_by_a_killed_build_is_never_published(
 def test_a_file_where_the_spare_goes_is_replaced_and_the_build_succeeds(
     fixture_site: Path, tmp_path: Path
 ) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    _build(site, out)
-    _edit(site, "a01", "Second", "Text.")
-    _build(site, out)
+    site, out = _with_a_spare(fixture_site, tmp_path)
     spare = _spare(site)
     shutil.rmtree(spare)
     spare.write_text("not a folder")
@@ -385,11 +387,7 @@ def test_a_file_where_the_cache_folder_goes_is_survived(fixture_site: Path, tmp_
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
 def test_a_cache_left_by_another_user_is_built_around(fixture_site: Path, tmp_path: Path) -> None:
     """One `sudo sitegen build` leaves a cache of root's: the user's builds go on without it."""
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    _build(site, out)
-    _edit(site, "a01", "Second", "Text.")
-    _build(site, out)
+    site, out = _with_a_spare(fixture_site, tmp_path)
     for path in [site / CACHE_DIR, *(site / CACHE_DIR).rglob("*")]:
         os.chown(path, 65534, 65534, follow_symlinks=False)
     _edit(site, "a02", "Third", "Text.")
@@ -398,11 +396,7 @@ def test_a_cache_left_by_another_user_is_built_around(fixture_site: Path, tmp_pa
 
 
 def test_a_tampered_spare_is_repaired_from_its_record(fixture_site: Path, tmp_path: Path) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    _build(site, out)
-    _edit(site, "a01", "Second", "Text.")
-    _build(site, out)
+    site, out = _with_a_spare(fixture_site, tmp_path)
     spare = _spare(site)
     (spare / "articles" / "a00" / "index.html").unlink()
     (spare / "sitemap.xml").write_text("tampered, same folder")
@@ -413,11 +407,7 @@ def test_a_tampered_spare_is_repaired_from_its_record(fixture_site: Path, tmp_pa
 
 
 def test_a_failed_build_keeps_the_output_and_a_usable_spare(fixture_site: Path, tmp_path: Path) -> None:
-    site = _site(fixture_site, 4)
-    out = tmp_path / "out"
-    _build(site, out)
-    _edit(site, "a01", "Second", "Text.")
-    _build(site, out)
+    site, out = _with_a_spare(fixture_site, tmp_path)
     good = _snapshot(out)
     bad = ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")
     write_files(site, {"content/articles/a02.md": bad})

@@ -219,7 +219,9 @@ def test_serves_rebuilds_and_sends_reload(watch) -> None:
     finally:
         events.close()
     assert "allies now hold" in w.get("/articles/first/")[2]
-    assert "rebuilt:" in w.stderr() and "content/articles/first.md changed" in w.stderr()
+    lines = [line.split("] ", 1)[-1] for line in w.stderr().splitlines()]
+    assert lines[0].startswith("built: ") and any(line.startswith("rebuilt: ") for line in lines[1:])
+    assert "content/articles/first.md changed" in w.stderr()
 
 
 def test_failed_build_keeps_last_good_site_and_shows_overlay(watch) -> None:
