@@ -15,7 +15,15 @@ from pathlib import Path
 
 from sitegen import noop
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
-from sitegen.diagnostics import Diagnostic, Summary, exit_status, plural, sorted_diagnostics, summarize
+from sitegen.diagnostics import (
+    Diagnostic,
+    Summary,
+    exit_status,
+    plural,
+    report_failure,
+    sorted_diagnostics,
+    summarize,
+)
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
 from sitegen.pages import TemplateProblem
 from sitegen.pipeline import Checked
@@ -476,7 +484,7 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
     out = Path(args.out) if args.out else root / "public"
     refusal = check_out_dir(root, out)
     if refusal:
-        print(f"sitegen: refusing to build: {refusal}", file=sys.stderr)
+        report_failure(args.format, f"refusing to build: {refusal}")
         return 2
     jobs = args.jobs if args.jobs and args.jobs > 0 else default_jobs()
     started = time.perf_counter()
@@ -491,7 +499,7 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
             use_cache=not args.no_cache,
         )
     except (OSError, PublishError) as exc:
-        print(f"sitegen: {_failure(root, out, exc)}", file=sys.stderr)
+        report_failure(args.format, _failure(root, out, exc))
         return 2
     elapsed = time.perf_counter() - started
     checked = result.checked

@@ -18,6 +18,7 @@ from sitegen.diagnostics import (
     format_json,
     format_summary_line,
     format_text,
+    report_failure,
 )
 
 EXIT_USAGE = 2
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sitegen: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the promise: no traceback reaches a user
-        print(f"sitegen: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        report_failure(getattr(args, "format", "text"), f"internal error: {type(exc).__name__}: {exc}")
         if os.environ.get("SITEGEN_DEBUG"):
             print(getattr(exc, "trace", ""), end="", file=sys.stderr)  # a worker's own traceback
             raise
@@ -102,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
         return init_site(Path(args.dir))
     root = Path(args.site)
     if not root.is_dir():
-        print(f"sitegen: {args.site}: no such site directory", file=sys.stderr)
+        report_failure(getattr(args, "format", "text"), f"{args.site}: no such site directory")
         return EXIT_USAGE
     if args.command == "check":
         return _check(root, args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -173,14 +174,22 @@ def _clip(line: str, s: Span) -> tuple[str, int, int]:
     return prefix + line[left : left + _MAX_SHOWN] + "…", start - left + len(prefix), width
 
 
-def format_json(diags: Sequence[Diagnostic], summary: Summary) -> str:
-    return _valid_unicode(
-        json.dumps(
-            {"diagnostics": [d.to_json() for d in diags], "summary": asdict(summary)},
-            ensure_ascii=False,
-            indent=1,
-        )
-    )
+def format_json(diags: Sequence[Diagnostic], summary: Summary, *, failure: str | None = None) -> str:
+    """SPEC §4's object; `failure`: why a run stopped before it had diagnostics to give (a
+    refused --out, an output that cannot be written), under "error", so that a script reading
+    stdout still finds one JSON object."""
+    report: dict = {"diagnostics": [d.to_json() for d in diags], "summary": asdict(summary)}
+    if failure is not None:
+        report["error"] = failure
+    return _valid_unicode(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+def report_failure(fmt: str, message: str) -> None:
+    """A run that stops with no diagnostics to give (exit 2): said on stderr, and with
+    `--format json` on stdout too, as the one object a script reading it expects."""
+    print(f"sitegen: {message}", file=sys.stderr)
+    if fmt == "json":
+        sys.stdout.write(format_json([], Summary(0, 0, 0, 0), failure=message) + "\n")
 
 
 def _valid_unicode(text: str) -> str:

@@ -452,3 +452,12 @@ def test_a_site_file_that_cannot_be_read_is_named_as_such(tmp_path: Path) -> Non
     assert _failure(site, out, full).startswith(f"cannot publish to {out}: ")
     cache = OSError(13, "Permission denied", str(site / ".sitegen-cache" / "spare-1"))
     assert _failure(site, out, cache).startswith("cannot publish to ")
+
+
+def test_a_refused_build_still_prints_one_json_object(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    """A script reading `--format json` from stdout finds an object, with the reason, not nothing."""
+    assert main(["build", str(fixture_site), "--out", str(fixture_site), "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["diagnostics"] == [] and report["error"].startswith("refusing to build: ")
+    assert main(["check", str(tmp_path / "nowhere"), "--format", "json"]) == 2
+    assert "no such site directory" in json.loads(capsys.readouterr().out)["error"]
