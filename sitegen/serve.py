@@ -14,6 +14,7 @@ at comes back as soon as it is rendered, the index and list pages a moment later
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import mimetypes
 import queue
@@ -312,7 +313,10 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, *, head: bool) -> None:
         try:
             path = self.path.split("?", 1)[0].split("#", 1)[0] or "/"  # a path, never a host
-            if path == PREFIX + "events" and head:
+            if not self.server.host_allowed(self.headers.get("Host")):
+                body = b"sitegen watch serves this machine's own names only (localhost, 127.0.0.1)\n"
+                self._send(403, TYPES[".txt"], body, head)
+            elif path == PREFIX + "events" and head:
                 self._send(200, "text/event-stream", b"", head)
             elif path == PREFIX + "events":
                 self._events()
@@ -413,6 +417,13 @@ class Handler(BaseHTTPRequestHandler):
             return True
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def _page_of(url_path: str) -> str:
     """The output-relative file a URL path names (previews hold only plain `a/b/index.html` keys)."""
     try:
@@ -446,6 +457,16 @@ class LiveServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), Handler)
+
+    def host_allowed(self, header: str | None) -> bool:
+        """A server listening on a loopback address answers only requests naming a loopback
+        host: a web page elsewhere whose name is made to resolve to 127.0.0.1 (DNS rebinding)
+        cannot read the preview.  One listening on other addresses was asked to, by --host."""
+        if not _is_loopback(str(self.server_address[0])) or not header:
+            return True
+        name = header.rsplit(":", 1)[0] if not header.endswith("]") else header
+        name = name.strip("[]").lower().rstrip(".")
+        return name == "localhost" or name.endswith(".localhost") or _is_loopback(name)
 
     def url(self) -> str:
         host, port = self.server_address[:2]

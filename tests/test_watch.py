@@ -352,6 +352,30 @@ def test_paths_stay_inside_the_output(watch) -> None:
         assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
 
 
+def test_only_this_machines_names_are_answered(watch) -> None:
+    """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 gets nothing."""
+    w = watch()
+    first_build(w)
+    host, port = w.url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+
+    def status_with(name: str) -> int:
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            conn.putrequest("GET", "/__sitegen/status", skip_host=True)
+            conn.putheader("Host", name)
+            conn.endheaders()
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+        finally:
+            conn.close()
+
+    for name in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost", f"app.localhost:{port}"):
+        assert status_with(name) == 200, name
+    for name in (f"evil.example:{port}", "evil.example", f"192.168.1.7:{port}"):
+        assert status_with(name) == 403, name
+
+
 def test_a_site_broken_from_the_start_is_served_once_fixed(watch) -> None:
     w = watch(article=BROKEN)
     status = first_build(w)
