@@ -221,11 +221,14 @@ class Body:
             return self.seats
         return self.seats - sum(v.count for v in self.vacancies if v.covers(day))
 
-    def possible_strengths(self) -> set[int]:
-        """Every strength the vacancies can produce, for validating rules once at load time."""
+    def telling_days(self) -> set[dt.date]:
+        """A day of each strength the vacancies can produce: each start, end and day after an end."""
         days = {v.start for v in self.vacancies}
         days |= {
             v.end + dt.timedelta(days=1) for v in self.vacancies if v.end is not None and v.end < dt.date.max
         }
-        days |= {v.end for v in self.vacancies if v.end is not None}
-        return {self.seats} | {self.strength(d) for d in days}
+        return days | {v.end for v in self.vacancies if v.end is not None}
+
+    def possible_strengths(self) -> set[int]:
+        """Every strength the vacancies can produce, for validating rules once at load time."""
+        return {self.seats} | {self.strength(d) for d in self.telling_days()}

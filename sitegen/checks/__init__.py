@@ -7,6 +7,7 @@ once every article is parsed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ from sitegen.checks.attribution import check_claim, fact_definitions, fact_summa
 from sitegen.checks.context import Ctx, FactDef, SiteView, did_you_mean
 from sitegen.checks.seats import check_seats, check_threshold, check_votes
 from sitegen.checks.totals import check_pct, check_sum, check_tally
-from sitegen.diagnostics import Diagnostic, Span, error, warning
+from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics, warning
 from sitegen.markdown import Placed
 from sitegen.prose import missing_figures, numbers_in, show_number
 
@@ -66,9 +67,9 @@ def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResu
     ctx = Ctx(parsed, doc.path, placed.line, placed.column, view, doc.meta.date)
     summary, sources, quote, facts = _dispatch(ctx)
     if doc.meta.date is None and _turns_on_the_date(parsed, view):
-        # No date (its front matter is broken: SG501 says so): a figure checked against a
-        # body with vacancies would be judged on no day at all. Checked once there is one.
-        ctx.diagnostics = [d for d in ctx.diagnostics if d.code not in _ON_A_DATE]
+        # No date (its front matter is broken: SG501 says so): an error that some day the
+        # body could be judged on would not make is left for when the article has a date.
+        ctx.diagnostics = _on_every_day(ctx, doc, placed, view)
     # `prose=` is read first: a bad value is an error of its own, and then no warning follows
     if parsed.kind in CHECKERS and ctx.prose_wanted and not ctx.failed:
         _prose(ctx, placed.sentence)
@@ -94,8 +95,26 @@ def _turns_on_the_date(ann: Annotation, view: SiteView) -> bool:
     """Whether an annotation without `date=` names a body whose size changes with the day."""
     if any(arg.key == "date" for arg in ann.args):
         return False
+    return bool(_vacant_bodies(ann, view))
+
+
+def _vacant_bodies(ann: Annotation, view: SiteView) -> list:
     named = {arg.key if arg.key is not None else arg.value.raw for arg in ann.args}
-    return any(body.vacancies for name, body in view.config.bodies.items() if name in named)
+    return [body for name, body in view.config.bodies.items() if name in named and body.vacancies]
+
+
+def _on_every_day(ctx: Ctx, doc: Document, placed: Placed, view: SiteView) -> list[Diagnostic]:
+    """The diagnostics of a check made on no day, less those that turn on the day and that
+    some day (each day a vacancy starts or ends, or none) does not give."""
+    days = {dt.date.min, *(day for body in _vacant_bodies(ctx.ann, view) for day in body.telling_days())}
+    kept = [d for d in ctx.diagnostics if d.code not in _ON_A_DATE]
+    doubtful = [d for d in ctx.diagnostics if d.code in _ON_A_DATE]
+    for day in sorted(days):
+        on_day = Ctx(ctx.ann, doc.path, placed.line, placed.column, view, day)
+        _dispatch(on_day)
+        found = {(d.code, d.span) for d in on_day.diagnostics}
+        doubtful = [d for d in doubtful if (d.code, d.span) in found]
+    return sorted_diagnostics([*kept, *doubtful])
 
 
 def _dispatch(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None, list[FactDef]]:
