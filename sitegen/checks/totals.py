@@ -14,19 +14,20 @@ TALLY_KEYS = ("invalid", "total", "winner", "margin", "date", "prose")
 
 
 def _named_counts(
-    ctx: Ctx, fixed: tuple[str, ...], what: str, *, shares: bool, signed: bool = True
+    ctx: Ctx, fixed: tuple[str, ...], what: str, *, shares: bool, signed: bool = True, whole: bool = False
 ) -> dict[str, Decimal] | None:
     """The NAME=N arguments that are not one of the kind's fixed keys; None if any is bad.
 
-    Every other key names a candidate or a part (SPEC §3), `rose` and `totals` too.  Only a
-    near miss of a fixed key whose value no candidate could have (`winer=Khan`) is taken for a
-    slip; one with a number is counted, and an error the sum then makes says what it may be."""
+    Every other key names a candidate or a part (SPEC §3), `rose` and `pros` too.  A near
+    miss of `total`, `margin`, `winner` or `invalid` where that argument is absent (`margn=3`)
+    is taken for a slip, SG105: as a candidate it would let a wrong margin or total pass
+    unchecked.  Of `prose`, only one whose value no candidate could have (`pros=no`)."""
     counts: dict[str, Decimal] = {}
     ok = True
     entries = [arg for key, arg in ctx.keywords.items() if key not in fixed]
     for arg in entries:
-        meant = typo_of(arg.key or "", fixed)
-        if meant is not None and arg.value.type not in ("number", "percent", "factref"):
+        meant = _slip_of(ctx, arg, fixed)
+        if meant is not None:
             ctx.error(
                 "SG105",
                 arg,
@@ -35,7 +36,7 @@ def _named_counts(
             )
             ok = False
             continue
-        value = ctx.number(arg.value, f"{what} `{arg.key}`", whole=False, percent=shares, signed=signed)
+        value = ctx.number(arg.value, f"{what} `{arg.key}`", whole=whole, percent=shares, signed=signed)
         if value is None:
             ok = False
         else:
@@ -46,22 +47,32 @@ def _named_counts(
     return counts if ok else None
 
 
-def _in_shares(ctx: Ctx, fixed: tuple[str, ...]) -> bool:
-    """Whether a tally's candidates or a sum's parts are percentages: as the first is written."""
-    first = next((arg for key, arg in ctx.keywords.items() if key not in fixed), None)
-    return first is not None and ctx.is_percentage(first.value)
+# The arguments whose figure a slip in their name would leave unchecked.
+_FIGURES = ("total", "margin", "winner", "invalid")
 
 
-def _slips(ctx: Ctx, fixed: tuple[str, ...], what: str) -> str | None:
-    """A help naming the counted keys that may be slips of a fixed one the annotation lacks."""
-    slips = [
-        (key, meant)
-        for key in ctx.keywords
-        if key not in fixed and (meant := typo_of(key, fixed)) is not None and meant not in ctx.keywords
-    ]
-    if not slips:
+def _slip_of(ctx: Ctx, arg: Arg, fixed: tuple[str, ...]) -> str | None:
+    """The fixed key a candidate's key is a slip of, if it is taken for one (see `_named_counts`)."""
+    meant = typo_of(arg.key or "", fixed)
+    if meant is None or meant in ctx.keywords:
         return None
-    return "; ".join(f"`{key}` is counted as a {what}: did you mean `{meant}=`?" for key, meant in slips)
+    if meant in _FIGURES:
+        return meant
+    return meant if arg.value.type not in ("number", "percent", "factref") else None
+
+
+def _in_shares(ctx: Ctx, fixed: tuple[str, ...]) -> bool:
+    """Whether a tally's candidates or a sum's parts are percentages: as the first that tells
+    is written (a slip of a fixed key, or an unknown fact, tells nothing)."""
+    for key, arg in ctx.keywords.items():
+        if key in fixed or _slip_of(ctx, arg, fixed) is not None:
+            continue
+        value = arg.value
+        if value.type in ("percent", "number"):
+            return value.type == "percent"
+        if value.type == "factref" and value.text in ctx.site.facts.first:
+            return ctx.is_percentage(value)
+    return False
 
 
 def typo_of(key: str, fixed: tuple[str, ...]) -> str | None:
@@ -96,10 +107,11 @@ def check_tally(ctx: Ctx) -> str:
     day = ctx.date()
     shares = _in_shares(ctx, TALLY_KEYS)
     show = _shown(shares)
-    candidates = _named_counts(ctx, TALLY_KEYS, "candidate", shares=shares, signed=False)
+    whole = body is not None and not shares  # votes cast in a body are counted whole
+    candidates = _named_counts(ctx, TALLY_KEYS, "candidate", shares=shares, signed=False, whole=whole)
     invalid_arg, total_arg = ctx.keywords.get("invalid"), ctx.keywords.get("total")
-    invalid = _amount(ctx, invalid_arg, "`invalid`", shares) if invalid_arg else Decimal(0)
-    total = _amount(ctx, total_arg, "`total`", shares) if total_arg else None
+    invalid = _amount(ctx, invalid_arg, "`invalid`", shares, whole=whole) if invalid_arg else Decimal(0)
+    total = _amount(ctx, total_arg, "`total`", shares, whole=whole) if total_arg else None
     if candidates is None or invalid is None:
         _check_unranked(ctx, shares)
         return "tally"
@@ -110,7 +122,6 @@ def check_tally(ctx: Ctx) -> str:
             "SG205",
             None,  # the parts and the total together: the whole annotation (SPEC §4)
             f"the tally does not add up: {' + '.join(terms)} = {show(added)}, but total is {show(total)}",
-            help=_slips(ctx, TALLY_KEYS, "candidate"),
         )
     counted = total if total is not None else added
     if body is not None and not shares:  # a share is no number of seats
@@ -128,9 +139,11 @@ def _shown(shares: bool) -> Show:
     return (lambda v: f"{n(v)}%") if shares else n
 
 
-def _amount(ctx: Ctx, arg: Arg, what: str, shares: bool, *, signed: bool = False) -> Decimal | None:
+def _amount(
+    ctx: Ctx, arg: Arg, what: str, shares: bool, *, signed: bool = False, whole: bool = False
+) -> Decimal | None:
     """`invalid=` or `total=`: a count, or a share when the candidates or parts are."""
-    return ctx.number(arg.value, what, figure=False, whole=False, percent=shares, signed=signed)
+    return ctx.number(arg.value, what, figure=False, whole=whole, percent=shares, signed=signed)
 
 
 # A candidate is named as its key is written: `Yes=120 No=80 winner=Yes` names one, though
@@ -201,7 +214,7 @@ def _margin(ctx: Ctx, ranked: list[tuple[str, Decimal]], shares: bool) -> str:
         ctx.error(
             "SG208",
             arg.value,
-            f"margin {n(stated)} is wrong: {first} {show(a)} − {second} {show(b)} = {show(actual)}",
+            f"margin {arg.value.raw} is wrong: {first} {show(a)} − {second} {show(b)} = {show(actual)}",
             help=f"write margin={written}",
         )
     return f"; margin {show(a)} − {show(b)} = {show(actual)} ✓"
@@ -228,7 +241,7 @@ def check_sum(ctx: Ctx) -> str:
     total = _amount(ctx, total_arg, "`total`", shares, signed=True) if total_arg else None
     if shares and total_arg is None:
         total = Decimal(100)  # shares of a whole add up to all of it, whatever the body's size
-    if total is None and body is None and not ctx.positional:
+    if total_arg is None and not shares and body is None and not ctx.positional:
         ctx.error("SG103", None, "`sum` needs `total=` or a body whose size is the total")
     if parts is None or (total_arg is not None and total is None):
         return "sum"
@@ -241,7 +254,6 @@ def check_sum(ctx: Ctx) -> str:
                 "SG205",
                 None,  # the parts and the total together: the whole annotation (SPEC §4)
                 f"the parts do not add up: {arithmetic}, but total is {show(total)}",
-                help=_slips(ctx, SUM_KEYS, "part"),
             )
         return f"{prefix}{_labelled(parts, show)} = {show(total)} ✓"
     if body is None:
@@ -252,7 +264,7 @@ def check_sum(ctx: Ctx) -> str:
             "SG205",
             None,
             f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
-            help=_slips(ctx, SUM_KEYS, "part") or ctx.size_help(body, day),
+            help=ctx.size_help(body, day),
         )
     held = f"{prefix}{_labelled(parts, show)} = {n(added)} seats"
     vacant = body.seats - sizes[1]
