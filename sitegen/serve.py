@@ -101,6 +101,7 @@ LIVE_JS = r"""(() => {
     shared = null;  /* none in this browser, or not allowed here */
   }
   if (shared) {
+    shared.onerror = () => { if (!stream) own(); };  /* its script did not load: a stream of our own */
     shared.port.onmessage = (m) => {
       if (m.data.name === "unsupported") own(); else handle(m.data.name, m.data.data);
     };
@@ -130,7 +131,10 @@ WORKER_JS = r"""(() => {
         send(message);
       });
     }
-    stream.onerror = () => { if (stream.readyState === EventSource.CLOSED) setTimeout(connect, 2000); };
+    stream.onerror = () => {
+      last = null;  /* the server is gone or restarting: its last word is no news for a new page */
+      if (stream.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+    };
   };
   self.onconnect = (event) => {
     const port = event.ports[0];
