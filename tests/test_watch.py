@@ -575,6 +575,49 @@ def test_seven_tabs_of_one_browser_all_reload_and_links_still_work(watch) -> Non
             browser.close()
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_a_watch_restarted_on_the_same_port_reloads_each_page_once(tmp_path: Path) -> None:
+    """The tabs' shared worker once handed a new page the stopped server's last status, and
+    the page, seeing another server's build, reloaded again and again until it reconnected."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURE_SITE, site)
+    (site / ARTICLE_REL).parent.mkdir(parents=True, exist_ok=True)
+    (site / ARTICLE_REL).write_text(ARTICLE, encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    first = Watch(site, tmp_path / "w1.log", "--port", port)
+    second = None
+    try:
+        first_build(first)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                context = browser.new_context()
+                context.set_default_timeout(TIMEOUT * 1000)
+                context.add_init_script("sessionStorage.loads = String(+(sessionStorage.loads || 0) + 1)")
+                old_tab = context.new_page()
+                old_tab.goto(first.url)
+                old_tab.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+                assert first.stop()[0] == 0
+                second = Watch(site, tmp_path / "w2.log", "--port", port)
+                first_build(second)
+                new_tab = context.new_page()
+                new_tab.goto(second.url)
+                new_tab.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+                old_tab.wait_for_function("sessionStorage.loads === '2'")  # once, for the new server
+                time.sleep(3)
+                assert new_tab.evaluate("sessionStorage.loads") == "1"
+                assert old_tab.evaluate("sessionStorage.loads") == "2"
+            finally:
+                browser.close()
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+
+
 def test_a_save_right_after_the_first_build_is_not_lost(tmp_path: Path) -> None:
     site = tmp_path / "busy"
     shutil.copytree(FIXTURE_SITE, site)
