@@ -177,17 +177,20 @@ def test_a_template_error_is_placed_and_counted(
     assert report["summary"]["errors"] == 1
 
 
+def _build_with_one_template(site: Path, out: Path, name: str, text: str, *options: str) -> int:
+    """`sitegen build` of a one-article site whose templates/ holds `name`."""
+    article = "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n"
+    write_files(site, {"content/articles/a.md": article, f"templates/{name}": text})
+    return main(["build", str(site), "--out", str(out), *options])
+
+
 @pytest.mark.parametrize("template", ["index.html", "article.html"])
 def test_a_template_error_shows_its_line_underlined_in_the_terminal(
     tmp_path: Path, fixture_site: Path, capsys, template: str
 ) -> None:
     """Jinja2 knows the line, not the column: the whole line is shown and underlined."""
-    article = "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n"
-    write_files(
-        fixture_site,
-        {"content/articles/a.md": article, f"templates/{template}": _PAGE.replace("LINE4", "nope")},
-    )
-    assert main(["build", str(fixture_site), "--out", str(tmp_path / "out")]) == 2
+    page = _PAGE.replace("LINE4", "nope")
+    assert _build_with_one_template(fixture_site, tmp_path / "out", template, page) == 2
     err = capsys.readouterr().err
     assert f"--> templates/{template}:4:1\n  |\n4 | {{{{ nope }}}}\n  | ^^^^^^^^^^\n" in err
 
@@ -196,13 +199,8 @@ def test_a_template_error_shows_its_line_underlined_in_the_terminal(
 def test_a_template_extending_itself_is_sg902(
     tmp_path: Path, fixture_site: Path, capsys, template: str
 ) -> None:
-    article = "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n"
-    write_files(
-        fixture_site,
-        {"content/articles/a.md": article, f"templates/{template}": f'{{% extends "{template}" %}}\n'},
-    )
-    out = tmp_path / "out"
-    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
+    itself = f'{{% extends "{template}" %}}\n'
+    assert _build_with_one_template(fixture_site, tmp_path / "out", template, itself, "--format", "json") == 2
     report = json.loads(capsys.readouterr().out)
     assert [(d["code"], d["file"]) for d in report["diagnostics"]] == [("SG902", f"templates/{template}")]
     assert "without end" in report["diagnostics"][0]["message"]

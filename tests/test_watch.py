@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -504,82 +505,82 @@ def test_closed_event_streams_free_their_places_within_seconds(watch) -> None:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
+@contextmanager
+def _chromium() -> Iterator[object]:
+    """A fresh context of Debian's Chromium (its pages share connections, as a user's tabs do)."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    w = watch()
-    first_build(w)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
-            page = browser.new_page()
-            page.set_default_timeout(TIMEOUT * 1000)
-            page.goto(w.url + "articles/first/")
-            page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
-            page.evaluate("window.__notReloaded = true")
-            w.edit(ARTICLE_REL, ARTICLE.replace("allies hold", "allies still hold"))
-            before = w.builds()
-            page.wait_for_function("document.body.innerText.includes('allies still hold')")
-            assert page.evaluate("window.__notReloaded === undefined")  # a real reload, not a patch
-            # shown from the preview or from the output, the page is the build's: it reloads once
-            page.evaluate("window.__shown = true")
-            w.wait_build(before)
-            time.sleep(0.5)
-            assert page.evaluate("window.__shown === true")
-
-            w.edit(ARTICLE_REL, BROKEN)
-            overlay = page.locator("#sitegen-overlay .sg")
-            overlay.wait_for(state="visible")
-            text = overlay.inner_text()
-            assert "error[SG202]" in text and "content/articles/first.md:5:" in text
-            assert "<em>allies</em>" in text  # shown as text, not as markup
-            assert "allies still hold" in page.locator("main").inner_text()  # the last good page
-
-            w.edit(ARTICLE_REL, ARTICLE)
-            page.wait_for_function("!document.body.innerText.includes('allies still hold')")
-            page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
-            assert page.locator("#sitegen-overlay").count() == 0
+            context = browser.new_context()
+            context.set_default_timeout(TIMEOUT * 1000)
+            yield context
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
+    w = watch()
+    first_build(w)
+    with _chromium() as context:
+        page = context.new_page()
+        page.goto(w.url + "articles/first/")
+        page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+        page.evaluate("window.__notReloaded = true")
+        w.edit(ARTICLE_REL, ARTICLE.replace("allies hold", "allies still hold"))
+        before = w.builds()
+        page.wait_for_function("document.body.innerText.includes('allies still hold')")
+        assert page.evaluate("window.__notReloaded === undefined")  # a real reload, not a patch
+        # shown from the preview or from the output, the page is the build's: it reloads once
+        page.evaluate("window.__shown = true")
+        w.wait_build(before)
+        time.sleep(0.5)
+        assert page.evaluate("window.__shown === true")
+
+        w.edit(ARTICLE_REL, BROKEN)
+        overlay = page.locator("#sitegen-overlay .sg")
+        overlay.wait_for(state="visible")
+        text = overlay.inner_text()
+        assert "error[SG202]" in text and "content/articles/first.md:5:" in text
+        assert "<em>allies</em>" in text  # shown as text, not as markup
+        assert "allies still hold" in page.locator("main").inner_text()  # the last good page
+
+        w.edit(ARTICLE_REL, ARTICLE)
+        page.wait_for_function("!document.body.innerText.includes('allies still hold')")
+        page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+        assert page.locator("#sitegen-overlay").count() == 0
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 def test_seven_tabs_of_one_browser_all_reload_and_links_still_work(watch) -> None:
     """A browser opens six connections to a host: a live stream for each tab once held them
     all, and no tab could reload or follow a link again.  The tabs share one stream now."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     w = watch()
     first_build(w)
     paths = ["", "articles/first/", "checks/", "sources/001/", "sources/002/", "missing/", "articles/first/"]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            context = browser.new_context()
-            context.set_default_timeout(TIMEOUT * 1000)
-            pages = []
-            for path in paths:
-                page = context.new_page()
-                page.goto(w.url + path)
-                page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
-                pages.append(page)
-            for page in pages:
-                page.evaluate("window.__notReloaded = true")
-            w.edit(ARTICLE_REL, ARTICLE.replace("First", "Retitled"))
-            for page in pages:
-                page.wait_for_function("window.__notReloaded === undefined")
-                page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
-            assert "Retitled" in pages[1].locator("h1").inner_text()
-            pages[0].click("text=Checks")
-            pages[0].wait_for_url("**/checks/**")
-        finally:
-            browser.close()
+    with _chromium() as context:
+        pages = []
+        for path in paths:
+            page = context.new_page()
+            page.goto(w.url + path)
+            page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+            pages.append(page)
+        for page in pages:
+            page.evaluate("window.__notReloaded = true")
+        w.edit(ARTICLE_REL, ARTICLE.replace("First", "Retitled"))
+        for page in pages:
+            page.wait_for_function("window.__notReloaded === undefined")
+            page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+        assert "Retitled" in pages[1].locator("h1").inner_text()
+        pages[0].click("text=Checks")
+        pages[0].wait_for_url("**/checks/**")
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 def test_a_watch_restarted_on_the_same_port_reloads_each_page_once(tmp_path: Path) -> None:
     """The tabs' shared worker once handed a new page the stopped server's last status, and
     the page, seeing another server's build, reloaded again and again until it reconnected."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     site = tmp_path / "site"
     shutil.copytree(FIXTURE_SITE, site)
     (site / ARTICLE_REL).parent.mkdir(parents=True, exist_ok=True)
@@ -591,27 +592,21 @@ def test_a_watch_restarted_on_the_same_port_reloads_each_page_once(tmp_path: Pat
     second = None
     try:
         first_build(first)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-            try:
-                context = browser.new_context()
-                context.set_default_timeout(TIMEOUT * 1000)
-                context.add_init_script("sessionStorage.loads = String(+(sessionStorage.loads || 0) + 1)")
-                old_tab = context.new_page()
-                old_tab.goto(first.url)
-                old_tab.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
-                assert first.stop()[0] == 0
-                second = Watch(site, tmp_path / "w2.log", "--port", port)
-                first_build(second)
-                new_tab = context.new_page()
-                new_tab.goto(second.url)
-                new_tab.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
-                old_tab.wait_for_function("sessionStorage.loads === '2'")  # once, for the new server
-                time.sleep(3)
-                assert new_tab.evaluate("sessionStorage.loads") == "1"
-                assert old_tab.evaluate("sessionStorage.loads") == "2"
-            finally:
-                browser.close()
+        with _chromium() as context:
+            context.add_init_script("sessionStorage.loads = String(+(sessionStorage.loads || 0) + 1)")
+            old_tab = context.new_page()
+            old_tab.goto(first.url)
+            old_tab.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+            assert first.stop()[0] == 0
+            second = Watch(site, tmp_path / "w2.log", "--port", port)
+            first_build(second)
+            new_tab = context.new_page()
+            new_tab.goto(second.url)
+            new_tab.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+            old_tab.wait_for_function("sessionStorage.loads === '2'")  # once, for the new server
+            time.sleep(3)
+            assert new_tab.evaluate("sessionStorage.loads") == "1"
+            assert old_tab.evaluate("sessionStorage.loads") == "2"
     finally:
         first.kill()
         if second is not None:
