@@ -86,10 +86,9 @@ def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
             if name in NOT_COPIED:
                 continue
             real = resolved(src) if src.is_symlink() else None
-            if src.is_symlink() and not (real is not None and real.is_relative_to(base) and src.is_file()):
-                left_out.append(src.relative_to(source).as_posix())
-                continue
-            if not src.is_file():  # a pipe, socket or device: reading one could wait for ever
+            linked_out = src.is_symlink() and (real is None or not real.is_relative_to(base))
+            # out of the site, in a loop, or no file at all: a pipe or device could block for ever
+            if linked_out or not src.is_file():
                 left_out.append(src.relative_to(source).as_posix())
                 continue
             files.append(src)

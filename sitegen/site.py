@@ -158,8 +158,9 @@ def list_markdown(root: Path, folder: str, problems: list[Diagnostic] | None = N
     """*.md files under folder (recursively), relative with `/`, never through a link out of the site.
 
     What keeps an article from being found is put in `problems` (a folder that cannot be read,
-    a link that leads nowhere or in a loop, `content/articles` a file), never passed over in
-    silence: a build that quietly lost part of the site would publish it without them."""
+    a `.md` link that leads nowhere or in a loop, `content/articles` a file): a build that
+    quietly lost part of the site would publish it without them.  Links to folders and
+    links out of the site are not followed (see README)."""
     problems = [] if problems is None else problems
     base = root / folder
     try:

@@ -459,3 +459,12 @@ def test_a_refused_build_still_prints_one_json_object(tmp_path: Path, fixture_si
     assert report["diagnostics"] == [] and report["error"].startswith("refusing to build: ")
     assert main(["check", str(tmp_path / "nowhere"), "--format", "json"]) == 2
     assert "no such site directory" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_static_files_are_copied_when_the_site_is_named_by_a_relative_path(
+    tmp_path: Path, fixture_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_files(fixture_site, {"static/site.css": "body { color: black; }\n"})
+    monkeypatch.chdir(fixture_site.parent)
+    assert main(["build", fixture_site.name, "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "static" / "site.css").read_text() == "body { color: black; }\n"

@@ -20,6 +20,7 @@ from sitegen.checks.totals import check_pct, check_sum, check_tally
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics, warning
 from sitegen.markdown import Placed
 from sitegen.prose import missing_figures, numbers_in, show_number
+from sitegen.rules import Body
 
 CHECKERS: dict[str, Callable[[Ctx], str]] = {
     "seats": check_seats,
@@ -98,7 +99,7 @@ def _turns_on_the_date(ann: Annotation, view: SiteView) -> bool:
     return bool(_vacant_bodies(ann, view))
 
 
-def _vacant_bodies(ann: Annotation, view: SiteView) -> list:
+def _vacant_bodies(ann: Annotation, view: SiteView) -> list[Body]:
     named = {arg.key if arg.key is not None else arg.value.raw for arg in ann.args}
     return [body for name, body in view.config.bodies.items() if name in named and body.vacancies]
 
