@@ -103,7 +103,9 @@ class ScanMemo:
 def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:
     """Offset just past the `>>` closing the annotation opened at `start`, or None.
 
-    Quoted strings may contain `>>`; an annotation never crosses a line end.
+    Quoted strings may contain `>>` and `<<`; an annotation never crosses a line end, nor
+    another `<<` outside a string: that one opens the next annotation, and the first `<<` is
+    bare (SG101) instead of swallowing it (`2018 << 2021 ... <<seats NA=178/340>>`).
     """
     i, n = start + 2, len(src)
     if memo is not None and memo.fails(src, i):
@@ -124,6 +126,8 @@ def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:
             opened = i
         elif ch == ">" and src.startswith(">>", i):
             return i + 2
+        elif ch == "<" and src.startswith("<<", i):
+            break
         i += 1
     if opened >= 0:
         strings.append((opened, i))

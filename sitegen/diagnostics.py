@@ -110,6 +110,12 @@ def exit_status(diags: Iterable[Diagnostic], *, strict: bool) -> int:
 # ------------------------------------------------------------------ formats
 
 
+def source_lines(text: str) -> list[str]:
+    """A file's lines as positions count them: at `\n` only.  splitlines() also breaks at
+    U+2028, NEL or a form feed, which would show the wrong line under a diagnostic."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def format_text(diags: Sequence[Diagnostic], sources: Mapping[str, str], *, color: bool = False) -> str:
     """rustc/ruff-style: header, location arrow, the source line, a caret under the span."""
     lines: dict[str, list[str] | None] = {}  # each file split once, however many diagnostics it has
@@ -117,7 +123,7 @@ def format_text(diags: Sequence[Diagnostic], sources: Mapping[str, str], *, colo
     def line_of(s: Span) -> str | None:
         if s.file not in lines:
             text = sources.get(s.file)
-            lines[s.file] = text.splitlines() if text is not None else None
+            lines[s.file] = source_lines(text) if text is not None else None
         found = lines[s.file]
         return found[s.line - 1] if found is not None and 1 <= s.line <= len(found) else None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from markdown_it import MarkdownIt
@@ -52,14 +52,16 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
     stop = end if end is not None and end <= state.posMax else pos + 2
     if not silent:
         token = state.push(ANNOTATION, "", 0)
-        # an unterminated one keeps a little context only: a line of 50,000 `<` must stay linear
-        raw = (
-            src[pos:stop]
-            if end is not None and stop == end
-            else src[pos : min(_line_end(src, pos), pos + 80)]
-        )
-        token.content = raw
-        token.meta = {"offset": pos, "terminated": stop == end}
+        terminated = end is not None and stop == end
+        meta: dict = {"offset": pos, "terminated": terminated}
+        if terminated:
+            token.content = src[pos:stop]
+        else:
+            # a little context only: a line of 50,000 `<` must stay linear
+            line_end = _line_end(src, pos)
+            token.content = src[pos : min(line_end, pos + 80)]
+            meta["before_next"] = src.find("<<", pos + 2, line_end) >= 0
+        token.meta = meta
     state.pos = stop
     return True
 
@@ -116,10 +118,14 @@ def _hoist_from_images(block: Token) -> None:
     the image it is all three, its marker after the picture as after a link.  Its offset,
     relative to the alt text, becomes one in the block's content like every other's."""
     children: list[Token] = []
+    searched_to = 0  # two images may have the same alt text: each is looked for after the one before
     for child in block.children or ():
         children.append(child)
         if child.type == "image":
-            children += _annotations_of_image(child, block.content, 0)
+            children += _annotations_of_image(child, block.content, searched_to)
+            found = block.content.find("![" + child.content, searched_to)
+            if found >= 0:
+                searched_to = found + 2 + len(child.content)
     block.children = children
 
 
@@ -220,21 +226,26 @@ class Placed(NamedTuple):
         return last_sentence(self.before)
 
 
-def inline_tokens(tokens: Sequence[Token]) -> Iterator[Token]:
-    for token in tokens:
-        if token.type == "inline":
-            yield token
-
-
 def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Placed]:
     """Every annotation of the document in reading order, placed in the file."""
     placed: list[Placed] = []
-    for block in inline_tokens(tokens):
-        if not block.children or not any(c.type == ANNOTATION for c in block.children):
+    row_ends: dict[int, int] = {}  # a table row's line -> the column where its last cell so far ends
+    opener = None
+    for block in tokens:
+        if block.type != "inline":
+            opener = block
             continue
+        cell = opener is not None and opener.type in ("th_open", "td_open")
+        annotated = bool(block.children) and any(c.type == ANNOTATION for c in block.children)
+        if cell:  # cells share their line: each is looked for after the one before it
+            where = _BlockLines(block, lines, row_ends)
+            where.base(0)
+        if not annotated:
+            continue
+        if not cell:
+            where = _BlockLines(block, lines)
         before = _text_before_annotations(block.children)
         annotations = [c for c in block.children if c.type == ANNOTATION]
-        where = _BlockLines(block, lines)
         for child, text in zip(annotations, before, strict=True):
             line, column = where.place(child)
             raw = child.content
@@ -242,7 +253,8 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
                 parse_annotation(raw)
                 if child.meta.get("terminated")
                 else SyntaxProblem(
-                    "unterminated annotation: `<<` needs a closing `>>` on the same line",
+                    "unterminated annotation: `<<` needs a closing `>>` "
+                    + ("before the next `<<`" if child.meta.get("before_next") else "on the same line"),
                     0,
                     2,
                     r"write \<< for a literal `<<` in prose",
@@ -255,10 +267,26 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
 class _BlockLines:
     """Maps offsets in a block's inline content to file lines and columns (each line measured once)."""
 
-    def __init__(self, block: Token, lines: Sequence[str]) -> None:
-        self.block, self.lines = block, lines
+    def __init__(self, block: Token, lines: Sequence[str], row_ends: dict[int, int] | None = None) -> None:
+        """`row_ends`: for a table cell, where the cells before it on its line end."""
+        self.block, self.lines, self.row_ends = block, lines, row_ends
         self.starts = [0, *(m.end() for m in _NEWLINE.finditer(block.content))]
         self.bases: dict[int, int] = {}  # content line -> column of its first character in the file
+
+    def base(self, k: int) -> int:
+        """The column of content line `k`'s first character in its file line, or -1."""
+        if k not in self.bases and self.block.map is not None:
+            index = self.block.map[0] + k
+            raw = self.lines[index] if index < len(self.lines) else ""
+            end = self.starts[k + 1] - 1 if k + 1 < len(self.starts) else len(self.block.content)
+            shown = self.block.content[self.starts[k] : end]
+            if self.row_ends is None:
+                self.bases[k] = len(raw) - len(shown) if raw.endswith(shown) else raw.find(shown)
+            else:  # two cells may read the same: the first copy after the cell before is this one's
+                self.bases[k] = raw.find(shown, self.row_ends.get(index, 0))
+                if self.bases[k] >= 0:
+                    self.row_ends[index] = self.bases[k] + len(shown)
+        return self.bases.get(k, -1)
 
     def place(self, child: Token) -> tuple[int, int]:
         offset = child.meta["offset"]
@@ -267,11 +295,7 @@ class _BlockLines:
         k = bisect.bisect_right(self.starts, offset) - 1
         index = self.block.map[0] + k
         raw = self.lines[index] if index < len(self.lines) else ""
-        if k not in self.bases:
-            end = self.starts[k + 1] - 1 if k + 1 < len(self.starts) else len(self.block.content)
-            shown = self.block.content[self.starts[k] : end]
-            self.bases[k] = len(raw) - len(shown) if raw.endswith(shown) else raw.find(shown)
-        base = self.bases[k]
+        base = self.base(k)
         if base < 0:
             column = raw.find(child.content)
             return (index + 1, column + 1) if column >= 0 else _search(self.lines, child.content)

@@ -26,7 +26,7 @@ import watchfiles
 
 from sitegen.build import BuildResult, build_site, default_jobs
 from sitegen.cache import Cache
-from sitegen.diagnostics import Diagnostic, format_summary_line, format_text
+from sitegen.diagnostics import Diagnostic, format_summary_line, format_text, source_lines
 from sitegen.engine import Run, file_stamp
 from sitegen.pages import site_template_files
 from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
@@ -463,7 +463,7 @@ def _text(texts: dict[str, str], root: Path, rel: str) -> str | None:
 
 def _snippet(d: Diagnostic, text: str | None) -> str:
     s = d.span
-    lines = text.splitlines() if text else []
+    lines = source_lines(text) if text else []
     if not 1 <= s.line <= len(lines):
         return ""
     line = lines[s.line - 1].replace("\t", " ")

@@ -96,3 +96,12 @@ def test_a_file_with_many_diagnostics_is_split_into_lines_once() -> None:
     shown = format_text(diags, texts)
     assert texts.looked_up == 1
     assert "1999 | line 1998 <<pct 1/2 50%>>" in shown and shown.count("^" * 15) == 2000
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\r"])
+def test_the_line_shown_is_the_line_counted_at_line_feeds_only(separator: str) -> None:
+    # positions count lines at "\n" only; splitlines() would also break at these
+    text = f"First{separator}line with a separator.\nThe 178 of 343 <<seats NA=178/343>>.\n"
+    diag = error("SG202", Span("a.md", 2, 21, 2, 31), "message")
+    shown = format_text([diag], {"a.md": text})
+    assert "2 | The 178 of 343 <<seats NA=178/343>>." in shown
