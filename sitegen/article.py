@@ -11,7 +11,7 @@ from markdown_it.token import Token
 
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
-from sitegen.markdown import Placed, locate_annotations, parse
+from sitegen.markdown import MAX_NESTING, TOO_DEEP, Placed, locate_annotations, parse
 from sitegen.site import MAX_SLUG, slugify, split_front_matter
 
 SLUG = re.compile(r"[a-z0-9-]+\Z")  # SPEC §1: lowercase letters, digits and hyphens
@@ -50,8 +50,22 @@ def parse_article(path: str, text: str, *, for_render: bool = True) -> Document:
         meta = replace(meta, date=_date_line(yaml_text or ""))
     env: dict = {}
     tokens = parse(text, env, for_render=for_render)
-    placed = locate_annotations(tokens, text.split("\n"))
+    lines = text.split("\n")
+    placed = locate_annotations(tokens, lines)
+    if TOO_DEEP in env:
+        diags.append(_too_deep(path, lines, env[TOO_DEEP]))
     return Document(path, text, meta, tokens, env, placed, diags)
+
+
+def _too_deep(path: str, lines: list[str], index: int) -> Diagnostic:
+    line = lines[index] if index < len(lines) else ""
+    return error(
+        "SG501",
+        Span(path, index + 1, 1, index + 1, max(len(line), 1) + 1),
+        f"nested too deep: Markdown reads {MAX_NESTING} levels of lists and block quotes (a list item"
+        " counts two) and drops what is deeper, from here on, which would be neither checked nor published",
+        "nest lists and block quotes less deeply",
+    )
 
 
 _DATE_LINE = re.compile(r"^date:[ \t]*[\"']?(\d{4}-\d{2}-\d{2})\b", re.MULTILINE)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core.normalize import normalize
 from markdown_it.rules_core.text_join import text_join
 from markdown_it.rules_inline import StateInline
@@ -31,6 +32,9 @@ from sitegen.fastinline import fast_inline
 from sitegen.prose import last_sentence
 
 ANNOTATION = "annotation"
+
+# markdown-it's commonmark preset: its parser recurses into each list and block quote
+MAX_NESTING = 20
 
 
 def annotation_rule(state: StateInline, silent: bool) -> bool:
@@ -106,16 +110,18 @@ def _inline_where_wanted(state) -> None:
                 plain[id(token)] = token
             else:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)
-                if "![" in token.content and "<<" in token.content:
+                if "![" in token.content and ("<<" in token.content or "^" in token.content):
                     _hoist_from_images(token)
 
 
 def _hoist_from_images(block: Token) -> None:
-    """Annotations written in an image's alt text, moved to just after the image.
+    """Annotations and footnote references written in an image's alt text, moved to just
+    after the image.
 
     markdown-it parses alt text into the image's own children, which the alt attribute
-    flattens to text: an annotation there would be neither placed, checked nor shown.  After
-    the image it is all three, its marker after the picture as after a link.  Its offset,
+    flattens to text: an annotation there would be neither placed, checked nor shown, and a
+    note referred to there would be listed with no marker pointing to it.  After the image
+    each is shown, its marker after the picture as after a link.  An annotation's offset,
     relative to the alt text, becomes one in the block's content like every other's."""
     children: list[Token] = []
     searched_to = 0  # two images may have the same alt text: each is looked for after the one before
@@ -137,6 +143,8 @@ def _annotations_of_image(image: Token, content: str, search_from: int) -> list[
     for child in image.children or ():
         if child.type == ANNOTATION:
             child.meta["offset"] = label_start + child.meta["offset"]
+            taken.append(child)
+        elif child.type == "footnote_ref":
             taken.append(child)
         else:
             kept.append(child)
@@ -166,16 +174,87 @@ def _text_join(state) -> None:
 @functools.cache
 def markdown() -> MarkdownIt:
     """CommonMark + tables + strikethrough, front matter, footnotes, heading anchors, annotations."""
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING}).enable(
+        ["table", "strikethrough"]
+    )
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
+    md.use(seen_footnotes_plugin)
     md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
     md.use(annotation_plugin)
     md.use(fast_paragraph_plugin)
+    md.use(nesting_plugin)  # after the fast plugin, whose tokenize it wraps
     md.core.ruler.at("normalize", _normalize)
     if _is_rule(md.core.ruler, "text_join", text_join):
         md.core.ruler.at("text_join", _text_join)
     return md
+
+
+def seen_footnotes_plugin(md: MarkdownIt) -> None:
+    md.core.ruler.after("footnote_tail", "sitegen_seen_footnotes", _drop_unseen_footnotes)
+
+
+# env key: the first line (0-based) of content markdown-it leaves unread for being nested too deep
+TOO_DEEP = "sitegen_too_deep"
+
+
+def nesting_plugin(md: MarkdownIt) -> None:
+    """markdown-it drops, without a word, whatever is nested deeper than `maxNesting` (lists,
+    block quotes): where it starts is noted in env, so that the loss is an error, not an
+    article published with its end, and its figures, missing and unchecked."""
+    tokenize = md.block.tokenize
+
+    @functools.wraps(tokenize)
+    def noting_depth(state: StateBlock, startLine: int, endLine: int) -> None:
+        if state.level >= state.md.options.maxNesting:
+            line = state.skipEmptyLines(startLine)
+            if line < endLine and state.sCount[line] >= state.blkIndent:
+                state.env.setdefault(TOO_DEEP, line)
+        tokenize(state, startLine, endLine)
+
+    md.block.tokenize = noting_depth
+
+
+def _drop_unseen_footnotes(state) -> None:
+    """Only the notes a reader can reach from the text: markdown-it lists every note referred to
+    anywhere, also only from a note it does not list (one nothing refers to), whose reference
+    is then nowhere on the page.  Dropped here, before checking, its annotations are neither
+    checked, counted nor published, as an unreferenced note's are."""
+    tokens = state.tokens
+    start = next((i for i, t in enumerate(tokens) if t.type == "footnote_block_open"), None)
+    if start is None:
+        return
+    spans: dict[int, tuple[int, int]] = {}  # a note's id -> its footnote_open and footnote_close
+    for index in range(start, len(tokens)):
+        if tokens[index].type == "footnote_open":
+            opened = index
+        elif tokens[index].type == "footnote_close":
+            spans[tokens[opened].meta["id"]] = (opened, index)
+    seen: set[int] = set()
+    waiting = _refs_in(tokens[:start])
+    while waiting:
+        note = waiting.pop()
+        if note in spans and note not in seen:
+            seen.add(note)
+            waiting += _refs_in(tokens[spans[note][0] : spans[note][1]])
+    if len(seen) == len(spans):
+        return
+    state.tokens = tokens[:start]
+    if seen:
+        ends = next(i for i in range(len(tokens) - 1, start, -1) if tokens[i].type == "footnote_block_close")
+        kept = sorted(seen, key=lambda n: spans[n][0])
+        notes = [token for note in kept for token in tokens[spans[note][0] : spans[note][1] + 1]]
+        state.tokens += [tokens[start], *notes, *tokens[ends:]]
+
+
+def _refs_in(tokens: Sequence[Token]) -> list[int]:
+    return [
+        child.meta["id"]
+        for token in tokens
+        if token.type == "inline"
+        for child in token.children or ()
+        if child.type == "footnote_ref"
+    ]
 
 
 # Ids the page templates give their own elements, and the ids of markers and notes: a heading

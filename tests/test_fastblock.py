@@ -31,7 +31,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from sitegen import fastblock
 from sitegen.fastblock import fast_paragraph_plugin
-from sitegen.markdown import annotation_plugin, heading_id, markdown
+from sitegen.markdown import annotation_plugin, heading_id, markdown, nesting_plugin, seen_footnotes_plugin
 
 TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
 TOKEN_FLAGS = ("block", "hidden")
@@ -43,18 +43,19 @@ MANY = settings(max_examples=600, deadline=None, derandomize=True, database=None
 
 def reference() -> MarkdownIt:
     """`sitegen.markdown.markdown()` as it is without the plugin (kept in step by test_same_setup)."""
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    md.use(front_matter_plugin)
-    md.use(footnote_plugin)
-    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
-    md.use(annotation_plugin)
-    return md
+    return with_plugins()
 
 
 def with_plugins(*plugins: Callable[[MarkdownIt], None]) -> MarkdownIt:
-    md = reference()
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(front_matter_plugin)
+    md.use(footnote_plugin)
+    md.use(seen_footnotes_plugin)
+    md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
+    md.use(annotation_plugin)
     for plugin in plugins:
         md.use(plugin)
+    md.use(nesting_plugin)  # last, as in markdown(): it wraps whichever tokenize the others leave
     return md
 
 
@@ -120,7 +121,8 @@ def traced(md: MarkdownIt) -> MarkdownIt:
 
 def block_dispatch(md: MarkdownIt) -> fastblock._BlockDispatch | None:
     """The plugin's replacement of `md.block.tokenize`, if it has one."""
-    owner = getattr(vars(md.block).get("tokenize"), "__self__", None)
+    tokenize = vars(md.block).get("tokenize")
+    owner = getattr(getattr(tokenize, "__wrapped__", tokenize), "__self__", None)  # under nesting_plugin
     return owner if isinstance(owner, fastblock._BlockDispatch) else None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,30 @@ def test_a_paragraph_of_facts_alone_leaves_no_empty_paragraph(
     page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
     between = page[page.index("<p>Before.</p>") : page.index("<p>After.</p>")]
     assert between.strip() == "<p>Before.</p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "markers"),
+    [
+        # a note referred to only from a note nothing refers to is as unseen as that one
+        ("Body text.\n\n[^a]: See also [^b].\n\n[^b]: 178 of 342 <<seats NA=178/342>>.", 0),
+        ("Body [^b].\n\n[^a]: See [^c].\n\n[^b]: B.\n\n[^c]: 178 of 342 <<seats NA=178/342>>.", 1),
+        # a note referred to in an image's alt text gets its marker after the image
+        ("Chart ![seat chart[^c]](chart.png) here.\n\n[^c]: 178 of 342 <<seats NA=178/342>>.", 2),
+        ("Chart ![seat chart^[178 of 342 <<seats NA=178/342>>]](chart.png) here.", 2),
+    ],
+)
+def test_every_note_listed_has_its_marker_and_every_check_a_note(
+    body: str, markers: int, fixture_site: Path, tmp_path: Path
+) -> None:
+    text = f"---\ntitle: Case\ndate: 2021-03-06\n---\n{body}\n"
+    write_files(fixture_site, {"content/articles/case.md": text})
+    out = tmp_path / "out"
+    assert build_site(fixture_site, out).published
+    page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
+    marker_ids = re.findall(r'<sup class="(?:fc|footnote-ref)[^"]*"><a href="#fn-\d+" id="([^"]+)"', page)
+    back_links = re.findall(r'<a href="#([^"]+)" class="backref"', page)
+    assert len(marker_ids) == markers
+    assert sorted(back_links) == sorted(marker_ids)
+    checks = json.loads((out / "checks.json").read_text(encoding="utf-8"))["checks"]
+    assert len(checks) == page.count('<sup class="fc ')
