@@ -517,5 +517,6 @@ def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int
             file=sys.stderr,
         )
     else:
-        print(f"sitegen: nothing published; {out} is unchanged", file=sys.stderr)
+        kept = f"; {out} is unchanged" if out.exists() else ""
+        print(f"sitegen: nothing published{kept}", file=sys.stderr)
     return status

@@ -83,8 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    _encodable_output(getattr(args, "format", "text"))
     try:
         return _run(args)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to tell it
+        _silence(sys.stdout)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("sitegen: interrupted", file=sys.stderr)
         return 130
@@ -96,6 +100,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _encodable_output(fmt: str) -> None:
+    """JSON and workflow commands are UTF-8 whatever the locale (a Windows runner's is cp1252);
+    text a terminal cannot show comes out escaped, never as an internal error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is sys.stdout and fmt in ("json", "github"):
+                stream.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+            else:
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream sitegen can change (a test's capture, say): left as it is
+
+
+def _silence(stream) -> None:  # type: ignore[no-untyped-def]
+    """Point a stream whose reader is gone at /dev/null, so flushing it at exit does not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "init":
         from sitegen.scaffold import init_site
@@ -105,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         report_failure(getattr(args, "format", "text"), f"{args.site}: no such site directory")
         return EXIT_USAGE
+    if not (root / "site.toml").exists():  # SG901 says so; leave no cache in a folder that is no site
+        args.no_cache = True
     if args.command == "check":
         return _check(root, args)
     if args.command == "build":
@@ -134,21 +163,32 @@ def report(
 ) -> None:
     """Print diagnostics in the chosen format; the summary line goes to stderr."""
     if fmt == "json":
-        sys.stdout.write(format_json(diags, summary) + "\n")
+        _emit(sys.stdout, format_json(diags, summary) + "\n")
         return
     if fmt == "github":
-        sys.stdout.write(format_github(diags))
+        _emit(sys.stdout, format_github(diags))
     else:
-        sys.stderr.write(
-            format_text(diags, texts, color=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
-        )
-    sys.stderr.write(f"sitegen: {format_summary_line(summary, seconds)}\n")
+        color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        _emit(sys.stderr, format_text(diags, texts, color=color))
+    _emit(sys.stderr, f"sitegen: {format_summary_line(summary, seconds)}\n")
+
+
+def _emit(stream, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Write; a reader that stopped reading (`| head`) changes nothing, the exit status least."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        _silence(stream)
 
 
 def entry() -> None:
     """The console script: exits without tearing the heap down object by object, which on a
     big site takes longer than a no-op rebuild (everything worth keeping is written by now)."""
     status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            _silence(stream)
     os._exit(status)

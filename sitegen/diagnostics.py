@@ -159,12 +159,17 @@ _MAX_SHOWN = 160
 
 
 def _shown_width(text: str) -> int:
-    """Terminal cells: two for wide (CJK) characters, none for combining marks."""
+    """Terminal cells: two for wide (CJK) characters, none for marks drawn on the one before
+    (accents, Thai and Devanagari vowel signs) nor for format characters (a zero-width joiner)."""
     if text.isascii():
         return len(text)
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
-    )
+    return sum(_cells(c) for c in text)
+
+
+def _cells(char: str) -> int:
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
 def _clip(line: str, s: Span) -> tuple[str, int, int]:

@@ -24,12 +24,15 @@ def _caret_lines(line: str, column: int, end_column: int) -> tuple[str, str]:
         ("選挙で投票 <<seats 投票=178/340>>.", "投票=178/340"),
         # a combining mark takes none
         ("Cafe\u0301 178 of 340 <<seats NA=178/340>>.", "NA=178/340"),
+        # nor do Thai vowel signs (combining class 0, but drawn on the consonant) or a zero-width joiner
+        ("\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 178 <<seats NA=178/340>>.", "NA=178/340"),
+        ("a\u200db 178 <<seats NA=178/340>>.", "NA=178/340"),
     ],
 )
 def test_the_caret_stands_under_the_span(line: str, target: str) -> None:
     start = line.index(target)
     source, caret = _caret_lines(line, start + 1, start + 1 + len(target))
-    cells = [2 if "\u3000" <= c <= "\u9fff" else 0 if c == "\u0301" else 1 for c in source]
+    cells = [2 if "\u3000" <= c <= "\u9fff" else 0 if c in "\u0301\u0e31\u0e35\u200d" else 1 for c in source]
     assert caret.index("^") == sum(cells[:start])
     assert caret.count("^") == sum(cells[start : start + len(target)])
 

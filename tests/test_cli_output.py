@@ -1,0 +1,67 @@
+"""What the command line writes when its reader is odd: a closed pipe, a locale that cannot
+encode the site's text, a folder that is no site."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIG = (
+    '[site]\ntitle = "T"\nbase_url = "https://e.org/"\n'
+    '[bodies.NA]\nname = "Assemblée nationale"\nseats = 342\n'
+)
+
+
+def _site(tmp_path: Path, paragraphs: int) -> Path:
+    site = tmp_path / "site"
+    (site / "content" / "articles").mkdir(parents=True)
+    (site / "site.toml").write_text(CONFIG, encoding="utf-8")
+    body = "".join("Said 180 of 340 ① <<seats NA=178/340>>.\n\n" for _ in range(paragraphs))
+    text = f"---\ntitle: A\ndate: 2021-03-06\n---\n{body}"
+    (site / "content" / "articles" / "a.md").write_text(text, encoding="utf-8")
+    return site
+
+
+def _sitegen(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sitegen", *args]
+
+
+def test_a_reader_that_stops_reading_does_not_change_the_exit_status(tmp_path: Path) -> None:
+    site = _site(tmp_path, 3000)  # far more warnings than a pipe holds
+    run = subprocess.Popen(
+        _sitegen("check", str(site), "--format", "github", "--no-cache"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # as `| true` does, before sitegen has written anything
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=60) == 1, err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "github"])
+def test_machine_formats_are_utf8_whatever_the_locale(tmp_path: Path, fmt: str) -> None:
+    site = _site(tmp_path, 1)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    run = subprocess.run(
+        _sitegen("check", str(site), "--format", fmt, "--no-cache"), capture_output=True, env=env, timeout=60
+    )
+    assert run.returncode == 1, run.stderr.decode()
+    out = run.stdout.decode("utf-8")
+    if fmt == "json":
+        assert json.loads(out)["summary"]["errors"] == 1
+    assert "Assemblée nationale" in out
+
+
+def test_a_folder_that_is_no_site_gets_no_cache(tmp_path: Path) -> None:
+    run = subprocess.run(_sitegen("build", str(tmp_path)), capture_output=True, timeout=60)
+    assert run.returncode == 2
+    err = run.stderr.decode()
+    assert "no site.toml" in err and "is unchanged" not in err
+    assert not (tmp_path / ".sitegen-cache").exists()
