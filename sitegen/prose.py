@@ -20,9 +20,16 @@ WORDS = [
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
     "nineteen", "twenty",
 ]  # fmt: skip
-# A number word on its own, not part of a longer word or a hyphenated compound: "twenty-one"
-# is neither 20 nor 1 (and, past twenty, not read as words at all: SPEC §3).
-_WORD = re.compile(r"(?<![\w\-\u2010\u2011])(" + "|".join(WORDS) + r")(?![\w\-\u2010\u2011])", re.IGNORECASE)
+# A number word, not part of a longer word; in a hyphenated compound it counts ("a five-member
+# bench" states 5, as "the 342-member assembly" states 342), but for the tens and units of a
+# number past twenty: "twenty-one" is neither 20 nor 1 (and not read at all: SPEC §3).
+_WORD = re.compile(r"(?<!\w)(" + "|".join(WORDS) + r")(?!\w)", re.IGNORECASE)
+_HYPHENS = "-\u2010\u2011"
+_TENS = re.compile(
+    rf"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[{_HYPHENS}]"
+    rf"(?:one|two|three|four|five|six|seven|eight|nine)(?!\w)",
+    re.IGNORECASE,
+)
 
 
 def last_sentence(text: str) -> str:
@@ -59,8 +66,18 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 def numbers_in(sentence: str) -> list[Decimal]:
     """The numbers a sentence states, as digits or as the words zero to twenty, in order."""
     found: list[tuple[int, Decimal]] = [(m.start(), _value(m.group())) for m in _NUMBER.finditer(sentence)]
-    found += [(m.start(), Decimal(WORDS.index(m.group().lower()))) for m in _WORD.finditer(sentence)]
+    found += _words_in(sentence)
     return [value for _, value in sorted(found, key=lambda pair: pair[0])]
+
+
+def _words_in(sentence: str) -> list[tuple[int, Decimal]]:
+    """(offset, value) of each number word, but those in a number past twenty ("twenty-one")."""
+    tens = [m.span() for m in _TENS.finditer(sentence)] if any(h in sentence for h in _HYPHENS) else []
+    return [
+        (m.start(), Decimal(WORDS.index(m.group().lower())))
+        for m in _WORD.finditer(sentence)
+        if not any(start <= m.start() < end for start, end in tens)
+    ]
 
 
 @functools.lru_cache(maxsize=8192)  # prose repeats its numbers; a Decimal costs more than the lookup
@@ -71,7 +88,7 @@ def _value(digits: str) -> Decimal:
 def missing_figures(sentence: str, figures: list[Decimal]) -> list[Decimal]:
     present = {_value(m.group()) for m in _NUMBER.finditer(sentence)}
     if not present.issuperset(map(abs, figures)):  # numbers in words only when digits do not cover them
-        present.update(Decimal(WORDS.index(m.group().lower())) for m in _WORD.finditer(sentence))
+        present.update(value for _, value in _words_in(sentence))
     missing: list[Decimal] = []
     for figure in figures:
         # numbers are read without a sign: "-5", "a fall of 5" and "down 5" all state change=-5
