@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from conftest import write_files
 
 from sitegen.diagnostics import Span, error, format_text
 
@@ -108,3 +111,24 @@ def test_the_line_shown_is_the_line_counted_at_line_feeds_only(separator: str) -
     diag = error("SG202", Span("a.md", 2, 21, 2, 31), "message")
     shown = format_text([diag], {"a.md": text})
     assert "2 | The 178 of 343 <<seats NA=178/343>>." in shown
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        # a fact's name alone would hide the figure that is wrong
+        ("<<fact i=7>> 169 and 164 <<tally Gilani=169 Shaikh=164 margin=@i>>.", "margin @i (7) is wrong"),
+        # the rounding is shown at the stated precision, as the help writes it
+        ("One in a hundred, 0.5% <<pct 1/100 0.5%>>.", "which rounds to 1.0%, not 0.5%"),
+        # a long value is shortened visibly, never into another number
+        (f"Seats <<threshold NA majority=1{'0' * 5000}>>.", "100000000000…000000 (5001 characters)"),
+        ("A third <<pct 1/3 33.3333333333333333333%>>.", "has more decimal places than any figure"),
+    ],
+)
+def test_messages_show_the_figures_as_written(body: str, says: str, fixture_site: Path) -> None:
+    from sitegen.pipeline import check_site
+
+    text = f"---\ntitle: Case\ndate: 2022-04-01\n---\n{body}\n"
+    write_files(fixture_site, {"content/articles/case.md": text})
+    messages = [d.message for d in check_site(fixture_site, use_cache=False).diagnostics]
+    assert any(says in m for m in messages), messages

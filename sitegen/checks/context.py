@@ -209,8 +209,13 @@ class Ctx:
             return None
         if number is None:
             return None
-        if abs(number) >= LARGEST or number.as_tuple().exponent < -12:  # type: ignore[operator]
-            self.error("SG104", value, f"{what} {value.raw[:30]} is beyond any real figure")
+        if abs(number) >= LARGEST:
+            self.error("SG104", value, f"{what} {_clipped(value.raw)} is beyond any real figure")
+            return None
+        if number.as_tuple().exponent < -12:  # type: ignore[operator]
+            self.error(
+                "SG104", value, f"{what} {_clipped(value.raw)} has more decimal places than any figure (12)"
+            )
             return None
         if whole and (number != number.to_integral_value() or number < 0):
             self.error("SG104", value, f"{what} must be a whole number of 0 or more, not {value.raw}")
@@ -328,3 +333,8 @@ class Ctx:
                 node,
                 f"{what} {show_number(count)} exceeds the size of the body: {self.size_words(body, day)}",
             )
+
+
+def _clipped(raw: str) -> str:
+    """A value as written, shortened so that it is never mistaken for another number."""
+    return raw if len(raw) <= 30 else f"{raw[:12]}…{raw[-6:]} ({len(raw)} characters)"

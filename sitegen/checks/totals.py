@@ -214,10 +214,16 @@ def _margin(ctx: Ctx, ranked: list[tuple[str, Decimal]], shares: bool) -> str:
         ctx.error(
             "SG208",
             arg.value,
-            f"margin {arg.value.raw} is wrong: {first} {show(a)} − {second} {show(b)} = {show(actual)}",
+            f"margin {_as_written(arg, stated, show)} is wrong: "
+            f"{first} {show(a)} − {second} {show(b)} = {show(actual)}",
             help=f"write margin={written}",
         )
     return f"; margin {show(a)} − {show(b)} = {show(actual)} ✓"
+
+
+def _as_written(arg: Arg, value: Decimal, show: Show) -> str:
+    """`7`, or `@i (7)`: a fact's name says nothing of the figure that is wrong."""
+    return f"{arg.value.raw} ({show(value)})" if arg.value.type == "factref" else arg.value.raw
 
 
 def _margin_value(ctx: Ctx, arg: Arg, shares: bool) -> Decimal | None:
@@ -308,7 +314,8 @@ def check_pct(ctx: Ctx) -> str:
         ctx.error(
             "SG209",
             value_node,
-            f"{shown}, which rounds to {n(rounded)}%, not {said}{named}: {said} covers [{n(low)}, {n(high)})",
+            f"{shown}, which rounds to {format(rounded, 'f')}%, not {said}{named}: "
+            f"{said} covers [{n(low)}, {n(high)})",
             help=f"write {format(rounded, 'f')}%",
         )
     return f"{shown} ≈ {format(stated, 'f')}% ✓"
