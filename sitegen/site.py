@@ -154,6 +154,23 @@ def split_front_matter(text: str) -> tuple[str | None, int, int]:
     return None, 1, 1
 
 
+# Characters no address may hold as they are (RFC 3986): white space, controls, `"<>\^`{|}`;
+# an apostrophe or a parenthesis may (Imran_Khan's_government, Party_(Pakistan)).
+_NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f"<>\\^`{|}]')
+
+
+def _url_problem(url: str) -> str | None:
+    """Why a source's `url` is no http(s) address a reader's browser can follow, or None."""
+    if not re.match(r"https?://", url, re.IGNORECASE):
+        return "must be an http:// or https:// address"
+    bad = _NOT_IN_URL.search(url)
+    if bad is not None:
+        return f"cannot hold {bad.group()!r} as it is: write it as %{ord(bad.group()):02X}"
+    if not re.match(r"https?://[^/?#@]*[^/?#@:.]", url, re.IGNORECASE):
+        return "names no host"
+    return None
+
+
 def list_markdown(root: Path, folder: str, problems: list[Diagnostic] | None = None) -> list[str]:
     """*.md files under folder (recursively), relative with `/`, never through a link out of the site.
 
@@ -253,8 +270,9 @@ def _load_source(site: Site, rel: str) -> None:
     date = as_date(fm, "date", required=required, diags=diags)
     url = as_text(fm, "url", required=False, diags=diags)
     author = as_text(fm, "author", required=False, diags=diags)
-    if url is not None and not re.match(r"https?://[^\s\"'<>]+\Z", url, re.IGNORECASE):
-        diags.append(error("SG501", fm.span("url"), "a source `url` must be an http:// or https:// address"))
+    problem = _url_problem(url) if url is not None else None
+    if problem is not None:
+        diags.append(error("SG501", fm.span("url"), f"a source `url` {problem}"))
         url = None
     if source_id in site.sources:
         first = site.sources[source_id].path

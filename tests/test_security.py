@@ -416,6 +416,9 @@ BAD_URLS = [
     "https://example.org/' onmouseover='alert(1)",
     "https://example.org/<script>",
     "/relative/path",
+    'https://example.org/a"b',
+    "https://",
+    "https:///path",
 ]
 
 
@@ -434,6 +437,31 @@ def test_source_url_must_be_http_or_https(tmp_path: Path, capsys) -> None:
     missed = [BAD_URLS[int(Path(f).stem[3:])] for f in sorted(set(files) - flagged)]
     assert not missed, f"not rejected: {missed}"
     assert status == 1 and not out.exists()
+
+
+GOOD_URLS = [
+    "https://en.wikipedia.org/wiki/Imran_Khan's_government",
+    "https://en.wikipedia.org/wiki/Pakistan_Tehreek-e-Insaf_(PTI)",
+    "https://example.org/search?q=vote&page=2#results",
+    "https://example.org/ur/عدم-اعتماد",
+    "HTTP://EXAMPLE.ORG",
+]
+
+
+def test_every_real_http_address_is_accepted_and_escaped(tmp_path: Path, capsys) -> None:
+    site = _site(tmp_path)
+    files = {
+        f"content/sources/good{i}.md": (
+            f"---\ntitle: Good {i}\npublisher: P\ndate: 2021-03-05\nurl: {q(url)}\n---\nText.\n"
+        )
+        for i, url in enumerate(GOOD_URLS)
+    }
+    write_files(site, files)
+    out = tmp_path / "out"
+    status, diags, err = _build_json(capsys, site, out)
+    assert status == 0, diags
+    page = (out / "sources" / "good0" / "index.html").read_text(encoding="utf-8")
+    assert 'href="https://en.wikipedia.org/wiki/Imran_Khan&#39;s_government"' in page
 
 
 def test_hostile_annotation_arguments_are_rejected_not_rendered(tmp_path: Path, capsys) -> None:
