@@ -12,9 +12,7 @@ from markdown_it.token import Token
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
 from sitegen.markdown import MAX_NESTING, TOO_DEEP, Placed, locate_annotations, parse
-from sitegen.site import MAX_SLUG, slugify, split_front_matter
-
-SLUG = re.compile(r"[a-z0-9-]+\Z")  # SPEC §1: lowercase letters, digits and hyphens
+from sitegen.site import MAX_SLUG, is_slug, slugify, split_front_matter
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
     if given is not None and not isinstance(given, str):
         given = fm.scalars.get("slug", given)  # `slug: 2021` is the slug 2021, not a number
     if given is not None:
-        if isinstance(given, str) and SLUG.match(given) and len(given) <= MAX_SLUG:
+        if isinstance(given, str) and is_slug(given):
             slug = given
         else:
             diags.append(
@@ -100,7 +98,7 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
                     "SG501",
                     fm.span("slug"),
                     f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens, "
-                    f"at most {MAX_SLUG} of them",
+                    f"at most {MAX_SLUG} bytes of them",
                     help=f"for example `slug: {slugify(str(given)) or default_slug}`",
                 )
             )

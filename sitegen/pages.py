@@ -237,7 +237,7 @@ class ArticleView:
 
     @property
     def href(self) -> str:
-        return f"articles/{self.slug}/index.html"
+        return f"articles/{url_path(self.slug)}/index.html"
 
     @property
     def date_iso(self) -> str:
@@ -345,8 +345,8 @@ def json_ld(
         "@type": "NewsArticle",
         "headline": view.title,
         "datePublished": view.date_iso,
-        "url": f"{base}articles/{view.slug}/",
-        "mainEntityOfPage": f"{base}articles/{view.slug}/",
+        "url": f"{base}articles/{url_path(view.slug)}/",
+        "mainEntityOfPage": f"{base}articles/{url_path(view.slug)}/",
         "publisher": {"@type": "Organization", "name": site.config.title},
         "citation": [_citation(sources[s], base) for s in cited if s in sources],
     }

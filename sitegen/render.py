@@ -118,7 +118,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
     sources = ctx.site.sources
     notes = [note_view(n, sources) for n in body.notes]
     cited = list(dict.fromkeys(s for r in results for s in r.sources))
-    canonical = f"{ctx.site.config.base_url}articles/{view.slug}/"
+    canonical = f"{ctx.site.config.base_url}articles/{url_path(view.slug)}/"
     html = render_template(
         ctx.env,
         ctx.site.root,
@@ -437,7 +437,7 @@ def _feed(ctx: RenderContext, articles: list[ArticleView], by_slug: dict[str, Re
     entries = [
         {
             "title": a.title,
-            "url": f"{base}articles/{a.slug}/",
+            "url": f"{base}articles/{url_path(a.slug)}/",
             "timestamp": _timestamp(a.date),
             "author": a.author,
             "summary": a.summary or by_slug[a.slug].excerpt,
@@ -467,7 +467,7 @@ def _epoch_date() -> dt.date:
 def _sitemap(ctx: RenderContext, articles: list[ArticleView]) -> bytes:
     base = ctx.site.config.base_url
     urls = [{"loc": base, "lastmod": articles[0].date_iso if articles else None}]
-    urls += [{"loc": f"{base}articles/{a.slug}/", "lastmod": a.date_iso or None} for a in articles]
+    urls += [{"loc": f"{base}articles/{url_path(a.slug)}/", "lastmod": a.date_iso or None} for a in articles]
     urls += [{"loc": f"{base}sources/{s}/", "lastmod": None} for s in sorted(ctx.site.sources)]
     tag_slugs = sorted({t.slug for a in articles for t in a.tags})
     urls += [{"loc": f"{base}tags/{url_path(t)}/", "lastmod": None} for t in tag_slugs]

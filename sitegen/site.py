@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import stat
@@ -43,23 +44,65 @@ class Site:
     texts: dict[str, str] = field(default_factory=dict)  # file -> text, for showing source lines
 
 
-MAX_SLUG = 100  # a path segment every file system takes, with room to spare
+MAX_SLUG = 255  # bytes of UTF-8: a slug is a folder's name, and no file system takes a longer one
 
 
 def slugify(text: str) -> str:
-    """Lowercase ASCII letters and digits; runs of anything else become one hyphen; at most 100."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:MAX_SLUG].strip("-")
+    """An article's slug from its file name: lowercase letters and digits of any script (Latin
+    accents dropped: Élection → election), runs of anything else one hyphen, none at the ends."""
+    return _cut(_slug_runs(text).strip("-"), MAX_SLUG).strip("-")
 
 
 def tag_slug(text: str) -> str:
-    """A tag's slug (SPEC §6): lowercase letters and digits of any script, accents dropped
-    (Élection → election, as `slugify` does); runs of anything else become one hyphen, at the
-    ends too, as SPEC writes the rule (`C++` → `c-`, `U.S.` → `u-s-`): a tag is not merged
-    with another that only its punctuation tells apart.  Tags in Urdu or Japanese get pages
-    of their own instead of all sharing one."""
-    letters = "".join(c for c in unicodedata.normalize("NFKD", text.strip()) if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", "-", letters.lower())[:MAX_SLUG]
+    """A tag's slug (SPEC §6): as `slugify`, but hyphens at the ends are kept, as SPEC writes the
+    rule (`C++` → `c-`, `U.S.` → `u-s-`): a tag is not merged with another that only its
+    punctuation tells apart.  Tags in Urdu or Japanese get pages of their own instead of all
+    sharing one.  A slug too long for a folder's name is cut, and the cut one told apart by a
+    digest of the whole, so that two long tags do not share a page by accident."""
+    slug = _slug_runs(text.strip())
+    if len(slug.encode("utf-8")) <= MAX_SLUG:
+        return slug
+    whole = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:10]
+    return f"{_cut(slug, MAX_SLUG - 11)}-{whole}"
+
+
+def is_slug(text: str) -> bool:
+    """A slug as written in front matter (SPEC §1): lowercase letters, digits and hyphens, in any
+    script (a letter of a script without case, Urdu's, is no capital), short enough to name a
+    folder; `slugify` leaves such a slug as it is."""
+    if not text or len(text.encode("utf-8")) > MAX_SLUG:
+        return False
+    previous = "-"
+    for char in text:
+        if char.isalnum():
+            if char.lower() != char:
+                return False
+        elif char != "-" and not (unicodedata.category(char)[0] == "M" and previous != "-"):
+            return False
+        previous = char
+    return True
+
+
+def _slug_runs(text: str) -> str:
+    """Lowercase letters and digits of any script with the marks written on them (a Devanagari
+    vowel sign, a Japanese voicing mark), Latin accents dropped; every run of anything else one
+    hyphen."""
+    out: list[str] = []
+    for char in unicodedata.normalize("NFKD", text):
+        if char.isalnum():
+            out.append(char.lower())
+        elif unicodedata.category(char)[0] == "M" and out and out[-1] != "-":
+            if not out[-1].isascii():  # é is e, but ガ stays ガ and ि stays on its letter
+                out.append(char)
+        elif not out or out[-1] != "-":
+            out.append("-")
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest start of `text` whose UTF-8 takes at most `limit` bytes."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
 def read_text(

@@ -12,7 +12,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import feedparser
 import html5lib
@@ -468,3 +468,37 @@ def test_static_files_are_copied_when_the_site_is_named_by_a_relative_path(
     monkeypatch.chdir(fixture_site.parent)
     assert main(["build", fixture_site.name, "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "static" / "site.css").read_text() == "body { color: black; }\n"
+
+
+def test_articles_named_in_any_script_get_slugs_of_their_own(tmp_path: Path, fixture_site: Path) -> None:
+    # SPEC §1: a slug is lowercase letters, digits and hyphens; Urdu and Russian have letters too
+    files = {
+        "content/articles/اعتماد.md": "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n",
+        "content/articles/عدم-اعتماد.md": "---\ntitle: B\ndate: 2021-03-07\n---\nText.\n",
+        "content/articles/w.md": "---\ntitle: C\ndate: 2021-03-08\nslug: выборы-2024\n---\nText.\n",
+        "content/articles/long.md": f"---\ntitle: D\ndate: 2021-03-09\nslug: {'a' * 101}\n---\nText.\n",
+    }
+    write_files(fixture_site, files)
+    out = tmp_path / "out"
+    result = build_site(fixture_site, out)
+    assert result.published, [f"{d.code} {d.message}" for d in result.diagnostics]
+    made = {p.name for p in (out / "articles").iterdir()}
+    assert made == {"اعتماد", "عدم-اعتماد", "выборы-2024", "a" * 101}
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="articles/{quote("عدم-اعتماد")}/index.html"' in index
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    assert f"<loc>https://example.org/articles/{quote('выборы-2024')}/</loc>" in sitemap
+
+
+def test_tags_in_any_script_keep_their_marks_and_long_ones_stay_apart(
+    tmp_path: Path, fixture_site: Path
+) -> None:
+    long_a, long_b = "選" * 90 + "甲", "選" * 90 + "乙"  # 273 bytes each, alike but for the last character
+    tags = ["ガス", "カス", "हिन्दी", long_a, long_b]
+    text = f"---\ntitle: A\ndate: 2021-03-06\ntags: {json.dumps(tags, ensure_ascii=False)}\n---\nText.\n"
+    write_files(fixture_site, {"content/articles/a.md": text})
+    out = tmp_path / "out"
+    assert build_site(fixture_site, out).published
+    made = {p.name for p in (out / "tags").iterdir()}
+    assert {"ガス", "カス", "हिन्दी"} <= made and len(made) == 5
+    assert all(len(name.encode("utf-8")) <= 255 for name in made)
