@@ -195,14 +195,37 @@ def _render_html_inline(self, tokens: list[Token], idx: int, options, env: dict)
     return html
 
 
+class _Unnamed(list):
+    """The markers deferred from a link whose text is nothing but markers: it is named by its
+    address instead, as an empty link would be a link no reader, nor screen reader, can use."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
 def _render_link_open(self, tokens: list[Token], idx: int, options, env: dict) -> str:
-    env.setdefault("sg_links", []).append([])
+    deferred = _Unnamed(tokens[idx].attrGet("href") or "") if _only_markers(tokens, idx) else []
+    env.setdefault("sg_links", []).append(deferred)
     return self.renderToken(tokens, idx, options, env)
+
+
+def _only_markers(tokens: list[Token], idx: int) -> bool:
+    """Whether link text holds nothing but annotations, footnote references and white space."""
+    for token in tokens[idx + 1 :]:
+        if token.type == "link_close":
+            return True
+        if token.type in (ANNOTATION, "footnote_ref", "softbreak"):
+            continue
+        if token.type != "text" or token.content.strip():
+            return False
+    return True
 
 
 def _render_link_close(self, tokens: list[Token], idx: int, options, env: dict) -> str:
     deferred = env["sg_links"].pop() if env.get("sg_links") else []
-    return self.renderToken(tokens, idx, options, env) + "".join(deferred)
+    name = escapeHtml(str(deferred.name)) if isinstance(deferred, _Unnamed) else ""
+    return name + self.renderToken(tokens, idx, options, env) + "".join(deferred)
 
 
 @functools.cache
