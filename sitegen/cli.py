@@ -129,6 +129,9 @@ def _run(args: argparse.Namespace) -> int:
 
         return init_site(Path(args.dir))
     root = Path(args.site)
+    if getattr(args, "out", None) == "":  # not the default output: that is a flag left out
+        report_failure(getattr(args, "format", "text"), "--out needs a directory")
+        return EXIT_USAGE
     if not root.is_dir():
         report_failure(getattr(args, "format", "text"), f"{args.site}: no such site directory")
         return EXIT_USAGE

@@ -304,6 +304,17 @@ def test_init_site_builds_clean_under_strict(tmp_path: Path) -> None:
     assert main(["init", str(target)]) == 2
 
 
+def test_init_takes_a_folder_holding_only_dot_files_and_quotes_it_in_its_hint(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "my site"
+    (target / ".git").mkdir(parents=True)
+    assert main(["init", str(target)]) == 0
+    assert f"sitegen build '{target}' --strict" in capsys.readouterr().err
+    assert (target / ".git").is_dir() and (target / "site.toml").is_file()
+    clash = tmp_path / "clash"
+    (clash / "content").mkdir(parents=True)
+    assert main(["init", str(clash)]) == 2
+
+
 def test_check_reports_a_template_that_does_not_compile(tmp_path: Path, fixture_site: Path, capsys) -> None:
     """`check` renders nothing, but a template build could not even compile fails it as it fails build."""
     write_files(fixture_site, {"templates/index.html": "{% extends 'base.html' %}\n\n{% if %}\n"})

@@ -65,3 +65,10 @@ def test_a_folder_that_is_no_site_gets_no_cache(tmp_path: Path) -> None:
     err = run.stderr.decode()
     assert "no site.toml" in err and "is unchanged" not in err
     assert not (tmp_path / ".sitegen-cache").exists()
+
+
+def test_an_empty_out_is_a_usage_error_not_the_default(tmp_path: Path) -> None:
+    site = _site(tmp_path, 1)
+    run = subprocess.run(_sitegen("build", str(site), "--out", ""), capture_output=True, timeout=60)
+    assert run.returncode == 2 and "--out needs a directory" in run.stderr.decode()
+    assert not (site / "public").exists()
