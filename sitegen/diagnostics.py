@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -139,7 +140,7 @@ def _format_one(d: Diagnostic, line: str | None, color: bool) -> str:
     head_color = "1;31" if d.is_error else "1;33"
     out = [f"{_paint(f'{d.severity.value}[{d.code}]', head_color, color)}: {d.message}\n"]
     gutter = " " * len(str(s.line))
-    out.append(f"{gutter}--> {s.file}:{s.line}:{s.column}\n")
+    out.append(f"{gutter}--> {_printable(s.file)}:{s.line}:{s.column}\n")
     if line is not None:
         shown, start, width = _clip(line, s)
         shown = shown.replace("\t", " ")  # one cell each, as the columns count them
@@ -153,6 +154,15 @@ def _format_one(d: Diagnostic, line: str | None, color: bool) -> str:
         out.append(f"{gutter} = help: {d.help}\n")
     out.append("\n")
     return "".join(out)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(path: str) -> str:
+    """A file name as it can be shown on one line: a name holding a line feed could otherwise
+    print what looks like another diagnostic."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), path)
 
 
 _MAX_SHOWN = 160

@@ -132,3 +132,9 @@ def test_messages_show_the_figures_as_written(body: str, says: str, fixture_site
     write_files(fixture_site, {"content/articles/case.md": text})
     messages = [d.message for d in check_site(fixture_site, use_cache=False).diagnostics]
     assert any(says in m for m in messages), messages
+
+
+def test_a_file_name_cannot_print_a_line_of_its_own() -> None:
+    diag = error("SG202", Span("content/articles/a\nerror[SG000]: fake.md", 1, 1, 1, 2), "message")
+    shown = format_text([diag], {})
+    assert "\nerror[SG000]" not in shown and "a\\nerror[SG000]: fake.md:1:1" in shown
