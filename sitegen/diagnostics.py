@@ -192,7 +192,8 @@ def _clip(line: str, s: Span) -> tuple[str, int, int]:
     left = max(start - 40, 0)
     width = min(width, _MAX_SHOWN - 40)
     prefix = "…" if left else ""
-    return prefix + line[left : left + _MAX_SHOWN] + "…", start - left + len(prefix), width
+    suffix = "…" if left + _MAX_SHOWN < len(line) else ""
+    return prefix + line[left : left + _MAX_SHOWN] + suffix, start - left + len(prefix), width
 
 
 def format_json(diags: Sequence[Diagnostic], summary: Summary, *, failure: str | None = None) -> str:

@@ -138,3 +138,10 @@ def test_a_file_name_cannot_print_a_line_of_its_own() -> None:
     diag = error("SG202", Span("content/articles/a\nerror[SG000]: fake.md", 1, 1, 1, 2), "message")
     shown = format_text([diag], {})
     assert "\nerror[SG000]" not in shown and "a\\nerror[SG000]: fake.md:1:1" in shown
+
+
+def test_a_clipped_line_shows_an_ellipsis_only_where_text_is_left_out() -> None:
+    line = "x" * 300 + " <<seats NA=178/340>>."
+    start = line.index("NA=")
+    source, _ = _caret_lines(line, start + 1, start + 11)
+    assert source.startswith("…") and source.endswith("<<seats NA=178/340>>.")
