@@ -145,3 +145,12 @@ def test_a_clipped_line_shows_an_ellipsis_only_where_text_is_left_out() -> None:
     start = line.index("NA=")
     source, _ = _caret_lines(line, start + 1, start + 11)
     assert source.startswith("…") and source.endswith("<<seats NA=178/340>>.")
+
+
+def test_an_id_no_source_file_can_have_is_not_offered_as_a_file_to_add(fixture_site: Path) -> None:
+    from sitegen.pipeline import check_site
+
+    text = '---\ntitle: Case\ndate: 2022-04-01\n---\nHe said <<claim src="my src">>.\n'
+    write_files(fixture_site, {"content/articles/case.md": text})
+    [diag] = [d for d in check_site(fixture_site, use_cache=False).diagnostics if d.code == "SG302"]
+    assert diag.help is not None and "add content/sources" not in diag.help and "letters, digits" in diag.help

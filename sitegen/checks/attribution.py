@@ -7,6 +7,7 @@ import re
 
 from sitegen.checks.context import Ctx, FactDef, did_you_mean
 from sitegen.diagnostics import Span
+from sitegen.site import SOURCE_ID
 
 _QUOTES = str.maketrans(
     {
@@ -70,7 +71,7 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
                 "SG302",
                 value,
                 f"unknown source `{source_id}` (content/sources has: {listing})"[:300],
-                help=did_you_mean(source_id or "", known) or f"add content/sources/{source_id}.md",
+                help=did_you_mean(source_id or "", known) or _how_to_add(source_id or ""),
             )
         else:
             found.append(known[source_id])
@@ -124,3 +125,9 @@ def fact_summary(defs: list[FactDef]) -> str:
 
 def where(span: Span) -> str:
     return f"{span.file}:{span.line}:{span.column}"
+
+
+def _how_to_add(source_id: str) -> str:
+    if SOURCE_ID.match(source_id):
+        return f"add content/sources/{source_id}.md"
+    return "a source id is letters, digits, `-`, `_` or `.`, the name of its file in content/sources"
