@@ -113,9 +113,17 @@ def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int) -> Diagnostic:
     if mark is None:
         return error("SG501", Span.point(file, first_line, 1), f"invalid YAML in front matter: {problem}")
     span = Span.point(file, first_line + mark.line, mark.column + 1)
-    return error(
-        "SG501", span, f"invalid YAML in front matter: {problem}", help="check quoting and indentation"
-    )
+    help = "check quoting and indentation"
+    began = getattr(exc, "context_mark", None)
+    context = getattr(exc, "context", None)
+    if began is not None and context and began.line != mark.line:
+        # `title: "A` runs to the end of the front matter: where it began is what to fix
+        where = f"line {first_line + began.line}:{began.column + 1}"
+        if "quoted scalar" in context:
+            help = f"the quoted value begun at {where} has no closing quote"
+        else:
+            help = f"check quoting and indentation from {where} on ({context})"
+    return error("SG501", span, f"invalid YAML in front matter: {problem}", help=help)
 
 
 # --------------------------------------------------------------- field readers

@@ -154,3 +154,11 @@ def test_an_id_no_source_file_can_have_is_not_offered_as_a_file_to_add(fixture_s
     write_files(fixture_site, {"content/articles/case.md": text})
     [diag] = [d for d in check_site(fixture_site, use_cache=False).diagnostics if d.code == "SG302"]
     assert diag.help is not None and "add content/sources" not in diag.help and "letters, digits" in diag.help
+
+
+def test_an_unclosed_quote_in_front_matter_is_traced_to_where_it_began() -> None:
+    from sitegen.article import parse_article
+
+    doc = parse_article("a.md", '---\ntitle: "A\ndate: 2021-03-06\n---\nText.\n')
+    [diag] = [d for d in doc.diagnostics if d.code == "SG501"]
+    assert diag.help == "the quoted value begun at line 2:8 has no closing quote"
