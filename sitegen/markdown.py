@@ -220,6 +220,8 @@ def _drop_unseen_footnotes(state) -> None:
     anywhere, also only from a note it does not list (one nothing refers to), whose reference
     is then nowhere on the page.  Dropped here, before checking, its annotations are neither
     checked, counted nor published, as an unreferenced note's are."""
+    if not state.env.get("footnotes", {}).get("list"):  # footnote_tail's own test: no notes at all
+        return
     tokens = state.tokens
     start = next((i for i, t in enumerate(tokens) if t.type == "footnote_block_open"), None)
     if start is None:
