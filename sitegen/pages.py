@@ -21,6 +21,7 @@ from sitegen.checks import CheckResult
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.htmlrender import Note
 from sitegen.site import Site, Source, resolved, tag_slug
+from sitegen.walk import walk
 
 
 class TemplateProblem(Exception):
@@ -87,23 +88,45 @@ class _SiteTemplates(jinja2.FileSystemLoader):
             raise jinja2.TemplateError(f"templates/{template} is a link out of the site, not followed")
         return source, filename, uptodate
 
+    def list_templates(self) -> list[str]:
+        # Jinja's own, but over an os.walk that does not recurse (templates/ a thousand deep)
+        found = set()
+        for searchpath in self.searchpath:
+            for folder, _, files in walk(searchpath, followlinks=self.followlinks):
+                for name in files:
+                    template = os.path.join(folder, name)[len(searchpath) :].strip(os.path.sep)
+                    template = template.replace(os.path.sep, "/")
+                    found.add(template[2:] if template[:2] == "./" else template)
+        return sorted(found)
+
 
 def site_template_files(root: Path) -> list[tuple[str, Path]]:
     """Every file the site's templates/ can supply, by the name Jinja knows it by: through
     links to folders too (each real folder once), but only files inside the site."""
     site, found, seen = root.resolve(), [], set()
-    for folder, dirs, files in os.walk(root / "templates", followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen or not Path(real).is_relative_to(site):
+    top = root / "templates"
+    # Real paths as strings, each folder's from its parent's unless it is a link: realpath
+    # looks at every level of a path, which a thousand folders deep took seconds per folder.
+    inside = os.path.join(site, "")
+    real_of = {os.fspath(top): os.path.realpath(top)}
+    for folder, dirs, files in walk(top, followlinks=True):
+        real = real_of.pop(folder)
+        if real in seen or not (real == str(site) or real.startswith(inside)):
             dirs[:] = []
             continue
         seen.add(real)
         dirs.sort()
+        for name in dirs:
+            path = os.path.join(folder, name)
+            real_of[path] = os.path.realpath(path) if os.path.islink(path) else os.path.join(real, name)
         for name in sorted(files):
             path = Path(folder, name)
-            real = resolved(path)
-            if real is not None and real.is_relative_to(site) and path.is_file():
-                found.append((path.relative_to(root / "templates").as_posix(), path))
+            if path.is_symlink():
+                target = resolved(path)
+                if target is None or not target.is_relative_to(site):
+                    continue
+            if path.is_file():
+                found.append((path.relative_to(top).as_posix(), path))
     return found
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from sitegen.cache import CACHE_DIR, Cache, FileStamp, digest, digest_pieces
 from sitegen.grammar import private_dir
 from sitegen.site import resolved
+from sitegen.walk import make_folders, remove_tree, walk
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
@@ -76,15 +77,15 @@ def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
     files: list[Path] = []
     left_out: list[str] = []
     base = inside.resolve()
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
-        folder = Path(dirpath)
-        linked = sorted(d for d in dirnames if os.path.islink(folder / d))
-        left_out += [(folder / d).relative_to(source).as_posix() for d in linked]
+    for dirpath, dirnames, filenames in walk(source, followlinks=False):
+        # no Path per folder: each is as long as the folder is deep, and static/ may be deep
+        linked = sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))
+        left_out += [Path(dirpath, d).relative_to(source).as_posix() for d in linked]
         dirnames[:] = sorted(d for d in dirnames if d not in NOT_COPIED and d not in linked)
         for name in sorted(filenames):
-            src = folder / name
             if name in NOT_COPIED:
                 continue
+            src = Path(dirpath, name)
             real = resolved(src) if src.is_symlink() else None
             linked_out = src.is_symlink() and (real is None or not real.is_relative_to(base))
             # out of the site, in a loop, or no file at all: a pipe or device could block for ever
@@ -175,7 +176,7 @@ class Publisher:
         self.stamps: dict[str, FileStamp] = {}  # what was published, for the next build's manifest
 
     def __enter__(self) -> Publisher:
-        self.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(self.parent)
         self._lock()
         self._remove_leftovers()
         if self.spare is not None:
@@ -220,11 +221,11 @@ class Publisher:
                 try:
                     os.rename(self.tmp, self.spare)
                 except OSError:
-                    shutil.rmtree(self.tmp, ignore_errors=True)
+                    remove_tree(self.tmp, ignore_errors=True)
                     return
                 self._record.save({**self.base, **self.stamps}, defer=self.defer)
             elif not self._committed:
-                shutil.rmtree(self.tmp, ignore_errors=True)
+                remove_tree(self.tmp, ignore_errors=True)
         finally:
             self._unlock()
 
@@ -250,7 +251,7 @@ class Publisher:
         for entry in self.parent.iterdir():
             name = entry.name
             if name.startswith(prefix + TMP_MARK) or name.startswith(prefix + OLD_MARK):
-                shutil.rmtree(entry, ignore_errors=True)
+                remove_tree(entry, ignore_errors=True)
 
     def path(self, rel: str) -> Path:
         """Where a relative output path goes; anything that would leave the output is refused."""
@@ -297,7 +298,7 @@ class Publisher:
                 return  # nothing can be in a folder just made
         if os.path.lexists(target):
             if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
+                remove_tree(target)
             else:
                 os.unlink(target)
 
@@ -309,10 +310,10 @@ class Publisher:
         except (FileExistsError, FileNotFoundError, NotADirectoryError):
             pass
         try:
-            os.makedirs(folder, exist_ok=True)
+            make_folders(folder)
         except (FileExistsError, NotADirectoryError):
             _clear_way(self.tmp, Path(folder))  # a file of the spare where a folder now goes
-            os.makedirs(folder, exist_ok=True)
+            make_folders(folder)
         return False
 
     def _forget(self, rel: str) -> None:
@@ -381,7 +382,7 @@ class Publisher:
                 _remove(self.path(rel))
                 _remove_empty_parents(self.tmp, self.path(rel).parent)
             return
-        _prune_tree(self.tmp, "", self.stamps)
+        _prune_tree(self.tmp, self.stamps)
 
     def commit(self) -> None:
         self._prune()
@@ -394,7 +395,7 @@ class Publisher:
                 os.rename(self.tmp, self.out)
                 self.tmp = old
             if not self._swapped_out:
-                shutil.rmtree(self.tmp, ignore_errors=True)
+                remove_tree(self.tmp, ignore_errors=True)
         else:
             if self.out.is_symlink():
                 os.unlink(self.out)
@@ -410,7 +411,7 @@ class Publisher:
             try:
                 os.rename(self.tmp, self.spare)
             except OSError:  # the site is out all the same; the next build writes a whole tree
-                shutil.rmtree(self.tmp, ignore_errors=True)
+                remove_tree(self.tmp, ignore_errors=True)
                 return
             self._record.save(dict(old_manifest) if old_manifest is not None else None, defer=self.defer)
         elif self.defer and self.spare is not None and not self.spare.exists():
@@ -419,7 +420,7 @@ class Publisher:
                 _mirror(self.out, self.tmp, self.stamps)
                 os.rename(self.tmp, self.spare)
             except OSError:
-                shutil.rmtree(self.tmp, ignore_errors=True)  # then the first edit makes it
+                remove_tree(self.tmp, ignore_errors=True)  # then the first edit makes it
                 return
             self._record.save(dict(self.stamps), defer=True)
 
@@ -433,7 +434,7 @@ def _mirror(tree: Path, into: Path, stamps: dict[str, FileStamp]) -> None:
     for rel in stamps:
         folder = os.path.dirname(os.path.join(into, rel))
         if folder not in made:
-            os.makedirs(folder, exist_ok=True)
+            make_folders(folder)
             made.add(folder)
         os.link(os.path.join(tree, rel), os.path.join(into, rel))
 
@@ -452,7 +453,7 @@ def _same_device(a: Path, b: Path) -> bool:
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path, ignore_errors=True)
     else:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -474,19 +475,28 @@ def _remove_empty_parents(top: Path, folder: Path) -> None:
         folder = folder.parent
 
 
-def _prune_tree(folder: Path | str, rel: str, keep: dict[str, FileStamp]) -> bool:
-    """Delete what `keep` does not name under folder; True if folder is left empty."""
-    empty = True
-    with os.scandir(folder) as entries:
-        for entry in list(entries):
-            name = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if _prune_tree(entry.path, name, keep):  # a str: a Path per folder costs more than the scan
-                    os.rmdir(entry.path)
+def _prune_tree(top: Path | str, keep: dict[str, FileStamp]) -> None:
+    """Delete what `keep` does not name under top, and the folders that leaves empty."""
+    folders: list[tuple[str, str | None]] = []  # each after its parent: emptied in reverse
+    kept: dict[str, bool] = {}
+    todo: list[tuple[str, str, str | None]] = [(os.fspath(top), "", None)]
+    while todo:  # strings, not Paths: a Path per folder costs more than the scan
+        folder, rel, parent = todo.pop()
+        folders.append((folder, parent))
+        kept[folder] = False
+        with os.scandir(folder) as entries:
+            for entry in list(entries):
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((entry.path, name, folder))
+                elif name in keep:
+                    kept[folder] = True
                 else:
-                    empty = False
-            elif name in keep:
-                empty = False
-            else:
-                os.unlink(entry.path)
-    return empty
+                    os.unlink(entry.path)
+    for folder, parent in reversed(folders):
+        if parent is None:
+            continue
+        if kept[folder]:
+            kept[parent] = True
+        else:
+            os.rmdir(folder)

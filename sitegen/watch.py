@@ -32,6 +32,7 @@ from sitegen.pages import site_template_files
 from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown, resolved
+from sitegen.walk import walk
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 # A batch ends after this long without a new change to its set of (change, path): an editor's
@@ -377,7 +378,7 @@ def _other_inputs(root: Path) -> dict[str, tuple[int, int, int, int] | None]:
         if not any(_ignored(part, "templates") for part in name.split("/")):
             found[f"templates/{name}"] = file_stamp(path)
     for top in ("content", "static"):
-        for folder, dirs, files in os.walk(root / top):
+        for folder, dirs, files in walk(root / top):
             rel = Path(folder).relative_to(root).as_posix()
             dirs[:] = [d for d in dirs if f"{rel}/{d}" != ARTICLES_DIR and not _ignored(d, top)]
             for name in files:
