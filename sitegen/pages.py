@@ -13,6 +13,9 @@ from urllib.parse import quote
 
 import jinja2
 import jinja2.compiler
+import jinja2.lexer
+import jinja2.parser
+import jinja2.runtime
 import markupsafe
 from markupsafe import Markup
 
@@ -82,10 +85,20 @@ class _SiteTemplates(jinja2.FileSystemLoader):
             raise
         except OSError as exc:  # a template that cannot be read is a template error (SG902)
             why = exc.strerror or exc
-            raise jinja2.TemplateError(f"templates/{template} cannot be read: {why}") from None
+            raise _Trouble(f"templates/{template} cannot be read: {why}", where=template) from None
+        except UnicodeDecodeError as exc:
+            raise _Trouble(
+                f"file is not valid UTF-8 (byte {exc.start})",
+                help="save the file as UTF-8",
+                where=template,
+            ) from None
         real = resolved(filename)
         if real is None or not real.is_relative_to(self.site):
-            raise jinja2.TemplateError(f"templates/{template} is a link out of the site, not followed")
+            raise _Trouble(
+                f"templates/{template} is a link out of the site, not followed",
+                help="a template may be a link only to a file inside the site",
+                where=template,
+            )
         return source, filename, uptodate
 
     def list_templates(self) -> list[str]:
@@ -149,6 +162,15 @@ def environment(root: Path) -> jinja2.Environment:
     )
 
 
+class _Trouble(jinja2.TemplateError):
+    """A template error worded here, with its help, and its place when Jinja2 gives none:
+    `where` is a template's name (a site file, or a built-in one) or its file's path."""
+
+    def __init__(self, message: str, help: str = "", where: str | None = None, line: int = 1) -> None:
+        super().__init__(message)
+        self.help, self.where, self.line = help, where, line
+
+
 def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
     """SG902 pointing at the template line that failed, in the site's or the built-in file.
 
@@ -158,31 +180,53 @@ def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
     filename, line = _where_in_templates(exc)
     if isinstance(exc, jinja2.TemplateSyntaxError):
         filename, line = exc.filename or exc.name or filename, exc.lineno
-    filename = filename or name
-    site_file = root / "templates" / Path(str(filename)).name
-    rel = f"templates/{site_file.name}" if site_file.is_file() else f"(built-in)/{Path(str(filename)).name}"
-    message = getattr(exc, "message", None) or str(exc)
-    return error(
-        "SG902",
-        _whole_line(site_file, rel, line or 1),
-        f"template error in {Path(str(filename)).name}: {message}",
-        help=_template_help(exc),
-    )
+    elif isinstance(exc, _Trouble) and exc.where is not None:
+        filename, line = exc.where, exc.line
+    template, site_file = _template_file(root, str(filename or name))
+    rel = f"templates/{template}" if site_file is not None else f"(built-in)/{template}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        names = getattr(exc, "templates", None) or [exc.name]
+        message = (
+            f"{' or '.join(str(n) for n in names)} not found: looked in the site's templates/ "
+            "and among the built-in templates"
+        )
+    else:
+        message = getattr(exc, "message", None) or str(exc)
+    span = _whole_line(site_file, rel, line or 1) if site_file is not None else Span.point(rel, line or 1)
+    return error("SG902", span, f"template error in {template}: {message}", help=_template_help(exc))
+
+
+def _template_file(root: Path, filename: str) -> tuple[str, Path | None]:
+    """A template's name, as Jinja2 knows it, and its file if it is the site's (not a built-in one).
+
+    `filename` is a path from Jinja2 (in the site's templates/ or the package's), or a name."""
+    for folder, site in ((os.path.join(root, "templates"), True), (str(_BUILTIN), False)):
+        path = filename
+        if os.path.isabs(path) != os.path.isabs(folder):  # Jinja2's paths are as the site was named
+            folder, path = os.path.abspath(folder), os.path.abspath(path)
+        if path.startswith(folder + os.sep):
+            template = path[len(folder) + 1 :].replace(os.sep, "/")
+            return template, Path(folder, template) if site else None
+    if (root / "templates" / filename).is_file():
+        return filename, root / "templates" / filename
+    return filename, None
+
+
+_BUILTIN = Path(__file__).parent / "templates"
 
 
 def _whole_line(path: Path, rel: str, line: int) -> Span:
     """Jinja2 knows the line of an error, not its column: the span is the line, as written."""
     width = 1
-    if rel.startswith("templates/"):
-        try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            width = max(len(lines[line - 1]), 1) if 0 < line <= len(lines) else 1
-        except OSError:
-            pass
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        width = max(len(lines[line - 1]), 1) if 0 < line <= len(lines) else 1
+    except OSError:
+        pass
     return Span(rel, line, 1, line, 1 + width)
 
 
-def _where_in_templates(exc: Exception) -> tuple[str | None, int | None]:
+def _where_in_templates(exc: BaseException) -> tuple[str | None, int | None]:
     where: tuple[str | None, int | None] = (None, None)
     tb = exc.__traceback__
     while tb is not None:
@@ -195,15 +239,99 @@ def _where_in_templates(exc: Exception) -> tuple[str | None, int | None]:
 
 
 def _template_help(exc: Exception) -> str:
+    if isinstance(exc, _Trouble) and exc.help:
+        return exc.help
     if isinstance(exc, jinja2.UndefinedError):
         return "templates use StrictUndefined: every variable must exist"
     if isinstance(exc, jinja2.TemplateNotFound):
-        return "templates are looked for in the site's templates/, then among the built-in ones"
+        return f"the built-in templates are {', '.join(_builtin_names())}; a site's templates/ may add others"
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return "see the Jinja2 template syntax: https://jinja.palletsprojects.com/templates/"
-    if type(exc) is jinja2.TemplateError:
-        return "a template may extend or include another, but not itself"
     return "a template's expression failed on the values it was given"
+
+
+@functools.cache
+def _builtin_names() -> list[str]:
+    return sorted(n for n in os.listdir(_BUILTIN) if n.endswith((".html", ".xml")))
+
+
+@dataclass
+class _Frames:
+    """A RecursionError's traceback, frame by frame: which kind of code went round."""
+
+    macros: dict[str, int]  # Jinja2 runs each macro call through `Macro._invoke`
+    roots: dict[str, int]  # a template's "top-level template code", by file
+    blocks: int = 0  # "block 'main'"
+    bodies: int = 0  # "template": a macro's or a loop's body
+    compiling: int = 0  # the lexer, parser and code generator, who know the template's name
+    compiled: tuple[str | None, int] = (None, 1)
+
+
+def _frames(exc: RecursionError) -> _Frames:
+    seen = _Frames({}, {})
+    tb = exc.__traceback__
+    while tb is not None:
+        frame, tb = tb.tb_frame, tb.tb_next
+        code, owner = frame.f_code, frame.f_locals.get("self")
+        if isinstance(owner, jinja2.runtime.Macro):
+            seen.macros[owner.name] = seen.macros.get(owner.name, 0) + 1
+        elif isinstance(owner, (jinja2.parser.Parser, jinja2.compiler.CodeGenerator, jinja2.lexer.Lexer)):
+            seen.compiling += 1
+            if isinstance(owner, jinja2.parser.Parser):
+                seen.compiled = (owner.filename or owner.name, owner.stream.current.lineno)
+        elif code.co_name == "top-level template code":
+            seen.roots[code.co_filename] = seen.roots.get(code.co_filename, 0) + 1
+        elif code.co_name.startswith("block "):
+            seen.blocks += 1
+        elif code.co_name == "template":
+            seen.bodies += 1
+    return seen
+
+
+def _endless(root: Path, exc: RecursionError) -> _Trouble:
+    """What a RecursionError went round in, in words: a macro, a block, a loop, templates
+    extending or including each other, or a template nested too deeply to compile."""
+    seen = _frames(exc)
+    counts = {
+        "compile": seen.compiling,
+        "macro": sum(seen.macros.values()),
+        "root": sum(seen.roots.values()),
+        "block": seen.blocks,
+        "body": seen.bodies,
+    }
+    kind = max(counts, key=lambda k: counts[k])
+    filename, line = _where_in_templates(exc)
+    if kind == "compile":
+        return _Trouble(
+            "the template is nested too deeply to compile",
+            help="nest fewer tags, parentheses or brackets inside one another",
+            where=seen.compiled[0],
+            line=seen.compiled[1],
+        )
+    if not counts[kind]:  # none of the above: say what Python said
+        return _Trouble("rendering went deeper than Python allows", where=filename, line=line or 1)
+    if kind == "macro":
+        names = [n for n, calls in seen.macros.items() if calls > 1] or list(seen.macros)
+        what = (
+            f"macro {names[0]} calls itself without end"
+            if len(names) == 1
+            else f"macros {', '.join(names)} call each other without end"
+        )
+        advice = "a macro that calls itself needs a case in which it does not"
+    elif kind == "block":
+        what, advice = "a block calls itself without end", "a block may not call itself through `self`"
+    elif kind == "body":
+        what = "a recursive loop calls loop() without end"
+        advice = "a recursive loop needs items without children to stop at"
+    else:
+        files = [_template_file(root, f)[0] for f, n in seen.roots.items() if n > 1] or ["a template"]
+        what = (
+            f"{files[0]} extends or includes itself without end"
+            if len(files) == 1
+            else f"templates {', '.join(files)} extend or include each other without end"
+        )
+        advice = "a template may extend or include another, but not itself"
+    return _Trouble(what, help=advice, where=filename, line=line or 1)
 
 
 def template_problems(root: Path) -> list[Diagnostic]:
@@ -216,6 +344,8 @@ def template_problems(root: Path) -> list[Diagnostic]:
             env.get_template(name)
         except jinja2.TemplateError as exc:
             problems.append(template_diagnostic(root, name, exc))
+        except RecursionError as exc:
+            problems.append(template_diagnostic(root, name, _endless(root, exc)))
     return problems
 
 
@@ -226,9 +356,8 @@ def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **co
         raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
     except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
         raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
-    except RecursionError:  # `{% extends %}` or `{% include %}` of itself, directly or not
-        problem = jinja2.TemplateError("templates extend or include each other without end")
-        raise TemplateProblem(template_diagnostic(site_root, name, problem)) from None
+    except RecursionError as exc:  # `extends` of itself, a macro calling itself, a template nested too deeply
+        raise TemplateProblem(template_diagnostic(site_root, name, _endless(site_root, exc))) from None
 
 
 # ------------------------------------------------------------------ views

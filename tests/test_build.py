@@ -206,6 +206,89 @@ def test_a_template_extending_itself_is_sg902(
     assert "without end" in report["diagnostics"][0]["message"]
 
 
+def _one_sg902(capsys, site: Path, out: Path, files: dict[str, str | bytes], command: str = "build") -> dict:
+    """The one SG902 a check or build of a one-article site with these templates reports (exit 2)."""
+    write_files(site, {"content/articles/a.md": "---\ntitle: A\ndate: 2021-03-06\ntags: [x]\n---\nText.\n"})
+    for rel, data in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(data if isinstance(data, bytes) else data.encode())
+    options = ["--out", str(out)] if command == "build" else []
+    assert main([command, str(site), *options, "--format", "json"]) == 2
+    diagnostics = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert [d["code"] for d in diagnostics] == ["SG902"]
+    return diagnostics[0]
+
+
+def test_a_missing_template_is_said_to_be_not_found_and_where_it_was_looked_for(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    files = {"templates/article.html": '{% extends "nope.html" %}\n'}
+    found = _one_sg902(capsys, fixture_site, tmp_path / "out", files)
+    assert found["file"] == "templates/article.html"
+    assert "nope.html not found" in found["message"]
+    assert "templates/" in found["message"] and "built-in" in found["message"]
+    assert "base.html" in found["help"]  # the built-in templates are listed
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("{% macro m(n) %}{{ m(n) }}{% endmacro %}\n{{ m(1) }}\n", "macro m calls itself without end"),
+        (
+            "{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}\n",
+            "macros a, b call each other without end",
+        ),
+        (
+            "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}\n",
+            "a recursive loop calls loop() without end",
+        ),
+        ("{% extends 'tag.html' %}\n", "tag.html extends or includes itself without end"),
+    ],
+    ids=["macro", "macros", "loop", "extends"],
+)
+def test_endless_recursion_in_a_template_is_worded_for_what_went_round(
+    tmp_path: Path, fixture_site: Path, capsys, text: str, said: str
+) -> None:
+    found = _one_sg902(capsys, fixture_site, tmp_path / "out", {"templates/tag.html": text})
+    assert (found["file"], found["message"]) == ("templates/tag.html", f"template error in tag.html: {said}")
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+@pytest.mark.parametrize("name", ["article.html", "base.html", "partials/x.html"])
+def test_a_template_that_is_not_utf8_is_named_as_such(
+    tmp_path: Path, fixture_site: Path, capsys, command: str, name: str
+) -> None:
+    files: dict[str, str | bytes] = {f"templates/{name}": b"{% block main %}caf\xe9{% endblock %}\n"}
+    if name.startswith("partials/"):
+        files["templates/tag.html"] = '{% include "partials/x.html" %}\n'
+    found = _one_sg902(capsys, fixture_site, tmp_path / "out", files, command)
+    assert (found["file"], found["line"]) == (f"templates/{name}", 1)
+    assert "not valid UTF-8 (byte 19)" in found["message"]
+    assert found["help"] == "save the file as UTF-8"
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_template_nested_too_deeply_to_compile_is_sg902(
+    tmp_path: Path, fixture_site: Path, capsys, command: str
+) -> None:
+    deep = "{% block main %}" + "{% if 1 %}" * 1_000 + "{% endif %}" * 1_000 + "{% endblock %}\n"
+    found = _one_sg902(capsys, fixture_site, tmp_path / "out", {"templates/base.html": deep}, command)
+    assert found["file"] == "templates/base.html"
+    assert "nested too deeply" in found["message"]
+
+
+def test_an_error_in_a_template_in_a_folder_is_placed_in_that_file(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    files = {
+        "templates/tag.html": '{% include "partials/x.html" %}\n',
+        "templates/partials/x.html": "\n{{ nope }}\n",
+    }
+    found = _one_sg902(capsys, fixture_site, tmp_path / "out", files)
+    assert (found["file"], found["line"]) == ("templates/partials/x.html", 2)
+    assert found["message"] == "template error in partials/x.html: 'nope' is undefined"
+
+
 @pytest.mark.parametrize("template", ["index_item.html", "tag_item.html"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_broken_list_item_template_is_one_sg902(
