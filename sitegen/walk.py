@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Callable, Iterator
 
 Walk = Iterator[tuple[str, list[str], list[str]]]
@@ -41,7 +42,16 @@ def walk(top: str | os.PathLike[str], *, followlinks: bool = False) -> Walk:
 
 
 def remove_tree(top: str | os.PathLike[str], *, ignore_errors: bool = False) -> None:
-    """shutil.rmtree: a folder and all in it, links removed and never followed."""
+    """shutil.rmtree, whose file-descriptor walk no link swapped in meanwhile can lead out of
+    the tree; for a tree too deep for it, the same removal with an explicit stack."""
+    try:
+        shutil.rmtree(top, ignore_errors=ignore_errors)
+    except RecursionError:
+        _remove_deep_tree(top, ignore_errors=ignore_errors)
+
+
+def _remove_deep_tree(top: str | os.PathLike[str], *, ignore_errors: bool = False) -> None:
+    """A folder and all in it, links removed and never followed."""
     top = os.fspath(top)
     try:
         if os.path.islink(top):
