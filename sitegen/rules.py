@@ -6,10 +6,10 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
-from lark import Token, Tree
+from lark import Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from sitegen.grammar import parser
@@ -26,30 +26,53 @@ DEFAULT_RULES = {"majority": "floor(seats / 2) + 1", "two_thirds": "ceil(seats *
 RESERVED_RULE_NAMES = frozenset({"date", "prose"})
 
 
+#: A rule longer than this is no rule a newsroom writes; refusing it up front keeps parsing,
+#: checking and explaining any rule fast.
+MAX_RULE_LENGTH = 50_000
+#: No assembly has this many seats: a rule beyond it is a mistake, and its value would not even
+#: print (Python refuses to print integers of more than 4,300 digits).
+MAX_RESULT = 10**15
+#: A bound on every value met on the way, so that a long product or chain of divisions cannot
+#: build numbers that take long to compute or cannot be printed.
+MAX_INTERMEDIATE = 10**60
+_MAX_DIGITS = 18  # an integer literal longer than this is a typo, not a threshold
+
+
 @dataclass(frozen=True, slots=True)
-class Expr:
-    """A node of a rule expression: op is int, var, call, add, sub, mul, div or neg."""
+class Step:
+    """One instruction of a rule compiled to postfix: op is int, var, call, add, sub, mul, div or neg.
+
+    A flat program, not a tree: evaluating and rendering it take a loop and a stack, so no rule,
+    however long or deeply nested, depends on Python's recursion limit.
+    """
 
     op: str
-    args: tuple[Expr, ...] = ()
-    value: int | None = None
-    name: str | None = None
+    value: int = 0
+    name: str = ""
+    argc: int = 0
 
 
 class RuleError(Exception):
-    """A rule that does not parse or evaluate; `offset` is into the expression text."""
+    """A rule that does not parse or evaluate.
 
-    def __init__(self, message: str, offset: int = 0) -> None:
+    `offset` is into the expression text; `end` is None when the whole rule is at fault (a value
+    that is not whole, a division by zero), else the end of the offending text.
+    """
+
+    def __init__(self, message: str, offset: int = 0, end: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
+        self.end = end
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     source: str
-    expr: Expr
+    # The program follows from the source: leaving it out of == and hash() keeps both cheap
+    # for the caches below, whatever the length of the rule.
+    program: tuple[Step, ...] = field(compare=False, repr=False)
 
     def evaluate(self, seats: int, strength: int) -> int:
         return _whole_value(self, seats, strength)
@@ -63,7 +86,9 @@ class Rule:
 # for the same few values: each is worked out once (an error is raised again each time).
 @functools.lru_cache(maxsize=1024)
 def _whole_value(rule: Rule, seats: int, strength: int) -> int:
-    value = evaluate(rule.expr, {"seats": seats, "strength": strength})
+    value = evaluate(rule.program, {"seats": seats, "strength": strength})
+    if abs(value) > MAX_RESULT:
+        raise RuleError(f"rule `{rule.name}` does not yield a usable integer (its value is beyond ±10**15)")
     if value.denominator != 1:
         raise RuleError(f"rule `{rule.name}` gives {_show(value)}, not a whole number")
     return int(value)
@@ -71,11 +96,13 @@ def _whole_value(rule: Rule, seats: int, strength: int) -> int:
 
 @functools.lru_cache(maxsize=1024)
 def _explained(rule: Rule, seats: int, strength: int) -> str:
-    return render(rule.expr, {"seats": seats, "strength": strength})
+    return render(rule.program, {"seats": seats, "strength": strength})
 
 
 def parse_rule(name: str, source: str) -> Rule:
     """Parse a rule expression with the `rule_expr` start of grammar.lark; raises RuleError."""
+    if len(source) > MAX_RULE_LENGTH:
+        raise RuleError(f"rule expression is {len(source):,} characters long, more than {MAX_RULE_LENGTH:,}")
     # White space is insignificant in an expression, line breaks of a TOML multi-line string
     # included; as spaces they keep every offset, so an error's column stays right.
     one_line = source.replace("\n", " ")
@@ -85,102 +112,138 @@ def parse_rule(name: str, source: str) -> Rule:
         raise _rule_syntax_error(one_line, exc) from None
     except LarkError as exc:
         raise RuleError(f"cannot parse rule: {exc}") from None
-    except RecursionError:
-        raise RuleError("rule expression is nested too deeply") from None
-    try:
-        rule = Rule(name, source, _to_expr(tree))
-        rule.explain(1, 1)  # renders and evaluates recursively too: prove the depth is fine now
-        evaluate(rule.expr, {"seats": 1, "strength": 1})
-    except RecursionError:
-        raise RuleError("rule expression is nested too deeply") from None
-    except RuleError as exc:
-        if exc.message != "division by zero":
-            raise
-    return rule
+    return Rule(name, source, compile_tree(tree))
 
 
 def _rule_syntax_error(source: str, exc: UnexpectedInput) -> RuleError:
-    offset = max((getattr(exc, "column", 1) or 1) - 1, 0)
     if isinstance(exc, UnexpectedCharacters):
+        offset = min(max(exc.pos_in_stream, 0), len(source))
         ch = source[offset] if offset < len(source) else ""
-        return RuleError(f"unexpected character {ch!r} in rule expression", offset)
+        return RuleError(f"unexpected character {ch!r} in rule expression", offset, offset + 1)
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
-        return RuleError("rule expression ends too early", len(source))
+        return RuleError("rule expression ends too early", len(source), len(source))
     if isinstance(exc, UnexpectedToken):
-        return RuleError(f"unexpected {str(exc.token)!r} in rule expression", offset)
-    return RuleError("cannot parse rule expression", offset)
+        token = exc.token
+        offset = token.start_pos if token.start_pos is not None else 0
+        return RuleError(f"unexpected {str(token)!r} in rule expression", offset, offset + len(token))
+    return RuleError("cannot parse rule expression")
 
 
-def _to_expr(t: Tree | Token) -> Expr:
-    if isinstance(t, Token):  # pragma: no cover - the grammar wraps every token in a rule
-        raise RuleError(f"unexpected {str(t)!r}")
-    offset = (t.meta.column - 1) if not t.meta.empty else 0
-    if t.data == "int":
-        digits = str(t.children[0])
-        if len(digits) > 18:
-            raise RuleError(f"number {digits[:20]}… is too large for a rule", offset)
-        return Expr("int", value=int(digits))
-    if t.data == "var":
-        name = str(t.children[0])
+def compile_tree(tree: Tree) -> tuple[Step, ...]:
+    """The parse tree as a postfix program, in one loop: a tree walk by recursion would stop
+    at a nesting depth that depends on how deep the caller's stack already is."""
+    program: list[Step] = []
+    pending: list[tuple[Tree, bool]] = [(tree, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if children_done or node.data in ("int", "var"):
+            program.append(_step(node))
+            continue
+        pending.append((node, True))
+        pending.extend((c, False) for c in reversed(node.children) if isinstance(c, Tree))
+    return tuple(program)
+
+
+def _step(node: Tree) -> Step:
+    start, end = (node.meta.start_pos, node.meta.end_pos) if not node.meta.empty else (0, None)
+    if node.data == "int":
+        digits = str(node.children[0])
+        if len(digits) > _MAX_DIGITS:
+            raise RuleError(f"number {digits[:20]}… is too large for a rule", start, end)
+        return Step("int", value=int(digits))
+    if node.data == "var":
+        name = str(node.children[0])
         if name not in VARIABLES:
-            raise RuleError(f"unknown variable `{name}` (rules know `seats` and `strength`)", offset)
-        return Expr("var", name=name)
-    if t.data == "call":
-        return _to_call(t, offset)
-    return Expr(str(t.data), tuple(_to_expr(c) for c in t.children))
+            raise RuleError(f"unknown variable `{name}` (rules know `seats` and `strength`)", start, end)
+        return Step("var", name=name)
+    if node.data == "call":
+        return _call_step(node, start)
+    return Step(str(node.data), argc=len(node.children))
 
 
-def _to_call(t: Tree, offset: int) -> Expr:
-    name = str(t.children[0])
-    args = tuple(_to_expr(c) for c in t.children[1:] if c is not None)
+def _call_step(node: Tree, start: int) -> Step:
+    name_token = node.children[0]
+    name = str(name_token)
+    argc = sum(1 for c in node.children[1:] if isinstance(c, Tree))
+    name_end = start + len(name)
     if name not in FUNCTIONS:
         known = ", ".join(f"{f}()" for f in FUNCTIONS)
-        raise RuleError(f"unknown function `{name}()` (rules know {known})", offset)
+        raise RuleError(f"unknown function `{name}()` (rules know {known})", start, name_end)
     low, high, _ = FUNCTIONS[name]
-    if len(args) < low or (high is not None and len(args) > high):
-        raise RuleError(f"`{name}()` takes {low if high == low else f'at least {low}'} argument(s)", offset)
-    return Expr("call", args, name=name)
+    if argc < low or (high is not None and argc > high):
+        raise RuleError(
+            f"`{name}()` takes {low if high == low else f'at least {low}'} argument(s)", start, name_end
+        )
+    return Step("call", name=name, argc=argc)
 
 
-def evaluate(e: Expr, env: Mapping[str, int]) -> Fraction:
-    if e.op == "int":
-        return Fraction(e.value or 0)
-    if e.op == "var":
-        return Fraction(env[e.name or ""])
-    values = [evaluate(a, env) for a in e.args]
-    if e.op == "call":
-        return FUNCTIONS[e.name or ""][2](*values)
-    if e.op == "neg":
-        return -values[0]
-    left, right = values
-    if e.op == "add":
+def evaluate(program: tuple[Step, ...], env: Mapping[str, int]) -> Fraction:
+    stack: list[Fraction] = []
+    for step in program:
+        if step.op == "int":
+            stack.append(Fraction(step.value))
+            continue
+        if step.op == "var":
+            stack.append(Fraction(env[step.name]))
+            continue
+        args = stack[len(stack) - step.argc :]
+        del stack[len(stack) - step.argc :]
+        stack.append(_bounded(_apply(step, args)))
+    return stack[-1]
+
+
+def _apply(step: Step, args: list[Fraction]) -> Fraction:
+    if step.op == "call":
+        return FUNCTIONS[step.name][2](*args)
+    if step.op == "neg":
+        return -args[0]
+    left, right = args
+    if step.op == "add":
         return left + right
-    if e.op == "sub":
+    if step.op == "sub":
         return left - right
-    if e.op == "mul":
+    if step.op == "mul":
         return left * right
     if right == 0:
         raise RuleError("division by zero")
     return left / right
 
 
+def _bounded(value: Fraction) -> Fraction:
+    if abs(value.numerator) > MAX_INTERMEDIATE or value.denominator > MAX_INTERMEDIATE:
+        raise RuleError("does not yield a usable integer (a step of it goes beyond ±10**60)")
+    return value
+
+
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 _PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3}
+_NEVER_WRAPPED = 4  # numbers, variables, calls and negations need no parentheses of their own
 
 
-def render(e: Expr, env: Mapping[str, int], parent: int = 0) -> str:
-    if e.op == "int":
-        return str(e.value)
-    if e.op == "var":
-        return str(env[e.name or ""])
-    if e.op == "call":
-        return f"{e.name}({', '.join(render(a, env) for a in e.args)})"
-    if e.op == "neg":
-        return "-" + _signed(render(e.args[0], env, 3))
-    own = _PRECEDENCE[e.op]
-    left = render(e.args[0], env, own)
-    right = _signed(render(e.args[1], env, own + 1))
-    text = f"{left}{_SYMBOL[e.op]}{right}"
+def render(program: tuple[Step, ...], env: Mapping[str, int]) -> str:
+    """The expression as text with the variables' values in it, parenthesised only where needed."""
+    stack: list[tuple[str, int]] = []  # (text, precedence of its top operator)
+    for step in program:
+        if step.op == "int":
+            stack.append((str(step.value), _NEVER_WRAPPED))
+        elif step.op == "var":
+            stack.append((str(env[step.name]), _NEVER_WRAPPED))
+        elif step.op == "call":
+            args = stack[len(stack) - step.argc :]
+            del stack[len(stack) - step.argc :]
+            stack.append((f"{step.name}({', '.join(text for text, _ in args)})", _NEVER_WRAPPED))
+        elif step.op == "neg":
+            stack.append(("-" + _signed(_wrapped(stack.pop(), _PRECEDENCE["neg"])), _NEVER_WRAPPED))
+        else:
+            own = _PRECEDENCE[step.op]
+            right, left = stack.pop(), stack.pop()
+            text = f"{_wrapped(left, own)}{_SYMBOL[step.op]}{_signed(_wrapped(right, own + 1))}"
+            stack.append((text, own))
+    return stack[-1][0]
+
+
+def _wrapped(operand: tuple[str, int], parent: int) -> str:
+    text, own = operand
     return f"({text})" if own < parent else text
 
 
@@ -190,10 +253,7 @@ def _signed(text: str) -> str:
 
 
 def _show(value: Fraction) -> str:
-    try:
-        return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    except ValueError:  # beyond Python's digit limit for printing integers
-        return "a number too large to print"
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 # ----------------------------------------------------------------- body sizes
