@@ -1,4 +1,4 @@
-"""Rules that are long, deep or huge: what the fixture format cannot say.
+"""Rules that are long, deep or huge, and site.toml messages: what the fixture format cannot say.
 
 Rule expressions are compiled and evaluated without recursion, so the outcome cannot depend
 on how deep the caller's stack happens to be; these tests prove it by asking again from
@@ -8,13 +8,14 @@ nearly the bottom of the stack.
 from __future__ import annotations
 
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
-from sitegen.config import load_config
+from sitegen.config import _Locator, load_config
 from sitegen.pipeline import check_site
 from sitegen.rules import RuleError, parse_rule
 
@@ -124,3 +125,103 @@ def test_a_huge_rule_is_a_config_error_at_its_line(tmp_path: Path, expression: s
     diags = _check(tmp_path, f'x = "{expression}"\n')
     assert [(d.code, d.span.file, d.span.line) for d in diags] == [("SG901", "site.toml", 10)]
     assert says in diags[0].message
+    assert len(diags[0].message) < 300
+
+
+def test_a_rule_error_points_at_the_offending_name(tmp_path: Path) -> None:
+    config, diags = load_config(SITE + '\n[rules]\nx = "floor(seats / 2) + memebers"\n')
+    (d,) = diags
+    assert (d.span.line, d.span.column, d.span.end_line, d.span.end_column) == (10, 25, 10, 33)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        pytest.param("10:00:00", "not 10:00:00", id="time"),
+        pytest.param("1.5", "not 1.5", id="float"),
+        pytest.param("true", "not true", id="boolean"),
+        pytest.param("[ 1,  2 ]", "not [ 1, 2 ]", id="array"),
+        pytest.param("{ day = 1 }", "not { day = 1 }", id="table"),
+        pytest.param('"March"', 'not "March"', id="string"),
+    ],
+)
+def test_a_wrong_vacancy_date_is_shown_as_written(value: str, shown: str) -> None:
+    _, diags = load_config(SITE + f"vacancies = [ {{ from = {value} }} ]\n")
+    (d,) = diags
+    assert d.message.endswith(shown), d.message
+    assert "datetime" not in d.message and "(" not in d.message
+
+
+@pytest.mark.parametrize("value", ["10:00:00", "1.5", "true", "[1]", "{ n = 1 }", '"2"', "0"])
+def test_a_wrong_count_or_seats_is_shown_as_written(value: str) -> None:
+    _, diags = load_config(SITE + f"vacancies = [ {{ from = 2021-03-01, count = {value} }} ]\n")
+    assert [d.message.rsplit(", not ", 1)[-1] for d in diags] == [value]
+    _, diags = load_config(SITE.replace("seats = 342", f"seats = {value}"))
+    assert [d.message.rsplit(", not ", 1)[-1] for d in diags] == [value]
+
+
+def test_a_value_too_deep_to_locate_is_described_in_words() -> None:
+    nested = "[" * 80 + "1" + "]" * 80
+    _, diags = load_config(SITE + f"vacancies = [ {{ from = {nested} }} ]\n")
+    (d,) = diags
+    assert d.message.endswith("not a list"), d.message
+    assert d.span.line == 8
+
+
+def test_an_empty_site_toml_is_one_error() -> None:
+    _, diags = load_config("")
+    assert [(d.code, d.span.line) for d in diags] == [("SG901", 1)]
+    assert "[site]" in diags[0].message and "title" in diags[0].message and "base_url" in diags[0].message
+
+
+TRICKY_TOML = """\
+# [not a header] = "x"
+"quoted key" = 'literal \\ with backslash'   # comment with ] and }
+a . "b.c" . d = \"\"\"
+  a "quoted" line ]
+  \"\"\"\"\"
+e = '''it's''''
+when = 1979-05-27 07:32:00Z
+list = [
+  1,  # one
+  [ 2, "]" ],
+  { x = { y = [3, 4] }, z.w = "}" },
+]
+
+[[t.arr]]
+k = 1
+[t.arr.sub]
+k = 2
+[[t.arr]]
+k = 3
+[[t.arr.nested]]
+k = 4
+[ t . "other" ]
+k = 5
+"""
+
+
+def _paths(value: object, path: tuple = ()):
+    yield path, value
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        yield from _paths(item, (*path, key))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(TRICKY_TOML, id="tricky"),
+        pytest.param(TRICKY_TOML.replace("\n", "\r\n"), id="tricky CRLF"),
+        pytest.param((Path(__file__).parent.parent / "site.toml").read_text(encoding="utf-8"), id="example"),
+    ],
+)
+def test_every_key_and_value_of_site_toml_is_located(text: str) -> None:
+    where = _Locator(text)
+    for path, value in _paths(tomllib.loads(text)):
+        if not path:
+            continue
+        assert path in where.keys, path
+        if path in where.values:
+            start, end = where.values[path]
+            assert tomllib.loads("v = " + text[start:end])["v"] == value, path
