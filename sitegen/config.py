@@ -10,13 +10,52 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.rules import DEFAULT_RULES, RESERVED_RULE_NAMES, Body, Rule, RuleError, Vacancy, parse_rule
 from sitegen.text import clean_text
 
 CONFIG_FILE = "site.toml"
-_URL = re.compile(r"https?://[^\s<>\"']+\Z")
+_URL = re.compile(r"(?i)(https?)://([^/?#]*)(.*)\Z", re.DOTALL)
+_NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f"<>\\^`{|}]')
+
+
+@dataclass(frozen=True)
+class _Refused:
+    why: str
+
+
+def _web_address(url: str) -> str | _Refused:
+    """`base_url` as canonical links, the feed and the sitemap can start with: an http(s)
+    address of a host and a path, what is not ASCII in it encoded (IDNA, percent-encoding)."""
+    found = _URL.match(url)
+    if found is None:
+        return _Refused("must be an http:// or https:// address")
+    scheme, authority, path = found.groups()
+    if "?" in path or "#" in path:
+        return _Refused(
+            "is where the site lives: every page's address is made by adding to it, "
+            "so it can have no ?query or #fragment"
+        )
+    bad = _NOT_IN_URL.search(url)
+    if bad is not None:
+        return _Refused(f"cannot hold {bad.group()!r} as it is: write it as %{ord(bad.group()):02X}")
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        return _Refused("has a `%` not followed by two hexadecimal digits")
+    host, _, port = authority.rpartition("@")[2].partition(":")
+    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        return _Refused("names no host" if not host else f"has no port {port!r} (1 to 65535)")
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return _Refused(f"names a host {host!r} no DNS name can be")
+    authority = authority[: len(authority) - len(authority.rpartition("@")[2])] + ascii_host
+    authority += f":{port}" if port else ""
+    return f"{scheme.lower()}://{authority}{quote(path, safe=_PATH_SAFE)}"
+
+
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 
 
@@ -216,7 +255,7 @@ class _Locator:
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]  # TOML breaks lines only at \n
         scanner = _Scanner(text)
         # A place is a nicety: what the scan does not reach falls back to its table, or line 1.
-        with contextlib.suppress(_Unlocatable, ValueError, IndexError, tomllib.TOMLDecodeError):
+        with contextlib.suppress(Exception):  # whatever a scan stumbles on, the check goes on
             scanner.scan()
         self.keys, self.values = scanner.keys, scanner.values
 
@@ -324,9 +363,12 @@ def _site(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -> 
         diags.append(error("SG901", where.key("site"), f"[site] needs {needs}"))
     title = _string(site, ("site", "title"), where, diags) or "Untitled site"
     base_url = _string(site, ("site", "base_url"), where, diags) or "https://example.org/"
-    if base_url and not _URL.match(base_url):
-        diags.append(error("SG901", where.key("site", "base_url"), "`base_url` must be an http(s) URL"))
-        base_url = "https://example.org/"
+    if base_url:
+        usable = _web_address(base_url)
+        if isinstance(usable, _Refused):
+            diags.append(error("SG901", where.key("site", "base_url"), f"`base_url` {usable.why}"))
+            usable = "https://example.org/"
+        base_url = usable
     language = _string(site, ("site", "language"), where, diags) or "en"
     if not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
         shown = _as_written(where, ("site", "language"), language)

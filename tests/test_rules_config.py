@@ -225,3 +225,26 @@ def test_every_key_and_value_of_site_toml_is_located(text: str) -> None:
         if path in where.values:
             start, end = where.values[path]
             assert tomllib.loads("v = " + text[start:end])["v"] == value, path
+
+
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        ("https://x.org/news/?a=1&b=2", "no ?query or #fragment"),
+        ("http://x.org/news/#frag", "no ?query or #fragment"),
+        ("https://x.org/%zz/", "`%` not followed by two hexadecimal digits"),
+        ("https://x.org:99999/", "no port '99999'"),
+        ("https://x.org/a b/", "write it as %20"),
+        ("https:///news/", "names no host"),
+    ],
+)
+def test_a_base_url_no_page_address_can_start_with_is_sg901(base_url: str, says: str) -> None:
+    config, diags = load_config(SITE.replace("https://e.org/", base_url))
+    assert [d.code for d in diags] == ["SG901"] and says in diags[0].message, diags
+    assert diags[0].span.line == 3
+
+
+def test_a_base_url_in_any_script_is_encoded_for_links_feed_and_sitemap() -> None:
+    config, diags = load_config(SITE.replace("https://e.org/", "https://例え.jp/ニュース"))
+    assert diags == []
+    assert config.base_url == "https://xn--r8jz45g.jp/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9/"
