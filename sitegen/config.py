@@ -361,6 +361,17 @@ def _site(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -> 
     if missing and isinstance(data["site"], dict):  # else _table has said what is wrong
         needs = " and ".join(f"`{key}`" for key in missing)
         diags.append(error("SG901", where.key("site"), f"[site] needs {needs}"))
+    for key in sorted(k for k, v in site.items() if isinstance(v, dict)):
+        # other keys (a description, say) are the site's own; a table here is a slip, such as
+        # `bodies.NA.seats = 0` written under [site] instead of before it
+        diags.append(
+            error(
+                "SG901",
+                where.key("site", key),
+                f"[site] has no table `{key}`",
+                help=f"write it as [{key}...] before [site]" if key in ("bodies", "rules") else None,
+            )
+        )
     title = _string(site, ("site", "title"), where, diags) or "Untitled site"
     base_url = _string(site, ("site", "base_url"), where, diags) or "https://example.org/"
     if base_url:

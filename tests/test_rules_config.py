@@ -248,3 +248,11 @@ def test_a_base_url_in_any_script_is_encoded_for_links_feed_and_sitemap() -> Non
     config, diags = load_config(SITE.replace("https://e.org/", "https://例え.jp/ニュース"))
     assert diags == []
     assert config.base_url == "https://xn--r8jz45g.jp/%E3%83%8B%E3%83%A5%E3%83%BC%E3%82%B9/"
+
+
+def test_a_table_under_site_is_a_slip_and_other_keys_are_the_sites_own() -> None:
+    text = SITE.replace('base_url = "https://e.org/"\n', 'base_url = "https://e.org/"\ndescription = "D"\n')
+    assert load_config(text)[1] == []
+    slipped = text.replace('description = "D"\n', 'description = "D"\nbodies.NA.seats = 0\n')
+    [diag] = load_config(slipped)[1]
+    assert diag.code == "SG901" and "[site] has no table `bodies`" in diag.message and diag.span.line == 5
