@@ -96,7 +96,12 @@ def _whole_value(rule: Rule, seats: int, strength: int) -> int:
 
 @functools.lru_cache(maxsize=1024)
 def _explained(rule: Rule, seats: int, strength: int) -> str:
-    return render(rule.program, {"seats": seats, "strength": strength})
+    shown = render(rule.program, {"seats": seats, "strength": strength})
+    # a rule may be thousands of terms long; a message or a footnote shows its start
+    return shown if len(shown) <= _EXPLAINED_MAX else f"{shown[:_EXPLAINED_MAX]}… ({len(shown):,} characters)"
+
+
+_EXPLAINED_MAX = 200
 
 
 def parse_rule(name: str, source: str) -> Rule:

@@ -256,3 +256,9 @@ def test_a_table_under_site_is_a_slip_and_other_keys_are_the_sites_own() -> None
     slipped = text.replace('description = "D"\n', 'description = "D"\nbodies.NA.seats = 0\n')
     [diag] = load_config(slipped)[1]
     assert diag.code == "SG901" and "[site] has no table `bodies`" in diag.message and diag.span.line == 5
+
+
+def test_a_very_long_rule_is_shown_by_its_start() -> None:
+    rule = parse_rule("x", " + ".join(["seats"] * 5000))
+    shown = rule.explain(342, 342)
+    assert shown.startswith("342 + 342") and shown.endswith("characters)") and len(shown) < 300
