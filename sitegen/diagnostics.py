@@ -177,6 +177,8 @@ def _shown_width(text: str) -> int:
 
 
 def _cells(char: str) -> int:
+    if char == "\ufe0f":  # emoji presentation: ⚠️ takes two cells, its ⚠ having been counted as one
+        return 1
     if unicodedata.category(char) in ("Mn", "Me", "Cf"):
         return 0
     return 2 if unicodedata.east_asian_width(char) in "WF" else 1

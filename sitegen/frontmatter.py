@@ -116,13 +116,10 @@ def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int) -> Diagnostic:
     help = "check quoting and indentation"
     began = getattr(exc, "context_mark", None)
     context = getattr(exc, "context", None)
-    if began is not None and context and began.line != mark.line:
+    if began is not None and context and "quoted scalar" in context and began.line != mark.line:
         # `title: "A` runs to the end of the front matter: where it began is what to fix
-        where = f"line {first_line + began.line}:{began.column + 1}"
-        if "quoted scalar" in context:
-            help = f"the quoted value begun at {where} has no closing quote"
-        else:
-            help = f"check quoting and indentation from {where} on ({context})"
+        where = f"{first_line + began.line}:{began.column + 1}"
+        help = f"the quoted value begun at line {where} has no closing quote"
     return error("SG501", span, f"invalid YAML in front matter: {problem}", help=help)
 
 

@@ -30,12 +30,15 @@ def _caret_lines(line: str, column: int, end_column: int) -> tuple[str, str]:
         # nor do Thai vowel signs (combining class 0, but drawn on the consonant) or a zero-width joiner
         ("\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 178 <<seats NA=178/340>>.", "NA=178/340"),
         ("a\u200db 178 <<seats NA=178/340>>.", "NA=178/340"),
+        # an emoji made wide by its variation selector: two cells
+        ("\u26a0\ufe0f 178 <<seats NA=178/340>>.", "NA=178/340"),
     ],
 )
 def test_the_caret_stands_under_the_span(line: str, target: str) -> None:
     start = line.index(target)
     source, caret = _caret_lines(line, start + 1, start + 1 + len(target))
     cells = [2 if "\u3000" <= c <= "\u9fff" else 0 if c in "\u0301\u0e31\u0e35\u200d" else 1 for c in source]
+    # ⚠ + VS16 is two cells, however split between them
     assert caret.index("^") == sum(cells[:start])
     assert caret.count("^") == sum(cells[start : start + len(target)])
 
@@ -162,3 +165,11 @@ def test_an_unclosed_quote_in_front_matter_is_traced_to_where_it_began() -> None
     doc = parse_article("a.md", '---\ntitle: "A\ndate: 2021-03-06\n---\nText.\n')
     [diag] = [d for d in doc.diagnostics if d.code == "SG501"]
     assert diag.help == "the quoted value begun at line 2:8 has no closing quote"
+
+
+def test_a_yaml_error_that_is_no_open_quote_keeps_the_plain_help() -> None:
+    from sitegen.article import parse_article
+
+    doc = parse_article("a.md", "---\ndate: 2021-03-06\ntitle: 'Khan's win\n---\nText.\n")
+    [diag] = [d for d in doc.diagnostics if d.code == "SG501"]
+    assert diag.help == "check quoting and indentation"
