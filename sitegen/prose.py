@@ -25,9 +25,16 @@ WORDS = [
 # number past twenty: "twenty-one" is neither 20 nor 1 (and not read at all: SPEC §3).
 _WORD = re.compile(r"(?<!\w)(" + "|".join(WORDS) + r")(?!\w)", re.IGNORECASE)
 _HYPHENS = "-\u2010\u2011"
-_TENS = re.compile(
+# Compounds whose number words state no count: the tens and units of a number past twenty
+# (twenty-one), and a number word before an ordinal, a fraction or a larger number word
+# (twenty-first, two-thirds, one-hundred-member).  Their spans are left out.
+_NOT_COUNTS = re.compile(
     rf"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[{_HYPHENS}]"
-    rf"(?:one|two|three|four|five|six|seven|eight|nine)(?!\w)",
+    rf"(?:one|two|three|four|five|six|seven|eight|nine)(?!\w)"
+    rf"|\b(?:{'|'.join(WORDS)})[{_HYPHENS}]"
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|half|halves|quarters?"
+    r"|hundred|thousand|million|billion|(?:thirds?|fourths?|fifths?|sixths?|sevenths?|eighths?"
+    r"|ninths?|tenths?))(?!\w)",
     re.IGNORECASE,
 )
 
@@ -71,8 +78,9 @@ def numbers_in(sentence: str) -> list[Decimal]:
 
 
 def _words_in(sentence: str) -> list[tuple[int, Decimal]]:
-    """(offset, value) of each number word, but those in a number past twenty ("twenty-one")."""
-    tens = [m.span() for m in _TENS.finditer(sentence)] if any(h in sentence for h in _HYPHENS) else []
+    """(offset, value) of each number word, but those of compounds that state no count."""
+    hyphened = any(h in sentence for h in _HYPHENS)
+    tens = [m.span() for m in _NOT_COUNTS.finditer(sentence)] if hyphened else []
     return [
         (m.start(), Decimal(WORDS.index(m.group().lower())))
         for m in _WORD.finditer(sentence)
