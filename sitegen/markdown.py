@@ -353,6 +353,7 @@ class _BlockLines:
         self.block, self.lines, self.row_ends = block, lines, row_ends
         self.starts = [0, *(m.end() for m in _NEWLINE.finditer(block.content))]
         self.bases: dict[int, int] = {}  # content line -> column of its first character in the file
+        self.unescaped_pipes = False  # a table cell whose `\|` markdown-it reads as `|`
 
     def base(self, k: int) -> int:
         """The column of content line `k`'s first character in its file line, or -1."""
@@ -364,9 +365,15 @@ class _BlockLines:
             if self.row_ends is None:
                 self.bases[k] = len(raw) - len(shown) if raw.endswith(shown) else raw.find(shown)
             else:  # two cells may read the same: the first copy after the cell before is this one's
-                self.bases[k] = raw.find(shown, self.row_ends.get(index, 0))
-                if self.bases[k] >= 0:
-                    self.row_ends[index] = self.bases[k] + len(shown)
+                written = shown
+                found = raw.find(shown, self.row_ends.get(index, 0))
+                if found < 0 and "|" in shown:  # a cell's `\|` reads `|`
+                    written = shown.replace("|", "\\|")
+                    found = raw.find(written, self.row_ends.get(index, 0))
+                    self.unescaped_pipes = written != shown and found >= 0
+                self.bases[k] = found
+                if found >= 0:
+                    self.row_ends[index] = found + len(written)
         return self.bases.get(k, -1)
 
     def place(self, child: Token) -> tuple[int, int]:
@@ -380,7 +387,10 @@ class _BlockLines:
         if base < 0:
             column = raw.find(child.content)
             return (index + 1, column + 1) if column >= 0 else _search(self.lines, child.content)
-        return index + 1, base + (offset - self.starts[k]) + 1
+        column = base + (offset - self.starts[k]) + 1
+        if self.unescaped_pipes:  # each `|` before it was written `\|`
+            column += self.block.content.count("|", self.starts[k], offset)
+        return index + 1, column
 
 
 _NEWLINE = re.compile("\n")
