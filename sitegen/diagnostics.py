@@ -138,7 +138,7 @@ def _paint(text: str, code: str, color: bool) -> str:
 def _format_one(d: Diagnostic, line: str | None, color: bool) -> str:
     s = d.span
     head_color = "1;31" if d.is_error else "1;33"
-    out = [f"{_paint(f'{d.severity.value}[{d.code}]', head_color, color)}: {d.message}\n"]
+    out = [f"{_paint(f'{d.severity.value}[{d.code}]', head_color, color)}: {_printable(d.message)}\n"]
     gutter = " " * len(str(s.line))
     out.append(f"{gutter}--> {_printable(s.file)}:{s.line}:{s.column}\n")
     if line is not None:
@@ -151,7 +151,7 @@ def _format_one(d: Diagnostic, line: str | None, color: bool) -> str:
         )
         out.append(f"{gutter} |\n{s.line} | {shown}\n{gutter} | {_paint(caret, head_color, color)}\n")
     if d.help:
-        out.append(f"{gutter} = help: {d.help}\n")
+        out.append(f"{gutter} = help: {_printable(d.help)}\n")
     out.append("\n")
     return "".join(out)
 
@@ -160,8 +160,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _printable(path: str) -> str:
-    """A file name as it can be shown on one line: a name holding a line feed could otherwise
-    print what looks like another diagnostic."""
+    """Text as it can be shown on one line: a file name holding a line feed, or a message
+    naming such a file, could otherwise print what looks like another diagnostic."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), path)
 
 

@@ -138,7 +138,8 @@ def test_messages_show_the_figures_as_written(body: str, says: str, fixture_site
 
 
 def test_a_file_name_cannot_print_a_line_of_its_own() -> None:
-    diag = error("SG202", Span("content/articles/a\nerror[SG000]: fake.md", 1, 1, 1, 2), "message")
+    name = "content/articles/a\nerror[SG000]: fake.md"
+    diag = error("SG502", Span(name, 1, 1, 1, 2), f"slug 'a' is already used by {name}", help=name)
     shown = format_text([diag], {})
     assert "\nerror[SG000]" not in shown and "a\\nerror[SG000]: fake.md:1:1" in shown
 
