@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
@@ -85,13 +86,13 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
     title = as_text(fm, "title", required=required, diags=diags)
     date = as_date(fm, "date", required=required, diags=diags)
     default_slug = slugify(PurePosixPath(path).stem) or "article"
-    slug = default_slug
+    slug, written = default_slug, False
     given = fm.values.get("slug")
     if given is not None and not isinstance(given, str):
         given = fm.scalars.get("slug", given)  # `slug: 2021` is the slug 2021, not a number
     if given is not None:
         if isinstance(given, str) and is_slug(given):
-            slug = given
+            slug, written = unicodedata.normalize("NFC", given), True  # é, or e and an accent: one slug
         else:
             diags.append(
                 error(
@@ -110,5 +111,5 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
         author=as_text(fm, "author", required=False, diags=diags),
         summary=as_text(fm, "summary", required=False, diags=diags),
         draft=as_flag(fm, "draft", diags),
-        slug_span=fm.spans.get("slug") if slug == given else None,
+        slug_span=fm.spans.get("slug") if written else None,
     )

@@ -67,9 +67,9 @@ def tag_slug(text: str) -> str:
 
 
 def is_slug(text: str) -> bool:
-    """A slug as written in front matter (SPEC §1): lowercase letters, digits and hyphens, in any
-    script (a letter of a script without case, Urdu's, is no capital), short enough to name a
-    folder; `slugify` leaves such a slug as it is."""
+    """A slug as written in front matter (SPEC §1): lowercase letters (with the marks written on
+    them), digits and hyphens, in any script (a letter of a script without case, Urdu's, is no
+    capital), short enough to name a folder."""
     if not text or len(text.encode("utf-8")) > MAX_SLUG:
         return False
     previous = "-"
