@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.rules import DEFAULT_RULES, RESERVED_RULE_NAMES, Body, Rule, RuleError, Vacancy, parse_rule
-from sitegen.text import clean_text
+from sitegen.text import clean_text, percent_encoded
 
 CONFIG_FILE = "site.toml"
 _URL = re.compile(r"(?i)(https?)://([^/?#]*)(.*)\Z", re.DOTALL)
-_NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f"<>\\^`{|}]')
+_NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f-\x9f"<>\\^`{|}]')
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _web_address(url: str) -> str | _Refused:
         )
     bad = _NOT_IN_URL.search(url)
     if bad is not None:
-        return _Refused(f"cannot hold {bad.group()!r} as it is: write it as %{ord(bad.group()):02X}")
+        return _Refused(f"cannot hold {bad.group()!r} as it is: write it as {percent_encoded(bad.group())}")
     if re.search(r"%(?![0-9A-Fa-f]{2})", url):
         return _Refused("has a `%` not followed by two hexadecimal digits")
     host, _, port = authority.rpartition("@")[2].partition(":")

@@ -14,7 +14,7 @@ from pathlib import Path
 from sitegen.config import CONFIG_FILE, SiteConfig, load_config
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_text, read_front_matter
-from sitegen.text import clean_text, may_need_cleaning
+from sitegen.text import clean_text, may_need_cleaning, percent_encoded
 
 ARTICLES_DIR = "content/articles"
 SOURCES_DIR = "content/sources"
@@ -197,9 +197,9 @@ def split_front_matter(text: str) -> tuple[str | None, int, int]:
     return None, 1, 1
 
 
-# Characters no address may hold as they are (RFC 3986): white space, controls, `"<>\^`{|}`;
-# an apostrophe or a parenthesis may (Imran_Khan's_government, Party_(Pakistan)).
-_NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f"<>\\^`{|}]')
+# What ends an address in text, or breaks out of it: white space, controls, `"<>`.  Anything
+# else a browser follows as written (an apostrophe: Imran_Khan's_government; `|`; `{}`).
+_NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f-\x9f"<>]')
 
 
 def _url_problem(url: str) -> str | None:
@@ -208,8 +208,9 @@ def _url_problem(url: str) -> str | None:
         return "must be an http:// or https:// address"
     bad = _NOT_IN_URL.search(url)
     if bad is not None:
-        return f"cannot hold {bad.group()!r} as it is: write it as %{ord(bad.group()):02X}"
-    if not re.match(r"https?://[^/?#@]*[^/?#@:.]", url, re.IGNORECASE):
+        return f"cannot hold {bad.group()!r} as it is: write it as {percent_encoded(bad.group())}"
+    authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
+    if not authority.rpartition("@")[2].partition(":")[0]:
         return "names no host"
     return None
 

@@ -27,3 +27,8 @@ def may_need_cleaning(data: bytes) -> bool:
     `re`'s matcher, a large share of reading a big site.  Texts with C2 or EF bytes (a
     no-break space, a degree sign, full-width forms) just take the regex."""
     return b"\0" in data.translate(_SUSPECT)
+
+
+def percent_encoded(char: str) -> str:
+    """A character as an address writes it: its UTF-8 bytes, each %XX (a no-break space is %C2%A0)."""
+    return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))

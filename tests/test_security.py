@@ -419,6 +419,9 @@ BAD_URLS = [
     'https://example.org/a"b',
     "https://",
     "https:///path",
+    "https://:80/",
+    "https://user@:80/",
+    "https://example.org/a\u00a0b",
 ]
 
 
@@ -445,6 +448,7 @@ GOOD_URLS = [
     "https://example.org/search?q=vote&page=2#results",
     "https://example.org/ur/عدم-اعتماد",
     "HTTP://EXAMPLE.ORG",
+    "https://example.org/a|b{c}^d",
 ]
 
 
