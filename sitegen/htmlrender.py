@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
@@ -224,7 +225,8 @@ def _only_markers(tokens: list[Token], idx: int) -> bool:
 
 def _render_link_close(self, tokens: list[Token], idx: int, options, env: dict) -> str:
     deferred = env["sg_links"].pop() if env.get("sg_links") else []
-    name = escapeHtml(str(deferred.name)) if isinstance(deferred, _Unnamed) else ""
+    # named as a reader would type the address: markdown-it has percent-encoded what is not ASCII
+    name = escapeHtml(unquote(deferred.name, errors="replace")) if isinstance(deferred, _Unnamed) else ""
     return name + self.renderToken(tokens, idx, options, env) + "".join(deferred)
 
 
