@@ -64,10 +64,27 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
             # a little context only: a line of 50,000 `<` must stay linear
             line_end = _line_end(src, pos)
             token.content = src[pos : min(line_end, pos + 80)]
-            meta["before_next"] = src.find("<<", pos + 2, line_end) >= 0
+            meta["before_next"] = _next_opens_first(src, pos + 2, line_end)
         token.meta = meta
     state.pos = stop
     return True
+
+
+def _next_opens_first(src: str, pos: int, line_end: int) -> bool:
+    r"""Whether another `<<` outside a string (not `\<<`) comes before the line ends: the scan
+    for `>>` stopped there, not at the line's end.  Only for an annotation that failed."""
+    quoted = False
+    i = pos
+    while i < line_end:
+        ch = src[i]
+        if quoted and ch == "\\":
+            i += 1
+        elif ch == '"':
+            quoted = not quoted
+        elif not quoted and src.startswith("<<", i):
+            return True
+        i += 1
+    return False
 
 
 def _line_end(src: str, pos: int) -> int:
@@ -411,7 +428,8 @@ def _text_before_annotations(children: Sequence[Token]) -> list[str]:
     for child in children:
         if child.type == ANNOTATION:
             out.append("".join(buffer))
-            buffer = []
+            if child.meta.get("terminated", True):  # a bare `<<` (SG101) ends no sentence
+                buffer = []
         elif child.type in ("text", "code_inline"):
             buffer.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):

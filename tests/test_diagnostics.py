@@ -174,3 +174,18 @@ def test_a_yaml_error_that_is_no_open_quote_keeps_the_plain_help() -> None:
     doc = parse_article("a.md", "---\ndate: 2021-03-06\ntitle: 'Khan's win\n---\nText.\n")
     [diag] = [d for d in doc.diagnostics if d.code == "SG501"]
     assert diag.help == "check quoting and indentation"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("a << b and <<seats NA=1/2>>", "before the next `<<`"),
+        # the `<<` inside its own string is no next annotation
+        ('He said <<claim src=001 quote="a << b', "on the same line"),
+    ],
+)
+def test_an_unterminated_annotation_says_what_came_first(body: str, says: str) -> None:
+    from sitegen.article import parse_article
+
+    doc = parse_article("a.md", f"---\ntitle: T\ndate: 2021-01-01\n---\n{body}\n")
+    assert says in doc.annotations[0].parsed.message
