@@ -201,9 +201,8 @@ def _template_file(root: Path, filename: str) -> tuple[str, Path | None]:
 
     `filename` is a path from Jinja2 (in the site's templates/ or the package's), or a name."""
     for folder, site in ((os.path.join(root, "templates"), True), (str(_BUILTIN), False)):
-        path = filename
-        if os.path.isabs(path) != os.path.isabs(folder):  # Jinja2's paths are as the site was named
-            folder, path = os.path.abspath(folder), os.path.abspath(path)
+        # Jinja2's paths are as the site was named (`templates/x.html` for `.`, which joins as `./templates`)
+        folder, path = os.path.abspath(folder), os.path.abspath(filename)
         if path.startswith(folder + os.sep):
             template = path[len(folder) + 1 :].replace(os.sep, "/")
             return template, Path(folder, template) if site else None

@@ -195,6 +195,20 @@ def test_a_template_error_shows_its_line_underlined_in_the_terminal(
     assert f"--> templates/{template}:4:1\n  |\n4 | {{{{ nope }}}}\n  | ^^^^^^^^^^\n" in err
 
 
+@pytest.mark.parametrize("site_arg", [None, "."])
+def test_a_template_error_is_placed_in_the_sites_file_when_site_is_the_current_folder(
+    tmp_path: Path, fixture_site: Path, capsys, monkeypatch, site_arg: str | None
+) -> None:
+    article = "---\ntitle: A\ndate: 2021-03-06\n---\nText.\n"
+    page = _PAGE.replace("LINE4", "nope")
+    write_files(fixture_site, {"content/articles/a.md": article, "templates/article.html": page})
+    monkeypatch.chdir(fixture_site)
+    args = ["build", *([site_arg] if site_arg else []), "--out", str(tmp_path / "out"), "--format", "json"]
+    assert main(args) == 2
+    [diag] = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert (diag["file"], diag["line"]) == ("templates/article.html", 4)
+
+
 @pytest.mark.parametrize("template", ["index.html", "article.html"])
 def test_a_template_extending_itself_is_sg902(
     tmp_path: Path, fixture_site: Path, capsys, template: str
