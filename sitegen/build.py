@@ -25,7 +25,7 @@ from sitegen.diagnostics import (
     summarize,
 )
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
-from sitegen.pages import TemplateProblem
+from sitegen.pages import TemplateProblem, template_problems
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, static_files
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
@@ -162,7 +162,7 @@ def build_site(
         try:
             _finish(publisher, result, root, out, plan, published)
         except TemplateProblem as problem:
-            build.diagnostics = sorted_diagnostics([*build.diagnostics, problem.diagnostic])
+            build.diagnostics = sorted_diagnostics([*build.diagnostics, *problem.diagnostics])
             _show_templates(result.site, build.diagnostics)
             return build
         publisher.commit()
@@ -288,6 +288,9 @@ def _finish(
     if missing:
         raise PublishError(f"{missing[0]} vanished from {out} during the build")
     _site_pages(publisher, result, plan, same_output)
+    unused = template_problems(root, site_only=True)  # one no page uses yet fails as in `check`
+    if unused:
+        raise TemplateProblem(*unused)
     _static(publisher, root)
     data.static_key = _static_key(root)
 

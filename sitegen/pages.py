@@ -28,9 +28,10 @@ from sitegen.walk import walk
 
 
 class TemplateProblem(Exception):
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Diagnostic, *more: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.diagnostics = [diagnostic, *more]
 
 
 def _quick_escape_function():
@@ -333,12 +334,20 @@ def _endless(root: Path, exc: RecursionError) -> _Trouble:
     return _Trouble(what, help=advice, where=filename, line=line or 1)
 
 
-def template_problems(root: Path) -> list[Diagnostic]:
+def template_problems(root: Path, *, site_only: bool = False) -> list[Diagnostic]:
     """SG902 for every template, the site's or a built-in one, that does not compile: what
-    `check` can know of the templates without rendering a page."""
+    `check` can know of the templates without rendering a page.  `site_only`: the site's own
+    alone, for a build, which has compiled those its pages use but not one no page uses."""
     env = environment(root)
     problems: list[Diagnostic] = []
-    for name in env.list_templates(filter_func=lambda n: n.endswith((".html", ".xml"))):
+    names = (
+        sorted(name for name, _ in site_template_files(root))
+        if site_only
+        else env.list_templates(filter_func=lambda n: n.endswith((".html", ".xml")))
+    )
+    for name in names:
+        if not name.endswith((".html", ".xml")):
+            continue
         try:
             env.get_template(name)
         except jinja2.TemplateError as exc:

@@ -610,3 +610,14 @@ def test_tags_in_any_script_keep_their_marks_and_long_ones_stay_apart(
     made = {p.name for p in (out / "tags").iterdir()}
     assert {"ガス", "カス", "हिन्दी"} <= made and len(made) == 5
     assert all(len(name.encode("utf-8")) <= 255 for name in made)
+
+
+def test_a_broken_template_no_page_uses_fails_the_build_as_it_fails_check(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    # no article has tags: no page compiles tag.html, and still it is the site's template
+    out = tmp_path / "out"
+    assert _build_with_one_template(fixture_site, out, "tag.html", "{% if %}\n", "--format", "json") == 2
+    [diag] = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert (diag["code"], diag["file"], diag["line"]) == ("SG902", "templates/tag.html", 1)
+    assert not out.exists()
