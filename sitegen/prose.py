@@ -10,11 +10,17 @@ from decimal import Decimal
 # ("the answer was no." ends a sentence); vs., e.g. and i.e. in any case.
 TITLES = frozenset({"mr", "mrs", "ms", "dr", "gen", "lt", "col", "maj", "st", "no"})
 ABBREVIATIONS = frozenset({"vs", "e.g", "i.e"})
-_END = re.compile(r"[.!?]+(?=\s)")
-_CLOSING = frozenset(""".!?"'”’)]""")
+# SPEC §3's `.`, `!` and `?`, and the full stops and question marks of the scripts whose
+# digits are read (Urdu's ۔ and ؟, Devanagari's ।): else the sentence before ran on, and its
+# figures stood in for the ones this sentence gets wrong.
+_END = re.compile(r"[.!?\u06d4\u061f\u0964]+(?=\s)")
+_CLOSING = frozenset(""".!?\u06d4\u061f\u0964"'”’)]""")
 # A number starts at a digit with no digit, comma or point before it when it is written in
-# thousands (59,764); otherwise any run of digits.  Starting with \d lets `re` skip ahead to digits.
-_NUMBER = re.compile(r"\d(?:(?<![\d,.]\d)\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d*(?:\.\d+)?)")
+# thousands (59,764, or ۵۹٬۷۶۴); otherwise any run of digits.  Starting with \d lets `re`
+# skip ahead to digits.
+_NUMBER = re.compile(
+    r"\d(?:(?<![\d,.\u066c\u066b]\d)\d{0,2}(?:[,\u066c]\d{3})+(?:[.\u066b]\d+)?|\d*(?:[.\u066b]\d+)?)"
+)
 WORDS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -90,7 +96,8 @@ def _words_in(sentence: str) -> list[tuple[int, Decimal]]:
 
 @functools.lru_cache(maxsize=8192)  # prose repeats its numbers; a Decimal costs more than the lookup
 def _value(digits: str) -> Decimal:
-    return Decimal(digits.replace(",", ""))
+    # Arabic script's thousands separator and decimal point (٬ ٫) read as `,` and `.` do
+    return Decimal(digits.replace(",", "").replace("\u066c", "").replace("\u066b", "."))
 
 
 def missing_figures(sentence: str, figures: list[Decimal]) -> list[Decimal]:
