@@ -459,7 +459,7 @@ class SourceRef:
 
     @property
     def href(self) -> str:
-        return f"sources/{self.id}/index.html"
+        return f"sources/{url_path(self.id)}/index.html"
 
 
 def source_ref(sources: dict[str, Source], source_id: str) -> SourceRef:
@@ -525,7 +525,7 @@ def _citation(s: Source, base: str) -> dict:
         "@type": "CreativeWork",
         "name": s.title,
         "publisher": {"@type": "Organization", "name": s.publisher},
-        "url": s.url or f"{base}sources/{s.id}/",
+        "url": s.url or f"{base}sources/{url_path(s.id)}/",
     }
     if s.date:
         item["datePublished"] = s.date.isoformat()

@@ -347,7 +347,9 @@ def _source_page(
 ) -> bytes:
     # the citing articles' entries are the ones tag pages list (tag_item.html, two folders deep)
     items = _items(ctx, citing, by_slug, 2)
-    return _page(ctx, "source.html", 2, f"sources/{view['id']}/", source=view, citing=citing, items=items)
+    return _page(
+        ctx, "source.html", 2, f"sources/{url_path(view['id'])}/", source=view, citing=citing, items=items
+    )
 
 
 def _source_view(s: Source) -> dict:
@@ -468,7 +470,7 @@ def _sitemap(ctx: RenderContext, articles: list[ArticleView]) -> bytes:
     base = ctx.site.config.base_url
     urls = [{"loc": base, "lastmod": articles[0].date_iso if articles else None}]
     urls += [{"loc": f"{base}articles/{url_path(a.slug)}/", "lastmod": a.date_iso or None} for a in articles]
-    urls += [{"loc": f"{base}sources/{s}/", "lastmod": None} for s in sorted(ctx.site.sources)]
+    urls += [{"loc": f"{base}sources/{url_path(s)}/", "lastmod": None} for s in sorted(ctx.site.sources)]
     tag_slugs = sorted({t.slug for a in articles for t in a.tags})
     urls += [{"loc": f"{base}tags/{url_path(t)}/", "lastmod": None} for t in tag_slugs]
     urls.append({"loc": f"{base}checks/", "lastmod": None})

@@ -18,7 +18,17 @@ from sitegen.text import clean_text, may_need_cleaning, percent_encoded
 
 ARTICLES_DIR = "content/articles"
 SOURCES_DIR = "content/sources"
-SOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
+MAX_SOURCE_ID = 100
+
+
+def is_source_id(text: str) -> bool:
+    """A source's id, its file's stem: letters and digits of any script (with the marks written
+    on them), `-`, `_` and `.`, starting with a letter or digit (never `.`, nor a path)."""
+    if not text or not text[0].isalnum() or len(text) > MAX_SOURCE_ID or len(text.encode("utf-8")) > 255:
+        return False
+    return all(c.isalnum() or c in "-_." or unicodedata.category(c)[0] == "M" for c in text)
+
+
 _FENCE = re.compile(r"(-{3,})[ \t]*\Z")
 
 
@@ -299,7 +309,7 @@ def _load_source(site: Site, rel: str) -> None:
         return
     site.texts[rel] = text
     source_id = Path(rel).stem
-    if not SOURCE_ID.match(source_id):
+    if not is_source_id(source_id):
         site.diagnostics.append(
             error(
                 "SG501", Span.point(rel), f"source id {source_id!r} must be letters, digits, `-`, `_` or `.`"

@@ -621,3 +621,16 @@ def test_a_broken_template_no_page_uses_fails_the_build_as_it_fails_check(
     [diag] = json.loads(capsys.readouterr().out)["diagnostics"]
     assert (diag["code"], diag["file"], diag["line"]) == ("SG902", "templates/tag.html", 1)
     assert not out.exists()
+
+
+def test_a_source_named_in_any_script_is_cited_and_linked(tmp_path: Path, fixture_site: Path) -> None:
+    source = "---\ntitle: Report\npublisher: Desk\ndate: 2021-03-05\n---\nThe vote was close.\n"
+    claim = '<<claim src="بلومبرگ" quote="was close">>'
+    article = f"---\ntitle: A\ndate: 2021-03-06\n---\nIt was close {claim}.\n"
+    write_files(fixture_site, {"content/sources/بلومبرگ.md": source, "content/articles/a.md": article})
+    out = tmp_path / "out"
+    result = build_site(fixture_site, out)
+    assert result.published, [f"{d.code} {d.message}" for d in result.diagnostics]
+    assert (out / "sources" / "بلومبرگ" / "index.html").is_file()
+    page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
+    assert f'href="../../sources/{quote("بلومبرگ")}/index.html"' in page

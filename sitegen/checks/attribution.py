@@ -7,7 +7,7 @@ import re
 
 from sitegen.checks.context import Ctx, FactDef, did_you_mean
 from sitegen.diagnostics import Span
-from sitegen.site import SOURCE_ID
+from sitegen.site import is_source_id
 
 _QUOTES = str.maketrans(
     {
@@ -128,6 +128,6 @@ def where(span: Span) -> str:
 
 
 def _how_to_add(source_id: str) -> str:
-    if SOURCE_ID.match(source_id):
+    if is_source_id(source_id):
         return f"add content/sources/{source_id}.md"
     return "a source id is letters, digits, `-`, `_` or `.`, the name of its file in content/sources"
