@@ -567,7 +567,7 @@ def test_odd_but_valid_names_stay_inside_the_output(tmp_path: Path, capsys) -> N
 
 def test_bad_source_ids_are_sg501(tmp_path: Path, capsys) -> None:
     site = _site(tmp_path)
-    names = ["a b", "$(id)", "caf\u00e9", "-lead", "x" * 101, "<b>", "semi;colon"]
+    names = ["a b", "$(id)", "-lead", "x" * 101, "<b>", "semi;colon"]
     files = {f"content/sources/{n}.md": SOURCE_STUB for n in names}
     write_files(site, files)
     out = tmp_path / "out"
