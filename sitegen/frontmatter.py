@@ -85,6 +85,16 @@ def _read_values(fm: FrontMatter, loader, node: yaml.MappingNode, first_line: in
     for key_node, value_node in node.value:
         key = str(key_node.value)
         span = _node_span(fm.file, value_node, first_line)
+        if key in fm.spans:  # YAML would keep the last quietly: which title did the writer mean?
+            first = fm.spans[key]
+            diags.append(
+                error(
+                    "SG501",
+                    _node_span(fm.file, key_node, first_line),
+                    f"`{key}` is given twice: first at line {first.line}",
+                    help="keep one of them",
+                )
+            )
         fm.spans[key] = span
         if isinstance(value_node, yaml.ScalarNode):
             fm.scalars[key] = str(value_node.value)
