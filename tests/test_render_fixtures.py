@@ -36,11 +36,7 @@ def test_render_fixture(case: Case, fixture_site: Path, tmp_path: Path) -> None:
 def test_a_paragraph_of_facts_alone_leaves_no_empty_paragraph(
     body: str, fixture_site: Path, tmp_path: Path
 ) -> None:
-    text = f"---\ntitle: Case\ndate: 2021-03-06\n---\nBefore.\n\n{body}\n\nAfter.\n"
-    write_files(fixture_site, {"content/articles/case.md": text})
-    out = tmp_path / "out"
-    assert build_site(fixture_site, out).published
-    page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
+    _, page = _built_case(fixture_site, tmp_path, f"Before.\n\n{body}\n\nAfter.")
     between = page[page.index("<p>Before.</p>") : page.index("<p>After.</p>")]
     assert between.strip() == "<p>Before.</p>"
 
@@ -59,14 +55,18 @@ def test_a_paragraph_of_facts_alone_leaves_no_empty_paragraph(
 def test_every_note_listed_has_its_marker_and_every_check_a_note(
     body: str, markers: int, fixture_site: Path, tmp_path: Path
 ) -> None:
-    text = f"---\ntitle: Case\ndate: 2021-03-06\n---\n{body}\n"
-    write_files(fixture_site, {"content/articles/case.md": text})
-    out = tmp_path / "out"
-    assert build_site(fixture_site, out).published
-    page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
+    out, page = _built_case(fixture_site, tmp_path, body)
     marker_ids = re.findall(r'<sup class="(?:fc|footnote-ref)[^"]*"><a href="#fn-\d+" id="([^"]+)"', page)
     back_links = re.findall(r'<a href="#([^"]+)" class="backref"', page)
     assert len(marker_ids) == markers
     assert sorted(back_links) == sorted(marker_ids)
     checks = json.loads((out / "checks.json").read_text(encoding="utf-8"))["checks"]
     assert len(checks) == page.count('<sup class="fc ')
+
+
+def _built_case(site: Path, tmp_path: Path, body: str) -> tuple[Path, str]:
+    """Build a site whose one article has this body: the output and the article's page."""
+    write_files(site, {"content/articles/case.md": f"---\ntitle: Case\ndate: 2021-03-06\n---\n{body}\n"})
+    out = tmp_path / "out"
+    assert build_site(site, out).published
+    return out, (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")

@@ -425,17 +425,23 @@ BAD_URLS = [
 ]
 
 
-def test_source_url_must_be_http_or_https(tmp_path: Path, capsys) -> None:
+def _build_with_source_urls(tmp_path: Path, capsys, stem: str, urls: list[str]) -> tuple:
+    """Build a site with one source per url, content/sources/{stem}{i}.md: (files, status, diags, out)."""
     site = _site(tmp_path)
     files = {
-        f"content/sources/bad{i}.md": (
-            f"---\ntitle: Bad {i}\npublisher: P\ndate: 2021-03-05\nurl: {q(url)}\n---\nText.\n"
+        f"content/sources/{stem}{i}.md": (
+            f"---\ntitle: Source {i}\npublisher: P\ndate: 2021-03-05\nurl: {q(url)}\n---\nText.\n"
         )
-        for i, url in enumerate(BAD_URLS)
+        for i, url in enumerate(urls)
     }
     write_files(site, files)
     out = tmp_path / "out"
-    status, diags, err = _build_json(capsys, site, out)
+    status, diags, _ = _build_json(capsys, site, out)
+    return files, status, diags, out
+
+
+def test_source_url_must_be_http_or_https(tmp_path: Path, capsys) -> None:
+    files, status, diags, out = _build_with_source_urls(tmp_path, capsys, "bad", BAD_URLS)
     flagged = {d["file"] for d in diags if d["code"] == "SG501"}
     missed = [BAD_URLS[int(Path(f).stem[3:])] for f in sorted(set(files) - flagged)]
     assert not missed, f"not rejected: {missed}"
@@ -453,16 +459,7 @@ GOOD_URLS = [
 
 
 def test_every_real_http_address_is_accepted_and_escaped(tmp_path: Path, capsys) -> None:
-    site = _site(tmp_path)
-    files = {
-        f"content/sources/good{i}.md": (
-            f"---\ntitle: Good {i}\npublisher: P\ndate: 2021-03-05\nurl: {q(url)}\n---\nText.\n"
-        )
-        for i, url in enumerate(GOOD_URLS)
-    }
-    write_files(site, files)
-    out = tmp_path / "out"
-    status, diags, err = _build_json(capsys, site, out)
+    _, status, diags, out = _build_with_source_urls(tmp_path, capsys, "good", GOOD_URLS)
     assert status == 0, diags
     page = (out / "sources" / "good0" / "index.html").read_text(encoding="utf-8")
     assert 'href="https://en.wikipedia.org/wiki/Imran_Khan&#39;s_government"' in page
