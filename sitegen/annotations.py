@@ -77,12 +77,13 @@ class ScanMemo:
     any line: where one is inside a string, the path that began there is not.
     """
 
-    __slots__ = ("src", "paths")
+    __slots__ = ("src", "paths", "stopped")
     KEEP = 4
 
     def __init__(self) -> None:
         self.src: str | None = None
         self.paths: list[tuple[int, int, list[tuple[int, int]]]] = []  # (first, last, strings)
+        self.stopped = -1  # where the last failed search stopped: a line's end, or the next `<<`
 
     def fails(self, src: str, position: int) -> bool:
         if src is not self.src:
@@ -91,6 +92,7 @@ class ScanMemo:
             if first <= position <= last:
                 index = bisect.bisect_left(strings, (position, -1)) - 1
                 if index < 0 or not strings[index][0] < position <= strings[index][1]:
+                    self.stopped = last  # the same path: it stops where that one did
                     return True
         return False
 
@@ -98,6 +100,7 @@ class ScanMemo:
         if src is not self.src:
             self.src, self.paths = src, []
         self.paths = [(first, last, strings), *self.paths[: self.KEEP - 1]]
+        self.stopped = last
 
 
 def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:

@@ -64,27 +64,11 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
             # a little context only: a line of 50,000 `<` must stay linear
             line_end = _line_end(src, pos)
             token.content = src[pos : min(line_end, pos + 80)]
-            meta["before_next"] = _next_opens_first(src, pos + 2, line_end)
+            # the search for `>>` stopped at another `<<` outside a string, not at the line's end
+            meta["before_next"] = end is None and src.startswith("<<", memo.stopped)
         token.meta = meta
     state.pos = stop
     return True
-
-
-def _next_opens_first(src: str, pos: int, line_end: int) -> bool:
-    r"""Whether another `<<` outside a string (not `\<<`) comes before the line ends: the scan
-    for `>>` stopped there, not at the line's end.  Only for an annotation that failed."""
-    quoted = False
-    i = pos
-    while i < line_end:
-        ch = src[i]
-        if quoted and ch == "\\":
-            i += 1
-        elif ch == '"':
-            quoted = not quoted
-        elif not quoted and src.startswith("<<", i):
-            return True
-        i += 1
-    return False
 
 
 def _line_end(src: str, pos: int) -> int:
