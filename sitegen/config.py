@@ -14,10 +14,9 @@ from urllib.parse import quote
 
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.rules import DEFAULT_RULES, RESERVED_RULE_NAMES, Body, Rule, RuleError, Vacancy, parse_rule
-from sitegen.text import clean_text, percent_encoded
+from sitegen.text import clean_text, web_address
 
 CONFIG_FILE = "site.toml"
-_URL = re.compile(r"(?i)(https?)://([^/?#]*)(.*)\Z", re.DOTALL)
 _NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f-\x9f"<>\\^`{|}]')
 
 
@@ -29,30 +28,26 @@ class _Refused:
 def _web_address(url: str) -> str | _Refused:
     """`base_url` as canonical links, the feed and the sitemap can start with: an http(s)
     address of a host and a path, what is not ASCII in it encoded (IDNA, percent-encoding)."""
-    found = _URL.match(url)
-    if found is None:
-        return _Refused("must be an http:// or https:// address")
-    scheme, authority, path = found.groups()
-    if "?" in path or "#" in path:
+    parts = web_address(url, _NOT_IN_URL)
+    if isinstance(parts, str):
+        return _Refused(parts)
+    if "?" in parts.rest or "#" in parts.rest:
         return _Refused(
             "is where the site lives: every page's address is made by adding to it, "
             "so it can have no ?query or #fragment"
         )
-    bad = _NOT_IN_URL.search(url)
-    if bad is not None:
-        return _Refused(f"cannot hold {bad.group()!r} as it is: write it as {percent_encoded(bad.group())}")
     if re.search(r"%(?![0-9A-Fa-f]{2})", url):
         return _Refused("has a `%` not followed by two hexadecimal digits")
-    host, _, port = authority.rpartition("@")[2].partition(":")
-    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
-        return _Refused("names no host" if not host else f"has no port {port!r} (1 to 65535)")
+    if parts.port and not (parts.port.isdigit() and 0 < int(parts.port) < 65536):
+        return _Refused(f"has no port {parts.port!r} (1 to 65535)")
     try:
-        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+        host = parts.host if parts.host.isascii() else parts.host.encode("idna").decode("ascii")
     except UnicodeError:
-        return _Refused(f"names a host {host!r} no DNS name can be")
-    authority = authority[: len(authority) - len(authority.rpartition("@")[2])] + ascii_host
-    authority += f":{port}" if port else ""
-    return f"{scheme.lower()}://{authority}{quote(path, safe=_PATH_SAFE)}"
+        return _Refused(f"names a host {parts.host!r} no DNS name can be")
+    authority = (
+        (f"{parts.userinfo}@" if parts.userinfo else "") + host + (f":{parts.port}" if parts.port else "")
+    )
+    return f"{parts.scheme.lower()}://{authority}{quote(parts.rest, safe=_PATH_SAFE)}"
 
 
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"

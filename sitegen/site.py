@@ -14,7 +14,7 @@ from pathlib import Path
 from sitegen.config import CONFIG_FILE, SiteConfig, load_config
 from sitegen.diagnostics import Diagnostic, Span, error
 from sitegen.frontmatter import as_date, as_text, read_front_matter
-from sitegen.text import clean_text, may_need_cleaning, percent_encoded
+from sitegen.text import clean_text, may_need_cleaning, web_address
 
 ARTICLES_DIR = "content/articles"
 SOURCES_DIR = "content/sources"
@@ -214,15 +214,8 @@ _NOT_IN_URL = re.compile(r'[\s\x00-\x1f\x7f-\x9f"<>]')
 
 def _url_problem(url: str) -> str | None:
     """Why a source's `url` is no http(s) address a reader's browser can follow, or None."""
-    if not re.match(r"https?://", url, re.IGNORECASE):
-        return "must be an http:// or https:// address"
-    bad = _NOT_IN_URL.search(url)
-    if bad is not None:
-        return f"cannot hold {bad.group()!r} as it is: write it as {percent_encoded(bad.group())}"
-    authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
-    if not authority.rpartition("@")[2].partition(":")[0]:
-        return "names no host"
-    return None
+    parts = web_address(url, _NOT_IN_URL)
+    return parts if isinstance(parts, str) else None
 
 
 def list_markdown(root: Path, folder: str, problems: list[Diagnostic] | None = None) -> list[str]:

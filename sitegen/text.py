@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # C0 and C1 controls (but tab and line feed) and the non-characters: neither XML nor HTML allows them
 _FORBIDDEN = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufdd0-\\ufdef\\ufffe\\uffff]")
@@ -32,3 +33,32 @@ def may_need_cleaning(data: bytes) -> bool:
 def percent_encoded(char: str) -> str:
     """A character as an address writes it: its UTF-8 bytes, each %XX (a no-break space is %C2%A0)."""
     return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+
+
+_WEB_ADDRESS = re.compile(r"(?i)(https?)://([^/?#]*)(.*)\Z", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class WebAddress:
+    scheme: str
+    userinfo: str  # before an `@`, if any
+    host: str
+    port: str
+    rest: str  # path, query and fragment
+
+
+def web_address(url: str, forbidden: re.Pattern[str]) -> WebAddress | str:
+    """The parts of an http(s) address naming a host, or why it is none; `forbidden`: the
+    characters it may not hold as they are (each told as its percent-encoding)."""
+    found = _WEB_ADDRESS.match(url)
+    if found is None:
+        return "must be an http:// or https:// address"
+    bad = forbidden.search(url)
+    if bad is not None:
+        return f"cannot hold {bad.group()!r} as it is: write it as {percent_encoded(bad.group())}"
+    scheme, authority, rest = found.groups()
+    userinfo, _, host_port = authority.rpartition("@")
+    host, _, port = host_port.partition(":")
+    if not host:
+        return "names no host"
+    return WebAddress(scheme, userinfo, host, port, rest)
