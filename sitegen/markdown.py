@@ -129,18 +129,19 @@ def _hoist_from_images(block: Token) -> None:
     for child in block.children or ():
         children.append(child)
         if child.type == "image":
-            children += _annotations_of_image(child, block.content, searched_to)
-            found = block.content.find("![" + child.content, searched_to)
-            if found >= 0:
-                searched_to = found + 2 + len(child.content)
+            taken, searched_to = _annotations_of_image(child, block.content, searched_to)
+            children += taken
     block.children = children
 
 
-def _annotations_of_image(image: Token, content: str, search_from: int) -> list[Token]:
+def _annotations_of_image(image: Token, content: str, search_from: int) -> tuple[list[Token], int]:
+    """The annotations and note references taken out of an image's alt text (and of images in
+    it), and where in `content` its label ends, for the next image to be looked for from."""
     found = content.find("![" + image.content, search_from)
     label_start = found + 2 if found >= 0 else search_from
     taken: list[Token] = []
     kept: list[Token] = []
+    inner = label_start
     for child in image.children or ():
         if child.type == ANNOTATION:
             child.meta["offset"] = label_start + child.meta["offset"]
@@ -150,9 +151,10 @@ def _annotations_of_image(image: Token, content: str, search_from: int) -> list[
         else:
             kept.append(child)
             if child.type == "image":  # an image in alt text: its annotations come out too
-                taken += _annotations_of_image(child, content, label_start)
+                more, inner = _annotations_of_image(child, content, inner)
+                taken += more
     image.children = kept
-    return taken
+    return taken, (label_start + len(image.content) if found >= 0 else search_from)
 
 
 def _text_join(state) -> None:
