@@ -145,6 +145,9 @@ def build_site(
         checked = Checked(result.site, result.outcomes, result.diagnostics, result)
         build = BuildResult(checked, list(result.diagnostics), rendered=result.processed)
         if exit_status(result.diagnostics, strict=strict) != 0:
+            # a template that does not compile fails the run as it fails `check`, even when no
+            # page was rendered with it because every article using it has an error of its own
+            build.diagnostics = _with_template_problems(root, build.diagnostics)
             _show_templates(result.site, build.diagnostics)
             save_cache(root, options, result.cache)
             noop.forget(root, mode, use_cache)
@@ -176,6 +179,11 @@ def build_site(
     result.published, result.articles = True, build.articles  # a base for quick runs: its pages are out
     _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
     return build
+
+
+def _with_template_problems(root: Path, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    known = set(diagnostics)
+    return sorted_diagnostics([*diagnostics, *(d for d in template_problems(root) if d not in known)])
 
 
 def _show_templates(site: Site, diagnostics: list[Diagnostic]) -> None:

@@ -634,3 +634,22 @@ def test_a_source_named_in_any_script_is_cited_and_linked(tmp_path: Path, fixtur
     assert (out / "sources" / "بلومبرگ" / "index.html").is_file()
     page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
     assert f'href="../../sources/{quote("بلومبرگ")}/index.html"' in page
+
+
+def test_a_broken_template_is_reported_with_the_content_errors_of_a_failed_build(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    """No article was rendered (the one article has an error), yet its template does not compile: exit 2."""
+    write_files(
+        fixture_site,
+        {
+            "content/articles/a.md": "---\ntitle: A\ndate: 2021-03-06\n---\nBad <<seats NA=999/342>>.\n",
+            "templates/article.html": "{% if %}\n",
+        },
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
+    codes = [(d["code"], d["file"]) for d in json.loads(capsys.readouterr().out)["diagnostics"]]
+    assert ("SG902", "templates/article.html") in codes and ("SG201", "content/articles/a.md") in codes
+    assert codes.count(("SG902", "templates/article.html")) == 1
+    assert not out.exists()
