@@ -62,6 +62,7 @@ class SiteConfig:
     bodies: Mapping[str, Body] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
     text: str = ""
+    own: Mapping[str, Any] = field(default_factory=dict)  # [site]'s other keys, for templates
 
 
 # ------------------------------------------------------------ where things are in site.toml
@@ -331,7 +332,18 @@ def load_config(text: str | None) -> tuple[SiteConfig, list[Diagnostic]]:
                 help="site.toml has [site], [rules] and [bodies.<ID>]",
             )
         )
-    return SiteConfig(title, base_url, language, bodies, rules, text), diags
+    return SiteConfig(title, base_url, language, bodies, rules, text, _own_keys(data)), diags
+
+
+def _own_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """[site]'s keys other than sitegen's own: a template may show them (`site.description`)."""
+    site = data.get("site")
+    if not isinstance(site, dict):
+        return {}
+    return {k: v for k, v in site.items() if k not in _SITE_KEYS and not isinstance(v, dict)}
+
+
+_SITE_KEYS = ("title", "base_url", "language")
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError) -> Diagnostic:

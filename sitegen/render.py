@@ -95,6 +95,7 @@ class RenderContext:
     def common(self, depth: int, canonical: str | None) -> dict:
         config = self.site.config
         site = {
+            **config.own,
             "title": config.title,
             "base_url": config.base_url,
             "language": config.language,

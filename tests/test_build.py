@@ -653,3 +653,22 @@ def test_a_broken_template_is_reported_with_the_content_errors_of_a_failed_build
     assert ("SG902", "templates/article.html") in codes and ("SG201", "content/articles/a.md") in codes
     assert codes.count(("SG902", "templates/article.html")) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("template", ["index.html", "article.html", "tag.html"])
+def test_the_sites_own_keys_reach_every_template(tmp_path: Path, fixture_site: Path, template: str) -> None:
+    """README: `[site]` may hold keys of the site's own, a `description` for a template."""
+    config = (fixture_site / "site.toml").read_text(encoding="utf-8")
+    config = config.replace("[site]\n", '[site]\ndescription = "Checks <b>& balances</b>"\n', 1)
+    article = "---\ntitle: A\ndate: 2021-03-06\ntags: [x]\n---\nText.\n"
+    page = _PAGE.replace("LINE4", "site.description")
+    files = {"site.toml": config, "content/articles/a.md": article, f"templates/{template}": page}
+    write_files(fixture_site, files)
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    pages = {
+        "index.html": "index.html",
+        "article.html": "articles/a/index.html",
+        "tag.html": "tags/x/index.html",
+    }
+    assert "Checks &lt;b&gt;&amp; balances&lt;/b&gt;" in (out / pages[template]).read_text(encoding="utf-8")
