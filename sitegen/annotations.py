@@ -327,13 +327,50 @@ def _build(text: str, tree: Node, tokens: list[Tok]) -> Annotation:
     _, kind_start, kind_end = tokens[tree[1][1]]
     if kind_start != 2:
         raise _Bad(SyntaxProblem("no space is allowed between `<<` and the kind", 2, kind_start))
+    kind = text[kind_start:kind_end]
+    if not _KIND.fullmatch(kind):
+        raise _Bad(_kind_problem(kind, kind_start, kind_end))
     args = tuple(_arg(text, t, tokens) for t in tree[1][2:-1] if isinstance(t, tuple))
     previous_end = kind_end
     for arg in args:
         if arg.start == previous_end:
-            raise _Bad(SyntaxProblem("arguments must be separated by white space", arg.start, arg.end))
+            raise _Bad(_unseparated(text, arg, previous_end))
         previous_end = arg.end
-    return Annotation(text[kind_start:kind_end], args, text, kind_start, kind_end)
+    return Annotation(kind, args, text, kind_start, kind_end)
+
+
+# SPEC §2's KIND; the lexer reads a kind as a NAME, which may also hold capitals and dots
+_KIND = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def _kind_problem(kind: str, start: int, end: int) -> SyntaxProblem:
+    lowered = kind.lower()
+    hint = f"write `{lowered}`" if _KIND.fullmatch(lowered) else None
+    return SyntaxProblem(
+        f"`{kind}` is not a kind: a kind is lowercase letters, digits, `_` and `-`, starting with a letter",
+        start,
+        end,
+        hint,
+    )
+
+
+# `date=2021-3-4`: a year, then -3 and -4 read as two numbers with nothing between them
+_LOOSE_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?![\d-])")
+
+
+def _unseparated(text: str, arg: Arg, previous_end: int) -> SyntaxProblem:
+    word = max(text.rfind(" ", 0, previous_end), text.rfind("\t", 0, previous_end)) + 1
+    equals = text.find("=", word, previous_end)
+    loose = _LOOSE_DATE.match(text, equals + 1 if equals >= 0 else word)
+    if loose:
+        y, m, d = (int(part) for part in loose.group().split("-"))
+        return SyntaxProblem(
+            f"`{loose.group()}` is not a date: dates are written YYYY-MM-DD",
+            loose.start(),
+            loose.end(),
+            f"write {y:04d}-{m:02d}-{d:02d}",
+        )
+    return SyntaxProblem("arguments must be separated by white space", arg.start, arg.end)
 
 
 def _arg(text: str, t: Node, tokens: list[Tok]) -> Arg:
