@@ -250,6 +250,11 @@ def format_github(diags: Sequence[Diagnostic]) -> str:
     return _valid_unicode("".join(lines))
 
 
+def written(raw: str, limit: int = 80) -> str:
+    """A value in a message as the writer wrote it, in backticks, its end cut off visibly when long."""
+    return f"`{raw[:limit]}{'…' if len(raw) > limit else ''}`"
+
+
 def plural(n: int, word: str) -> str:
     """`1 article`, `2 articles`."""
     return f"{n} {word}{'' if n == 1 else 's'}"

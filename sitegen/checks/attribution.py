@@ -6,7 +6,7 @@ import functools
 import re
 
 from sitegen.checks.context import Ctx, FactDef, did_you_mean
-from sitegen.diagnostics import Span
+from sitegen.diagnostics import Span, written
 from sitegen.site import is_source_id
 
 _QUOTES = str.maketrans(
@@ -61,7 +61,9 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
     for arg in sources_args:
         value = arg.value
         if value.type not in ("number", "name", "string", "date", "bool"):  # ids are as written
-            ctx.error("SG104", value, f"`src` must be a source id such as 001, not {value.raw!r}"[:200])
+            ctx.error(
+                "SG104", value, f"`src` must be a source id such as 001, not {written(value.raw)}"[:200]
+            )
             continue
         source_id = value.text if value.type == "string" else value.raw
         ids.append(source_id or "")
@@ -81,7 +83,7 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
         ctx.error(
             "SG303",
             ctx.keywords["quote"].value,
-            f"quote not found in source {names}: {quote[:80]!r}{'…' if len(quote) > 80 else ''}",
+            f'quote not found in source {names}: "{quote[:80]}{"…" if len(quote) > 80 else ""}"',
             help="quotes are compared ignoring case, spacing and curly quotes; "
             "check the wording against the source text",
         )

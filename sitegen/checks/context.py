@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sitegen.annotations import Annotation, Arg, Value
 from sitegen.config import SiteConfig
-from sitegen.diagnostics import Diagnostic, Span, error, warning
+from sitegen.diagnostics import Diagnostic, Span, error, warning, written
 from sitegen.prose import show_number
 from sitegen.rules import Body, Rule, RuleError
 from sitegen.site import Source
@@ -142,7 +142,7 @@ class Ctx:
             self.error(
                 "SG105",
                 arg,
-                f"`{self.ann.kind}` takes no positional argument {arg.value.raw!r}"[:200],
+                f"`{self.ann.kind}` takes no positional argument {written(arg.value.raw)}"[:200],
                 help=f"write it as key=value; see `{self.ann.kind}` in the README",
             )
 
@@ -205,7 +205,7 @@ class Ctx:
                 self.figures.append(number)
         else:
             wanted = "a percentage such as 52%" if percent else "a number"
-            self.error("SG104", value, f"{what} must be {wanted}, not {value.raw!r}"[:200])
+            self.error("SG104", value, f"{what} must be {wanted}, not {written(value.raw)}"[:200])
             return None
         if number is None:
             return None
@@ -237,7 +237,7 @@ class Ctx:
         if arg is None:
             return None
         if arg.value.type != "bool":
-            self.error("SG104", arg.value, f"`{key}` must be yes or no, not {arg.value.raw!r}"[:200])
+            self.error("SG104", arg.value, f"`{key}` must be yes or no, not {written(arg.value.raw)}"[:200])
             return None
         return arg.value.flag
 
@@ -250,7 +250,7 @@ class Ctx:
             self.error(
                 "SG104",
                 arg.value,
-                f"`{key}` must be {' or '.join(options)}, not {raw!r}"[:200],
+                f"`{key}` must be {' or '.join(options)}, not {written(raw)}"[:200],
                 help=did_you_mean(raw, options),
             )
             return None
@@ -266,7 +266,9 @@ class Ctx:
             return self.article_date
         if arg.value.type != "date" or arg.value.date is None:
             self.error(
-                "SG104", arg.value, f"`date` must be a real date YYYY-MM-DD, not {arg.value.raw!r}"[:200]
+                "SG104",
+                arg.value,
+                f"`date` must be a real date YYYY-MM-DD, not {written(arg.value.raw)}"[:200],
             )
             return self.article_date
         return arg.value.date
@@ -292,7 +294,7 @@ class Ctx:
             return None
         arg = self.positional[0]
         if arg.value.type != "name":
-            self.error("SG104", arg, f"expected a body name here, not {arg.value.raw!r}"[:200])
+            self.error("SG104", arg, f"expected a body name here, not {written(arg.value.raw)}"[:200])
             return None
         return self.body(arg.value.raw, arg)
 

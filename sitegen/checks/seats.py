@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sitegen.annotations import Arg
 from sitegen.checks.context import NAMES_NO_RULE, UNKNOWN_RULE, Ctx, did_you_mean
+from sitegen.diagnostics import written
 from sitegen.prose import show_number as n
 from sitegen.rules import Body
 
@@ -34,7 +35,7 @@ def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day) -> str | None:
             ctx.error(
                 "SG104",
                 arg.value,
-                f"`{key}` takes N/TOTAL seats, e.g. {key}=178/342, not {arg.value.raw!r}"[:200],
+                f"`{key}` takes N/TOTAL seats, e.g. {key}=178/342, not {written(arg.value.raw)}"[:200],
             )
         return None
     body = ctx.body(key, arg)
@@ -198,7 +199,7 @@ def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int |
         needed = ctx.number(value, "`needs`", figure=False)
         return needed, n(needed) if needed is not None else ""
     if value.type != "name":
-        ctx.error("SG104", value, f"`needs` must be a rule name or a number, not {value.raw!r}"[:200])
+        ctx.error("SG104", value, f"`needs` must be a rule name or a number, not {written(value.raw)}"[:200])
         return None, ""
     rule = ctx.rule(value.raw)
     if rule is None:

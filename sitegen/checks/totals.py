@@ -7,6 +7,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from sitegen.annotations import Arg
 from sitegen.checks.context import Ctx
+from sitegen.diagnostics import written
 from sitegen.prose import show_number as n
 
 Show = Callable[[Decimal], str]  # how a figure is written in a message: 52, or 25.7% of a share
@@ -178,7 +179,7 @@ def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]], show: Show) -> str:
     top = ranked[0][1]
     leaders = [c for c, v in ranked if v == top]
     if arg.value.type not in _NAMES:
-        ctx.error("SG104", arg.value, f"`winner` must be a candidate's name, not {name!r}"[:200])
+        ctx.error("SG104", arg.value, f"`winner` must be a candidate's name, not {written(name)}"[:200])
     elif name not in dict(ranked):
         ctx.error(
             "SG207",
@@ -345,7 +346,7 @@ def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value
             ctx.error(
                 "SG105",
                 arg,
-                f"`pct` does not take {v.raw!r} here"[:200],
+                f"`pct` does not take {written(v.raw)} here"[:200],
                 help="write <<pct N/M P%>> or <<pct part=N whole=M value=P%>>",
             )
     return part, whole, value
