@@ -58,11 +58,13 @@ def parse_article(path: str, text: str, *, for_render: bool = True) -> Document:
 
 def _too_deep(path: str, lines: list[str], index: int) -> Diagnostic:
     line = lines[index] if index < len(lines) else ""
+    levels = MAX_NESTING - 1  # markdown-it reads a level only while it is below maxNesting
     return error(
         "SG501",
         Span(path, index + 1, 1, index + 1, max(len(line), 1) + 1),
-        f"nested too deep: Markdown reads {MAX_NESTING} levels of lists and block quotes (a list item"
-        " counts two) and drops what is deeper, from here on, which would be neither checked nor published",
+        f"nested too deep: Markdown reads {levels} levels of block quotes and lists, a block quote counting"
+        f" one and a list item two ({levels} block quotes, or {levels // 2} lists one in another), and drops"
+        " what is deeper, from here on, which would be neither checked nor published",
         "nest lists and block quotes less deeply",
     )
 

@@ -189,3 +189,27 @@ def test_an_unterminated_annotation_says_what_came_first(body: str, says: str) -
 
     doc = parse_article("a.md", f"---\ntitle: T\ndate: 2021-01-01\n---\n{body}\n")
     assert says in doc.annotations[0].parsed.message
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        ("> " * 19 + "deep.", False),
+        ("> " * 20 + "deep.", True),
+        ("\n".join("  " * depth + "- item" for depth in range(9)), False),
+        ("\n".join("  " * depth + "- item" for depth in range(10)), True),
+    ],
+)
+def test_the_nesting_limit_is_the_one_its_message_states(
+    body: str, refused: bool, fixture_site: Path
+) -> None:
+    """19 block quotes or 9 lists one in another are read; one level more is SG501, whose message
+    says so with the same numbers."""
+    from sitegen.pipeline import check_site
+
+    text = f"---\ntitle: Case\ndate: 2022-04-01\n---\n{body}\n"
+    write_files(fixture_site, {"content/articles/case.md": text})
+    found = [d.message for d in check_site(fixture_site, use_cache=False).diagnostics if d.code == "SG501"]
+    assert bool(found) == refused, found
+    if refused:
+        assert "reads 19 levels" in found[0] and "(19 block quotes, or 9 lists one in another)" in found[0]
