@@ -1,6 +1,8 @@
 """Coverage-guided fuzzing of the annotation parser and checker (atheris; not run in CI).
 
-    pip install atheris
+atheris is not among the `test` extras: install it first, beside sitegen's own dependencies.
+
+    python -m pip install atheris
     python fuzz/fuzz_check.py fuzz/corpus -max_total_time=300
 
 Every input becomes the body of an article checked against tests/fixtures/site. The only
