@@ -305,7 +305,10 @@ def _load_source(site: Site, rel: str) -> None:
     if not is_source_id(source_id):
         site.diagnostics.append(
             error(
-                "SG501", Span.point(rel), f"source id {source_id!r} must be letters, digits, `-`, `_` or `.`"
+                "SG501",
+                Span.point(rel),
+                f"source id {source_id!r} must start with a letter or digit and hold only letters, digits"
+                f" (of any script), `-`, `_` and `.`, at most {MAX_SOURCE_ID} characters and 255 bytes",
             )
         )
         return

@@ -213,3 +213,18 @@ def test_the_nesting_limit_is_the_one_its_message_states(
     assert bool(found) == refused, found
     if refused:
         assert "reads 19 levels" in found[0] and "(19 block quotes, or 9 lists one in another)" in found[0]
+
+
+
+SOURCE_FILE = "---\ntitle: T\npublisher: P\ndate: 2021-03-05\n---\nText.\n"
+
+
+@pytest.mark.parametrize("name", ["_bad", "-lead", "a b", "x" * 101])
+def test_a_bad_source_id_is_told_the_whole_rule(name: str, fixture_site: Path) -> None:
+    """`_bad` is made of allowed characters: the message must also say where it has to start."""
+    from sitegen.pipeline import check_site
+
+    write_files(fixture_site, {f"content/sources/{name}.md": SOURCE_FILE})
+    diags = check_site(fixture_site, use_cache=False).diagnostics
+    [message] = [d.message for d in diags if d.code == "SG501"]
+    assert "must start with a letter or digit" in message and "at most 100 characters" in message
