@@ -22,6 +22,9 @@ from sitegen.diagnostics import (
 )
 
 EXIT_USAGE = 2
+OUT_HELP = (
+    "output directory (default: SITE/public; a relative DIR is relative to the current directory, not SITE)"
+)
 
 
 def _job_count(text: str) -> int:
@@ -61,13 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     common(check)
     build = commands.add_parser("build", help="check, render and publish the site")
     common(build)
-    build.add_argument("--out", metavar="DIR", help="output directory (default: SITE/public)")
+    build.add_argument("--out", metavar="DIR", help=OUT_HELP)
     build.add_argument("--drafts", action="store_true", help="publish drafts too")
     watch = commands.add_parser("watch", help="build, serve and rebuild on every change")
-    watch.add_argument("site", nargs="?", default=".", metavar="SITE")
-    watch.add_argument("--host", default="127.0.0.1")
-    watch.add_argument("--port", type=int, default=8000)
-    watch.add_argument("--out", metavar="DIR")
+    watch.add_argument("site", nargs="?", default=".", metavar="SITE", help="site directory (default: .)")
+    watch.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this machine only)"
+    )
+    watch.add_argument(
+        "--port", type=int, default=8000, help="port to serve on (default: 8000; 0 picks a free one)"
+    )
+    watch.add_argument("--out", metavar="DIR", help=OUT_HELP)
     watch.add_argument("--drafts", action="store_true", help="show drafts too")
     init = commands.add_parser("init", help="create a new site that builds clean")
     init.add_argument("dir", metavar="DIR")

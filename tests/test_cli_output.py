@@ -72,3 +72,15 @@ def test_an_empty_out_is_a_usage_error_not_the_default(tmp_path: Path) -> None:
     run = subprocess.run(_sitegen("build", str(site), "--out", ""), capture_output=True, timeout=60)
     assert run.returncode == 2 and "--out needs a directory" in run.stderr.decode()
     assert not (site / "public").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "watch"])
+def test_help_describes_every_argument_with_its_default(command: str, capsys) -> None:
+    from sitegen.cli import main
+
+    assert main([command, "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "site directory (default: .)" in shown
+    assert "default: SITE/public; a relative DIR is relative to the current directory, not SITE" in shown
+    if command == "watch":
+        assert "(default: 127.0.0.1" in shown and "(default: 8000" in shown
