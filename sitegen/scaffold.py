@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 SKELETON = Path(__file__).parent / "skeleton"
+# what the new site keeps out of git: the output and the cache (which also ignores itself)
+GITIGNORE = ("public/", ".sitegen-cache/")
 
 
 def init_site(target: Path) -> int:
@@ -21,6 +23,7 @@ def init_site(target: Path) -> int:
         return 2
     try:
         shutil.copytree(SKELETON, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        _ignore_output(target / ".gitignore")
     except OSError as exc:
         print(f"sitegen: cannot create {target}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -35,3 +38,15 @@ def _free(target: Path) -> bool:
     """Empty, or holding only dot-files (a fresh `git init`) that no file of the new site replaces."""
     ours = {entry.name for entry in SKELETON.iterdir()}
     return all(entry.name.startswith(".") and entry.name not in ours for entry in target.iterdir())
+
+
+def _ignore_output(path: Path) -> None:
+    """A .gitignore naming the output and the cache; one already there (a cloned, empty
+    repository's) keeps its lines and gets those of these it lacks."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    have = {line.strip() for line in text.splitlines()}
+    missing = [entry for entry in GITIGNORE if entry not in have]
+    if missing:
+        lead = "\n" if text and not text.endswith("\n") else ""
+        with path.open("a", encoding="utf-8") as file:
+            file.write(lead + "".join(f"{entry}\n" for entry in missing))

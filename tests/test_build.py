@@ -401,6 +401,29 @@ def test_init_site_builds_clean_under_strict(tmp_path: Path) -> None:
     assert main(["init", str(target)]) == 2
 
 
+def test_init_writes_a_gitignore_for_the_output_and_the_cache(tmp_path: Path) -> None:
+    target = tmp_path / "new"
+    assert main(["init", str(target)]) == 0
+    assert (target / ".gitignore").read_text() == "public/\n.sitegen-cache/\n"
+    assert main(["build", str(target), "--strict"]) == 0
+    assert (target / ".sitegen-cache" / ".gitignore").read_text() == "*\n"  # the cache still ignores itself
+    # one already there (an empty clone's) keeps its lines and gets only the ones it lacks
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / ".gitignore").write_text("*.log\npublic/")
+    assert main(["init", str(kept)]) == 0
+    assert (kept / ".gitignore").read_text() == "*.log\npublic/\n.sitegen-cache/\n"
+
+
+def test_init_prose_shows_figures_not_fact_names(tmp_path: Path) -> None:
+    """Facts are not substituted into prose: the new site's text must not show `@name` to readers."""
+    target = tmp_path / "new"
+    assert main(["init", str(target)]) == 0
+    assert main(["build", str(target), "--strict"]) == 0
+    for page in (target / "public" / "articles").rglob("*.html"):
+        assert "@coalition_seats" not in page.read_text()
+
+
 def test_init_takes_a_folder_holding_only_dot_files_and_quotes_it_in_its_hint(tmp_path: Path, capsys) -> None:
     target = tmp_path / "my site"
     (target / ".git").mkdir(parents=True)
