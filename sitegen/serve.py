@@ -1,8 +1,8 @@
 """The HTTP side of `sitegen watch`: the output served over HTTP, live reload over SSE.
 
-Standard library only: `http.server.ThreadingHTTPServer` in a daemon thread.  Every page
-carries `SCRIPT_TAG` (put there by the build through `live_reload`, or added while serving
-for pages whose templates leave it out); the script listens on `/__sitegen/events`:
+Standard library only: `http.server.ThreadingHTTPServer` in a daemon thread.  Every HTML
+page gets `SCRIPT_TAG` as it is served (no file on disk holds it: templates' `live_reload`
+is always empty); the script listens on `/__sitegen/events`:
 `reload` after a good rebuild, `error` after a failed one, whose overlay (HTML escaped by
 the server) it draws over the last good page.  `/__sitegen/status` is the same as JSON.
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.config import CONFIG_FILE, SiteConfig, load_config
-from sitegen.diagnostics import Diagnostic, Span, error
+from sitegen.diagnostics import Diagnostic, Span, error, written
 from sitegen.frontmatter import as_date, as_text, read_front_matter
 from sitegen.text import clean_text, may_need_cleaning, web_address
 
@@ -307,8 +307,8 @@ def _load_source(site: Site, rel: str) -> None:
             error(
                 "SG501",
                 Span.point(rel),
-                f"source id {source_id!r} must start with a letter or digit and hold only letters, digits"
-                f" (of any script), `-`, `_` and `.`, at most {MAX_SOURCE_ID} characters and 255 bytes",
+                f"source id {written(source_id)} must start with a letter or digit and hold only letters,"
+                f" digits (of any script), `-`, `_` and `.`, at most {MAX_SOURCE_ID} characters and 255 bytes",
             )
         )
         return
@@ -326,7 +326,9 @@ def _load_source(site: Site, rel: str) -> None:
         url = None
     if source_id in site.sources:
         first = site.sources[source_id].path
-        diags.append(error("SG501", Span.point(rel), f"source id {source_id!r} is already used by {first}"))
+        diags.append(
+            error("SG501", Span.point(rel), f"source id {written(source_id)} is already used by {first}")
+        )
     site.diagnostics.extend(diags)
     if source_id not in site.sources:
         body = "\n".join(text.split("\n")[body_line - 1 :]) if yaml_text is not None else text

@@ -132,4 +132,7 @@ def where(span: Span) -> str:
 def _how_to_add(source_id: str) -> str:
     if is_source_id(source_id):
         return f"add content/sources/{source_id}.md"
-    return "a source id is letters, digits, `-`, `_` or `.`, the name of its file in content/sources"
+    return (
+        "a source id is the name of its file in content/sources: a letter or digit, then letters,"
+        " digits, `-`, `_` or `.`"
+    )
