@@ -308,7 +308,8 @@ def _load_source(site: Site, rel: str) -> None:
                 "SG501",
                 Span.point(rel),
                 f"source id {written(source_id)} must start with a letter or digit and hold only letters,"
-                f" digits (of any script), `-`, `_` and `.`, at most {MAX_SOURCE_ID} characters and 255 bytes",
+                f" digits (of any script), `-`, `_` and `.`, at most {MAX_SOURCE_ID} characters"
+                " and 255 bytes",
             )
         )
         return
