@@ -77,13 +77,14 @@ class ScanMemo:
     any line: where one is inside a string, the path that began there is not.
     """
 
-    __slots__ = ("src", "paths", "stopped")
+    __slots__ = ("src", "paths", "stopped", "in_string")
     KEEP = 4
 
     def __init__(self) -> None:
         self.src: str | None = None
         self.paths: list[tuple[int, int, list[tuple[int, int]]]] = []  # (first, last, strings)
         self.stopped = -1  # where the last failed search stopped: a line's end, or the next `<<`
+        self.in_string = False  # whether it stopped inside a string that was never closed
 
     def fails(self, src: str, position: int) -> bool:
         if src is not self.src:
@@ -93,6 +94,7 @@ class ScanMemo:
                 index = bisect.bisect_left(strings, (position, -1)) - 1
                 if index < 0 or not strings[index][0] < position <= strings[index][1]:
                     self.stopped = last  # the same path: it stops where that one did
+                    self.in_string = bool(strings) and strings[-1][1] == last
                     return True
         return False
 
@@ -101,6 +103,7 @@ class ScanMemo:
             self.src, self.paths = src, []
         self.paths = [(first, last, strings), *self.paths[: self.KEEP - 1]]
         self.stopped = last
+        self.in_string = bool(strings) and strings[-1][1] == last
 
 
 def find_end(src: str, start: int, memo: ScanMemo | None = None) -> int | None:

@@ -66,6 +66,7 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
             token.content = src[pos : min(line_end, pos + 80)]
             # the search for `>>` stopped at another `<<` outside a string, not at the line's end
             meta["before_next"] = end is None and src.startswith("<<", memo.stopped)
+            meta["in_string"] = end is None and memo.in_string
         token.meta = meta
     state.pos = stop
     return True
@@ -334,18 +335,27 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
             line, column = where.place(child)
             raw = child.content
             parsed: Annotation | SyntaxProblem = (
-                parse_annotation(raw)
-                if child.meta.get("terminated")
-                else SyntaxProblem(
-                    "unterminated annotation: `<<` needs a closing `>>` "
-                    + ("before the next `<<`" if child.meta.get("before_next") else "on the same line"),
-                    0,
-                    2,
-                    r"write \<< for a literal `<<` in prose",
-                )
+                parse_annotation(raw) if child.meta.get("terminated") else _unterminated(child.meta)
             )
             placed.append(Placed(child, parsed, line, column, text, raw))
     return placed
+
+
+def _unterminated(meta: dict) -> SyntaxProblem:
+    if meta.get("in_string"):
+        return SyntaxProblem(
+            "unterminated annotation: a string in it is never closed (a `>>` in a string is text)",
+            0,
+            2,
+            'close the string with `"`; write \\" for a quote inside it',
+        )
+    where = "before the next `<<`" if meta.get("before_next") else "on the same line"
+    return SyntaxProblem(
+        f"unterminated annotation: `<<` needs a closing `>>` {where}",
+        0,
+        2,
+        r"write \<< for a literal `<<` in prose",
+    )
 
 
 class _BlockLines:

@@ -180,8 +180,10 @@ def test_a_yaml_error_that_is_no_open_quote_keeps_the_plain_help() -> None:
     ("body", "says"),
     [
         ("a << b and <<seats NA=1/2>>", "before the next `<<`"),
-        # the `<<` inside its own string is no next annotation
-        ('He said <<claim src=001 quote="a << b', "on the same line"),
+        ("He said <<claim src=001 >", "on the same line"),
+        # the `<<` inside its own string is no next annotation; nor is a `>>` its end
+        ('He said <<claim src=001 quote="a << b', "a string in it is never closed"),
+        ('He said <<claim src=001 quote="x>> and more.', "a string in it is never closed"),
     ],
 )
 def test_an_unterminated_annotation_says_what_came_first(body: str, says: str) -> None:
