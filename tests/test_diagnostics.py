@@ -126,6 +126,10 @@ def test_the_line_shown_is_the_line_counted_at_line_feeds_only(separator: str) -
         # a long value is shortened visibly, never into another number
         (f"Seats <<threshold NA majority=1{'0' * 5000}>>.", "100000000000…000000 (5001 characters)"),
         ("A third <<pct 1/3 33.3333333333333333333%>>.", "has more decimal places than any figure"),
+        # SG201 shows the sum it compares with the body, and values as written
+        ("Cast <<votes NA for=300 against=40 abstain=5>>.", "300 + 40 + 5 = 345 votes cast, more than"),
+        ("Cast <<votes NA for=300 against=40 total=345>>.", "a total vote of 345, more than the body has"),
+        ('Said <<seats NA=178/342 majority="yes">>.', 'must be yes or no, not `"yes"`'),
     ],
 )
 def test_messages_show_the_figures_as_written(body: str, says: str, fixture_site: Path) -> None:

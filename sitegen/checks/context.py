@@ -327,13 +327,14 @@ class Ctx:
     def within_body(
         self, body: Body, day: dt.date | None, count: Decimal, node: Arg | Value | None, what: str
     ) -> None:
-        """SG201 when a count exceeds the larger of the body's seats and strength."""
+        """SG201 when a count exceeds the larger of the body's seats and strength.  `what` says
+        what the count is, `{n}` standing for it: "{n} votes cast", "a total of {n}"."""
         limit = max(body.seats, body.strength(day))
         if count > limit:
             self.error(
                 "SG201",
                 node,
-                f"{what} {show_number(count)} exceeds the size of the body: {self.size_words(body, day)}",
+                f"{what.format(n=show_number(count))}, more than the body has: {self.size_words(body, day)}",
             )
 
 

@@ -159,7 +159,7 @@ def check_votes(ctx: Ctx) -> str:
             day,
             counted,
             total_arg.value if total_arg else None,
-            "the total vote" if total is not None else "the votes cast",
+            "a total vote of {n}" if total is not None else f"{arithmetic} = {{n}} votes cast",
         )
     words = ", ".join(f"{n(v)} {_vote_word(k)}" for k, v in counts.items())
     words = f"{body.name + ' vote: ' if body else 'Vote: '}{words} (total {n(counted)})"

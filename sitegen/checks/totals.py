@@ -126,7 +126,7 @@ def check_tally(ctx: Ctx) -> str:
         )
     counted = total if total is not None else added
     if body is not None and not shares:  # a share is no number of seats
-        ctx.within_body(body, day, counted, total_arg.value if total_arg else None, "the tally's total")
+        ctx.within_body(body, day, counted, total_arg.value if total_arg else None, "a tally's total of {n}")
     ranked = sorted(candidates.items(), key=lambda item: item[1], reverse=True)
     words = ", ".join(f"{name} {show(v)}" for name, v in candidates.items())
     if invalid_arg:
