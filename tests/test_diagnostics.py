@@ -130,6 +130,11 @@ def test_the_line_shown_is_the_line_counted_at_line_feeds_only(separator: str) -
         ("Cast <<votes NA for=300 against=40 abstain=5>>.", "300 + 40 + 5 = 345 votes cast, more than"),
         ("Cast <<votes NA for=300 against=40 total=345>>.", "a total vote of 345, more than the body has"),
         ('Said <<seats NA=178/342 majority="yes">>.', 'must be yes or no, not `"yes"`'),
+        # a rule on the strength names the day that gave it (the case is dated 2022-04-01)
+        (
+            "Needs 172 <<threshold NA sitting_majority=172 date=2021-03-06>>.",
+            "floor(341/2)+1 (strength 341 on 2021-03-06) = 171, not 172",
+        ),
     ],
 )
 def test_messages_show_the_figures_as_written(body: str, says: str, fixture_site: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -308,6 +309,14 @@ class Ctx:
             self.error("SG204", None, exc.message)
             return None
 
+    def explain_rule(self, rule: Rule, body: Body, day: dt.date | None) -> str:
+        """The rule with the body's numbers in it; with the day, when a strength it uses is not the seats."""
+        strength = body.strength(day)
+        shown = rule.explain(body.seats, strength)
+        if day is None or strength == body.seats or not _USES_STRENGTH.search(rule.source):
+            return shown
+        return f"{shown} (strength {strength} on {day.isoformat()})"
+
     def size_words(self, body: Body, day: dt.date | None) -> str:
         strength = body.strength(day)
         if strength == body.seats:
@@ -336,6 +345,9 @@ class Ctx:
                 node,
                 f"{what.format(n=show_number(count))}, more than the body has: {self.size_words(body, day)}",
             )
+
+
+_USES_STRENGTH = re.compile(r"\bstrength\b")
 
 
 def _clipped(raw: str) -> str:

@@ -69,7 +69,7 @@ def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, arg: Arg) -
     needed = ctx.rule_value(rule, body, day)
     if needed is None:
         return ""
-    formula = rule.explain(body.seats, body.strength(day))
+    formula = ctx.explain_rule(rule, body, day)
     has = held >= needed
     if has != claim:
         relation = f"{n(held)} < {needed}" if not has else f"{n(held)} ≥ {needed}"
@@ -111,7 +111,7 @@ def check_threshold(ctx: Ctx) -> str:
         actual = ctx.rule_value(rule, body, day)
         if actual is None:
             continue
-        formula = rule.explain(body.seats, body.strength(day))
+        formula = ctx.explain_rule(rule, body, day)
         if stated != actual:
             ctx.error(
                 "SG204",
@@ -216,5 +216,5 @@ def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int |
         )
         return None, ""
     needed = ctx.rule_value(rule, body, day)
-    formula = rule.explain(body.seats, body.strength(day))
+    formula = ctx.explain_rule(rule, body, day)
     return needed, f"{value.raw} = {formula} = {needed}"
