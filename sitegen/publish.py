@@ -66,6 +66,11 @@ def check_out_dir(root: Path, out: Path) -> str | None:
             return f"--out {out} is inside the site's {own}/"
     if target.exists() and not target.is_dir():
         return f"--out {out} exists and is not a directory"
+    for above in target.parents:  # a folder cannot be made under a file
+        if above.is_dir():
+            return None
+        if above.exists():
+            return f"--out {out} cannot be made: {above} is a file, not a directory"
     return None
 
 

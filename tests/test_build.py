@@ -695,3 +695,15 @@ def test_the_sites_own_keys_reach_every_template(tmp_path: Path, fixture_site: P
         "tag.html": "tags/x/index.html",
     }
     assert "Checks &lt;b&gt;&amp; balances&lt;/b&gt;" in (out / pages[template]).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("below", ["pub", "a/b/pub"])
+def test_an_out_under_a_file_is_refused_by_name_before_the_build(
+    tmp_path: Path, fixture_site: Path, capsys, below: str
+) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    out = tmp_path / "afile" / below
+    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    blocker = tmp_path / "afile"
+    assert error == f"refusing to build: --out {out} cannot be made: {blocker} is a file, not a directory"
