@@ -239,3 +239,35 @@ def test_a_bad_source_id_is_told_the_whole_rule(name: str, fixture_site: Path) -
     diags = check_site(fixture_site, use_cache=False).diagnostics
     [message] = [d.message for d in diags if d.code == "SG501"]
     assert "must start with a letter or digit" in message and "at most 100 characters" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "helps"),
+    [
+        # the body's size is no argument to change: the help points at the parts
+        ("Seats <<sum NA gov=178 opp=160 date=2021-03-06>>.", "leave 3 seats of the 341 filled seats"),
+        ("Seats <<sum NA gov=178 opp=170>>.", "come to 6 seats more than the 342 seats"),
+        # flipping one majority= for two bodies that differ only moves the error
+        (
+            "Seats <<seats Senate=53/100 NA=160/342 majority=yes>>.",
+            "the Senate has a majority and the National Assembly has not: give each body an annotation",
+        ),
+        # the figure may be right and the rule the wrong one
+        (
+            "Needs <<threshold NA majority=171 date=2021-03-06>>.",
+            "write majority=172, or, if 171 is right, name the rule that gives it: `sitting_majority`",
+        ),
+        # a total of the seats where the counts add up to the strength
+        (
+            "Cast <<votes NA for=178 against=160 absent=3 total=342 date=2021-03-06>>.",
+            "341 is the National Assembly's strength on 2021-03-06 and 342 its seats",
+        ),
+    ],
+)
+def test_helps_point_at_what_to_change(body: str, helps: str, fixture_site: Path) -> None:
+    from sitegen.pipeline import check_site
+
+    text = f"---\ntitle: Case\ndate: 2022-04-01\n---\n{body}\n"
+    write_files(fixture_site, {"content/articles/case.md": text})
+    found = [d.help or "" for d in check_site(fixture_site, use_cache=False).diagnostics]
+    assert any(helps in h for h in found), found

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from sitegen.annotations import Arg
 from sitegen.checks.context import NAMES_NO_RULE, UNKNOWN_RULE, Ctx, did_you_mean
 from sitegen.diagnostics import written
 from sitegen.prose import show_number as n
-from sitegen.rules import Body
+from sitegen.rules import Body, RuleError
 
 SEATS_KEYS = ("majority", "date", "prose")
 
@@ -22,11 +23,26 @@ def check_seats(ctx: Ctx) -> str:
     if not entries:
         ctx.error("SG103", None, "`seats` needs at least one BODY=N/TOTAL, e.g. NA=178/342")
         return "seats: nothing to check"
-    parts = [_seats_entry(ctx, arg, claim, day) for arg in entries]
+    verdicts: dict[str, bool] = {}  # body name -> whether it has a majority
+    parts = [_seats_entry(ctx, arg, claim, day, verdicts) for arg in entries]
+    if len(set(verdicts.values())) > 1:
+        _one_claim_for_bodies_that_differ(ctx, verdicts)
     return "; ".join(p for p in parts if p)
 
 
-def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day) -> str | None:
+def _one_claim_for_bodies_that_differ(ctx: Ctx, verdicts: dict[str, bool]) -> None:
+    """No one `majority=` is right for all the bodies: flipping it, as each SG203's help said,
+    would only move the error to the other body."""
+    has = [name for name, yes in verdicts.items() if yes]
+    lacks = [name for name, yes in verdicts.items() if not yes]
+    advice = (
+        f"one `majority=` speaks for every body here, but the {' and the '.join(has)} has a majority"
+        f" and the {' and the '.join(lacks)} has not: give each body an annotation of its own"
+    )
+    ctx.diagnostics[:] = [replace(d, help=advice) if d.code == "SG203" else d for d in ctx.diagnostics]
+
+
+def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day, verdicts: dict[str, bool]) -> str | None:
     key = arg.key or ""
     if arg.value.type != "ratio":
         if key not in ctx.site.config.bodies:
@@ -59,10 +75,10 @@ def _seats_entry(ctx: Ctx, arg: Arg, claim: bool | None, day) -> str | None:
         words += f" (its strength on {day}; {body.seats - strength} vacant)"
     if claim is None:
         return words
-    return words + _majority(ctx, body, held, claim, day, arg)
+    return words + _majority(ctx, body, held, claim, day, verdicts)
 
 
-def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, arg: Arg) -> str:
+def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, verdicts: dict[str, bool]) -> str:
     rule = ctx.rule("majority")
     if rule is None:
         return ""
@@ -70,7 +86,7 @@ def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, arg: Arg) -
     if needed is None:
         return ""
     formula = ctx.explain_rule(rule, body, day)
-    has = held >= needed
+    has = verdicts[body.name] = held >= needed
     if has != claim:
         relation = f"{n(held)} < {needed}" if not has else f"{n(held)} ≥ {needed}"
         ctx.error(
@@ -82,6 +98,23 @@ def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, arg: Arg) -
         )
     mark = "majority ✓" if has else "no majority ✓"
     return f"; simple majority {needed} ({formula}) — {mark}"
+
+
+def _rules_giving(ctx: Ctx, value: Decimal, body: Body, day, but: str) -> str:
+    """The site's other rules that give the stated value: the figure may be right and the
+    rule named the wrong one (a majority of the members sitting, not of all seats)."""
+    giving = []
+    for name, rule in sorted(ctx.site.config.rules.items()):
+        if name == but:
+            continue
+        try:
+            if rule.evaluate(body.seats, body.strength(day)) == value:
+                giving.append(f"`{name}`")
+        except RuleError:
+            continue
+    if not giving:
+        return ""
+    return f", or, if {n(value)} is right, name the rule that gives it: {' or '.join(giving)}"
 
 
 def check_threshold(ctx: Ctx) -> str:
@@ -117,7 +150,7 @@ def check_threshold(ctx: Ctx) -> str:
                 "SG204",
                 arg.value,
                 f"{arg.key} of the {body.name} is {formula} = {actual}, not {n(stated)}",
-                help=f"write {arg.key}={actual}",
+                help=f"write {arg.key}={actual}" + _rules_giving(ctx, stated, body, day, arg.key or ""),
             )
         parts.append(f"{body.name}: {arg.key} = {formula} = {actual} ✓")
     return "; ".join(parts) or "threshold"
@@ -125,6 +158,20 @@ def check_threshold(ctx: Ctx) -> str:
 
 VOTE_COUNTS = ("for", "against", "abstain", "absent")
 VOTE_KEYS = (*VOTE_COUNTS, "total", "needs", "result", "date", "prose")
+
+
+def _size_mixed_up(ctx: Ctx, body: Body | None, day, added: Decimal, total: Decimal) -> str | None:
+    """A total that is the body's seats where the counts add up to its strength, or the
+    other way round: the commonest way for a vote's figures to miss by a vacancy or two."""
+    if body is None:
+        return None
+    sizes = {body.seats: "seats", body.strength(day): f"strength on {day}"}
+    if len(sizes) < 2 or added not in sizes or total not in sizes:
+        return None
+    return (
+        f"{n(added)} is the {body.name}'s {sizes[int(added)]} and {n(total)} its {sizes[int(total)]}:"
+        " a count is missing or wrong, or total= names the other size"
+    )
 
 
 def check_votes(ctx: Ctx) -> str:
@@ -151,6 +198,7 @@ def check_votes(ctx: Ctx) -> str:
             "SG205",
             None,  # the parts and the total together: the whole annotation (SPEC §4)
             f"the votes do not add up: {arithmetic} = {n(added)}, but total is {n(total)}",
+            help=_size_mixed_up(ctx, body, day, added, total),
         )
     counted = total if total is not None else added
     if body is not None:

@@ -271,13 +271,26 @@ def check_sum(ctx: Ctx) -> str:
             "SG205",
             None,
             f"the parts do not add up: {arithmetic}, but {ctx.size_words(body, day)}",
-            help=ctx.size_help(body, day),
+            help=_gap_help(added, sizes),
         )
     held = f"{prefix}{_labelled(parts, show)} = {n(added)} seats"
     vacant = body.seats - sizes[1]
     if added == sizes[1] != body.seats:  # as `seats` says it: the reader sees why it is not the seats
         return f"{held}, its strength on {day} ({vacant} vacant) ✓"
     return f"{held} ✓"
+
+
+def _gap_help(added: Decimal, sizes: tuple[int, int]) -> str:
+    """What a `sum` of a body's seats lacks or has too many of: a part to add or to mend
+    (the body's size is no argument to change, so "use 342" would help no one)."""
+    seats, strength = sizes
+    nearest = min({seats, strength}, key=lambda size: abs(size - added))
+    gap = nearest - added
+    amount = f"{n(abs(gap))} {'seat' if abs(gap) == 1 else 'seats'}"
+    whole = f"the {seats} seats" if nearest == seats else f"the {strength} filled seats"
+    if gap > 0:
+        return f"the parts leave {amount} of {whole} unaccounted for: add the missing part, or correct one"
+    return f"the parts come to {amount} more than {whole}: correct a part"
 
 
 def _labelled(parts: dict[str, Decimal], show: Show) -> str:
