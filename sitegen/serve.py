@@ -3,7 +3,7 @@
 Standard library only: `http.server.ThreadingHTTPServer` in a daemon thread.  Every HTML
 page gets `SCRIPT_TAG` as it is served (no file on disk holds it: templates' `live_reload`
 is always empty); the script listens on `/__sitegen/events`:
-`reload` after a good rebuild, `error` after a failed one, whose overlay (HTML escaped by
+`reload` after a good rebuild, `failed` after a failed one, whose overlay (HTML escaped by
 the server) it draws over the last good page.  `/__sitegen/status` is the same as JSON.
 
 While a quick rebuild publishes the site-wide pages, the edited articles' own pages are
@@ -55,10 +55,20 @@ LIVE_JS = r"""(() => {
   "use strict";
   const me = document.currentScript;
   const page = me ? me.dataset.sitegenBuild : "";
-  let host = null;
-  const hide = () => { if (host) { host.remove(); host = null; } };
+  let host = null, before = null;
+  const onKey = (event) => { if (event.key === "Escape") hide(); };
+  const hide = () => {
+    if (!host) return;
+    host.remove();
+    host = null;
+    removeEventListener("keydown", onKey, true);
+    if (before && before.isConnected && before.focus) before.focus();  /* back where the reader was */
+    before = null;
+  };
   const show = (html) => {
+    const keep = host ? before : document.activeElement;
     hide();
+    before = keep;
     host = document.createElement("div");
     host.id = "sitegen-overlay";
     const root = host.attachShadow({mode: "open"});
@@ -66,6 +76,10 @@ LIVE_JS = r"""(() => {
     const close = root.querySelector("button");
     if (close) close.addEventListener("click", hide);
     document.body.appendChild(host);
+    /* a modal dialog over the page: focus goes to it, Escape closes it */
+    const dialog = root.querySelector("[role=alertdialog]");
+    if (dialog) { dialog.tabIndex = -1; dialog.focus({preventScroll: true}); }
+    addEventListener("keydown", onKey, true);
   };
   /* a build id is "<server>-<generation>": only a newer generation (or another server) reloads */
   const newer = (build) => {
@@ -85,7 +99,7 @@ LIVE_JS = r"""(() => {
   };
   const own = () => {
     stream = new EventSource("/__sitegen/events");
-    for (const name of ["hello", "reload", "error", "preview"]) {
+    for (const name of ["hello", "reload", "failed", "preview"]) {
       stream.addEventListener(name, (event) => { if (event.data) handle(name, JSON.parse(event.data)); });
     }
     /* refused (too many streams) or the server gone for good: try again, never give up */
@@ -123,7 +137,7 @@ WORKER_JS = r"""(() => {
   const send = (message) => { for (const port of ports) port.postMessage(message); };
   const connect = () => {
     stream = new EventSource("/__sitegen/events");
-    for (const name of ["hello", "reload", "error", "preview"]) {
+    for (const name of ["hello", "reload", "failed", "preview"]) {
       stream.addEventListener(name, (event) => {
         if (!event.data) return;
         const message = {name, data: JSON.parse(event.data)};
@@ -196,7 +210,9 @@ class Hub:
                 status["build"] = f"{self._instance}-{status['generation']}"
             self._preview, self._preview_generation = {}, 0
             self._status = status
-            self._broadcast(_event("reload" if ok else "error", status))
+            # not "error": an EventSource fires its onerror for a message of that name too,
+            # and the shared worker took that for a lost stream and forgot the failure
+            self._broadcast(_event("reload" if ok else "failed", status))
             return status
 
     def _broadcast(self, message: bytes) -> None:

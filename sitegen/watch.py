@@ -441,7 +441,7 @@ def overlay_html(
             f'<p class="sg-loc">{escape(s.file)}:{s.line}:{s.column}</p>{snippet}{help_html}</li>'
         )
     return (
-        f'{_STYLE}<div class="sg" role="alertdialog" aria-modal="false" aria-labelledby="sg-title">'
+        f'{_STYLE}<div class="sg" role="alertdialog" aria-modal="true" aria-labelledby="sg-title">'
         f'<div class="sg-panel"><button type="button" aria-label="Dismiss">×</button>'
         f'<h2 id="sg-title">{title}</h2><p>The last good version of the site stays served; '
         f"this goes away after the next good build.</p><ol>{''.join(items)}</ol></div></div>"

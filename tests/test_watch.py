@@ -233,7 +233,7 @@ def test_failed_build_keeps_last_good_site_and_shows_overlay(watch) -> None:
         assert events.next()[0] == "hello"
         w.edit(ARTICLE_REL, BROKEN)
         name, data = events.next()
-        assert name == "error" and not data["ok"]
+        assert name == "failed" and not data["ok"]
         assert [d["code"] for d in data["diagnostics"]] == ["SG202"]
         html = data["html"]
         assert "error[SG202]" in html and "does not match" in html
@@ -550,6 +550,30 @@ def test_browser_reloads_by_itself_and_shows_the_overlay(watch) -> None:
         page.wait_for_function("!document.body.innerText.includes('allies still hold')")
         page.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
         assert page.locator("#sitegen-overlay").count() == 0
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_a_tab_opened_after_a_failed_build_shows_the_overlay_and_escape_closes_it(watch) -> None:
+    """The tabs share one stream: a failure it carried once is what every later tab is told.
+    The overlay is a modal dialog: it takes the focus, and Escape gives it back."""
+    w = watch()
+    first_build(w)
+    with _chromium() as context:
+        first = context.new_page()
+        first.goto(w.url + "articles/first/")
+        first.wait_for_function("document.documentElement.dataset.sitegenLive === '1'")
+        w.edit(ARTICLE_REL, BROKEN)
+        first.locator("#sitegen-overlay .sg").wait_for(state="visible")
+        assert first.evaluate("document.activeElement && document.activeElement.id") == "sitegen-overlay"
+        first.keyboard.press("Escape")
+        assert first.locator("#sitegen-overlay").count() == 0
+        for path in ("", "checks/"):
+            late = context.new_page()
+            late.goto(w.url + path)
+            late.locator("#sitegen-overlay .sg").wait_for(state="visible")
+            assert "error[SG202]" in late.locator("#sitegen-overlay .sg").inner_text()
+        first.reload()
+        first.locator("#sitegen-overlay .sg").wait_for(state="visible")
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
