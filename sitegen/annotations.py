@@ -237,12 +237,18 @@ def _lex(text: str) -> list[Tok] | SyntaxProblem:
             hint = None
             if ch == "'":
                 hint = 'strings are written in double quotes: quote="..."'
+            elif ch in _TYPOGRAPHIC_QUOTES:
+                hint = 'strings are written in straight double quotes ("), not typographic ones'
             elif ch == "<":
                 hint = r"write \<< for a literal `<<` in prose"
             elif index and tokens[index - 1][0] in _NUMERIC and tokens[index - 1][2] == pos:
                 hint = _quote_hint(text, tokens[index - 1][1])
-            return SyntaxProblem(f"unexpected character {ch!r} in annotation", pos, pos + 1, hint)
+            shown = f"`{ch}`" if ch.isprintable() and not ch.isspace() else repr(ch)
+            return SyntaxProblem(f"unexpected character {shown} in annotation", pos, pos + 1, hint)
     return tokens
+
+
+_TYPOGRAPHIC_QUOTES = "“”„‟‘’‚‛«»‹›「」"
 
 
 def _quote_hint(text: str, start: int) -> str:
@@ -288,7 +294,7 @@ def _token_problem(text: str, tokens: list[Tok], index: int, expected: frozenset
     kind, pos, end = tokens[index]
     shown = text[pos:end]
     wanted = _describe_expected(set(expected))
-    what = f"unexpected {shown!r}" + (f", expected {wanted}" if wanted else "")
+    what = f"unexpected `{shown}`" + (f", expected {wanted}" if wanted else "")
     hint = None
     if kind == "CLOSE" and text[2:3].isspace():
         hint = "no space is allowed between `<<` and the kind"

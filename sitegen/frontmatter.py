@@ -73,7 +73,7 @@ def read_front_matter(
             loader.dispose()
     except yaml.YAMLError as exc:
         fm.unreadable = True
-        return fm, [_yaml_error(file, exc, first_line)]
+        return fm, [_yaml_error(file, exc, first_line, yaml_text)]
     except RecursionError:
         fm.unreadable = True
         return fm, [error("SG501", fm.span(""), "front matter is nested too deeply")]
@@ -117,13 +117,13 @@ def _node_span(file: str, node: yaml.Node, first_line: int) -> Span:
     return Span(file, line, start.column + 1, end_line, end_col)
 
 
-def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int) -> Diagnostic:
+def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int, text: str) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is None:
         return error("SG501", Span.point(file, first_line, 1), f"invalid YAML in front matter: {problem}")
     span = Span.point(file, first_line + mark.line, mark.column + 1)
-    help = "check quoting and indentation"
+    help = _yaml_help(text, mark, problem)
     began = getattr(exc, "context_mark", None)
     context = getattr(exc, "context", None)
     if began is not None and context and "quoted scalar" in context and began.line != mark.line:
@@ -131,6 +131,24 @@ def _yaml_error(file: str, exc: yaml.YAMLError, first_line: int) -> Diagnostic:
         where = f"{first_line + began.line}:{began.column + 1}"
         help = f"the quoted value begun at line {where} has no closing quote"
     return error("SG501", span, f"invalid YAML in front matter: {problem}", help=help)
+
+
+def _yaml_help(text: str, mark: yaml.Mark, problem: str) -> str:
+    """The usual fix for the two commonest slips, seen in the line the error is on."""
+    lines = text.split("\n")
+    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    if line[mark.column : mark.column + 1] == "\t":
+        return "YAML is indented with spaces; a tab cannot indent it"
+    unquoted = _UNQUOTED_COLON.match(line)
+    if "mapping values are not allowed" in problem and unquoted:
+        key, value = unquoted.groups()
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'a value holding ": " goes in quotes: {key}: "{escaped}"'
+    return "check quoting and indentation"
+
+
+# `title: Khan: the vote`, a plain value holding ": "
+_UNQUOTED_COLON = re.compile(r"\s*([A-Za-z_][\w-]*):\s+([^\"'\s].*?)\s*$")
 
 
 # --------------------------------------------------------------- field readers

@@ -90,8 +90,16 @@ def _words_in(sentence: str) -> list[tuple[int, Decimal]]:
     return [
         (m.start(), Decimal(WORDS.index(m.group().lower())))
         for m in _WORD.finditer(sentence)
-        if not any(start <= m.start() < end for start, end in tens)
+        if not any(start <= m.start() < end for start, end in tens) and not _no_one(sentence, m)
     ]
+
+
+# "no one voted against" states no count of one (it is the pronoun, as "nobody" is)
+_NO_BEFORE = re.compile(rf"(?<!\w)no[{_HYPHENS}\s]+\Z", re.IGNORECASE)
+
+
+def _no_one(sentence: str, match: re.Match[str]) -> bool:
+    return match.group().lower() == "one" and _NO_BEFORE.search(sentence, 0, match.start()) is not None
 
 
 @functools.lru_cache(maxsize=8192)  # prose repeats its numbers; a Decimal costs more than the lookup

@@ -257,6 +257,8 @@ def test_a_bad_source_id_is_told_the_whole_rule(name: str, fixture_site: Path) -
             "Needs <<threshold NA majority=171 date=2021-03-06>>.",
             "write majority=172, or, if 171 is right, name the rule that gives it: `sitting_majority`",
         ),
+        ("He said <<claim src=001 quote=“so”>>.", 'straight double quotes ("), not typographic ones'),
+        ("Share <<pct 178/342 52>>.", "write 52%"),
         # a total of the seats where the counts add up to the strength
         (
             "Cast <<votes NA for=178 against=160 absent=3 total=342 date=2021-03-06>>.",
@@ -271,3 +273,19 @@ def test_helps_point_at_what_to_change(body: str, helps: str, fixture_site: Path
     write_files(fixture_site, {"content/articles/case.md": text})
     found = [d.help or "" for d in check_site(fixture_site, use_cache=False).diagnostics]
     assert any(helps in h for h in found), found
+
+
+@pytest.mark.parametrize(
+    ("front", "helps"),
+    [
+        ("title: Khan: the vote\ndate: 2021-03-06\n", 'goes in quotes: title: "Khan: the vote"'),
+        ("title: T\ntags:\n\t- a\ndate: 2021-03-06\n", "a tab cannot indent it"),
+        ("title: [T\ndate: 2021-03-06\n", "check quoting and indentation"),
+    ],
+)
+def test_front_matter_slips_get_their_usual_fix(front: str, helps: str) -> None:
+    from sitegen.article import parse_article
+
+    doc = parse_article("a.md", f"---\n{front}---\nText.\n")
+    [diag] = [d for d in doc.diagnostics if d.code == "SG501"]
+    assert helps in (diag.help or ""), diag.help

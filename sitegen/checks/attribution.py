@@ -84,7 +84,7 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
             "SG303",
             ctx.keywords["quote"].value,
             f'quote not found in source {names}: "{quote[:80]}{"…" if len(quote) > 80 else ""}"',
-            help="quotes are compared ignoring case, spacing and curly quotes; "
+            help="quotes are compared ignoring case, spacing, curly quotes and the kind of dash; "
             "check the wording against the source text",
         )
     words = "Cites " + ", ".join(ids) if ids else "Claim"

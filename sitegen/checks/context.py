@@ -206,7 +206,8 @@ class Ctx:
                 self.figures.append(number)
         else:
             wanted = "a percentage such as 52%" if percent else "a number"
-            self.error("SG104", value, f"{what} must be {wanted}, not {written(value.raw)}"[:200])
+            fix = _count_or_share_fix(value, percent)
+            self.error("SG104", value, f"{what} must be {wanted}, not {written(value.raw)}"[:200], help=fix)
             return None
         if number is None:
             return None
@@ -345,6 +346,14 @@ class Ctx:
                 node,
                 f"{what.format(n=show_number(count))}, more than the body has: {self.size_words(body, day)}",
             )
+
+
+def _count_or_share_fix(value: Value, percent: bool) -> str | None:
+    if percent and value.type == "number":
+        return f"write {value.raw}%"
+    if not percent and value.type == "percent":
+        return "a count is written without %: a share goes in `pct`, or in a tally or sum of shares"
+    return None
 
 
 _USES_STRENGTH = re.compile(r"\bstrength\b")
