@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -10,9 +11,17 @@ from pathlib import PurePosixPath
 
 from markdown_it.token import Token
 
-from sitegen.diagnostics import Diagnostic, Span, error
+from sitegen.diagnostics import Diagnostic, Span, error, warning
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
-from sitegen.markdown import MAX_NESTING, TOO_DEEP, Placed, locate_annotations, parse
+from sitegen.markdown import (
+    LOST_NOTES,
+    MAX_NESTING,
+    TOO_DEEP,
+    UNDEFINED_NOTES,
+    Placed,
+    locate_annotations,
+    parse,
+)
 from sitegen.site import MAX_SLUG, is_slug, slugify, split_front_matter
 
 
@@ -53,7 +62,45 @@ def parse_article(path: str, text: str, *, for_render: bool = True) -> Document:
     placed = locate_annotations(tokens, lines)
     if TOO_DEEP in env:
         diags.append(_too_deep(path, lines, env[TOO_DEEP]))
+    if LOST_NOTES in env or UNDEFINED_NOTES in env:
+        diags += _note_slips(path, lines, env)
     return Document(path, text, meta, tokens, env, placed, diags)
+
+
+def _note_slips(path: str, lines: list[str], env: dict) -> list[Diagnostic]:
+    """SG503: a footnote label written one way where the note is and another where it is
+    referred to loses the note, and the figures checked in it, from the page."""
+    defined = sorted(label.removeprefix(":") for label in env.get("footnotes", {}).get("refs", {}))
+    found = []
+    for label, line in env.get(LOST_NOTES, ()):
+        text = lines[line] if line < len(lines) else ""
+        found.append(
+            warning(
+                "SG503",
+                Span(path, line + 1, 1, line + 1, max(len(text), 1) + 1),
+                f"footnote [^{label}] is referred to nowhere in the text: it is not published, and the"
+                " annotations in it are not checked",
+                help=f"refer to it with [^{label}] after the words it notes, or remove it",
+            )
+        )
+    for label, first, last in env.get(UNDEFINED_NOTES, ()):
+        written = f"[^{label}]"
+        line, column = next(
+            ((n, lines[n].find(written)) for n in range(first, min(last, len(lines))) if written in lines[n]),
+            (first, 0),
+        )
+        close = difflib.get_close_matches(label, defined, n=1, cutoff=0.6)
+        found.append(
+            warning(
+                "SG503",
+                Span(path, line + 1, column + 1, line + 1, column + 1 + len(written)),
+                f"no footnote defines [^{label}]: it is printed as written",
+                help=f"did you mean [^{close[0]}]?"
+                if close
+                else f"define it on a line of its own: [^{label}]: ...",
+            )
+        )
+    return found
 
 
 def _too_deep(path: str, lines: list[str], index: int) -> Diagnostic:
