@@ -158,7 +158,10 @@ _PAGE = "{% extends 'base.html' %}\n{% block main %}\n\n{{ LINE4 }}\n{% endblock
         ({"templates/index.html": _PAGE.replace("LINE4", "nope")}, "templates/index.html:4"),
         ({"templates/article.html": _PAGE.replace("LINE4", "article.nope")}, "templates/article.html:4"),
         (
-            {"templates/base.html": "<!DOCTYPE html>\n\n\n{{ nope }}\n{% block main %}{% endblock %}\n"},
+            {
+                "templates/base.html": "<!DOCTYPE html>\n<title>{% block title %}{% endblock %}</title>\n"
+                "{% block head %}{% endblock %}\n{{ nope }}\n{% block main %}{% endblock %}\n"
+            },
             "templates/base.html:4",
         ),
         # a missing parent: the template that names it

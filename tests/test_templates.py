@@ -1,0 +1,95 @@
+"""A site's templates: what `check` and `build` find wrong in them (SG902), and how they may use
+the built-in ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import write_files
+
+from sitegen.cli import main
+
+ARTICLE = "---\ntitle: A\ndate: 2021-03-06\ntags: [x]\n---\nText.\n"
+
+# a layout with the blocks the built-in pages fill, under other names
+BASE_WITHOUT_MAIN = (
+    '<!doctype html>\n<html lang="en">\n<head><title>{% block title %}{% endblock %}</title>'
+    "{% block head %}{% endblock %}</head>\n<body>{% block content %}{% endblock %}</body>\n</html>\n"
+)
+
+
+def _report(capsys, site: Path, out: Path, files: dict[str, str], command: str, *options: str) -> tuple:
+    """(exit status, diagnostics) of a check or build of a one-article site with these files."""
+    write_files(site, {"content/articles/a.md": ARTICLE, **files})
+    where = ["--out", str(out)] if command == "build" else []
+    status = main([command, str(site), *where, "--format", "json", *options])
+    return status, json.loads(capsys.readouterr().out)["diagnostics"]
+
+
+# ------------------------------------------------------------ blocks a layout lacks
+
+TITLE_HEAD = "<title>{% block title %}{% endblock %}</title>{% block head %}{% endblock %}"
+NOPE = "{% block nope %}x{% endblock %}\n"
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_layout_without_the_block_pages_fill_is_sg902_at_the_first_that_fills_it(
+    tmp_path: Path, fixture_site: Path, capsys, command: str
+) -> None:
+    out = tmp_path / "out"
+    files = {"templates/base.html": BASE_WITHOUT_MAIN}
+    status, diagnostics = _report(capsys, fixture_site, out, files, command, "--strict")
+    assert status == 2
+    [main_block] = [d for d in diagnostics if "`main`" in d["message"]]
+    assert (main_block["code"], main_block["file"], main_block["line"]) == (
+        "SG902",
+        "(built-in)/article.html",
+        5,
+    )
+    assert "article.html fills block `main`, which base.html does not have" in main_block["message"]
+    assert "would never appear" in main_block["message"]
+    # one error for the block, naming the other pages that fill it, not one for each of them
+    assert "index.html" in main_block["message"] and "tag.html" in main_block["message"]
+    assert "{% block main %}{% endblock %} to base.html" in main_block["help"]
+    assert [d["code"] for d in diagnostics] == ["SG902"]
+    assert not out.exists()
+
+
+def test_a_sites_own_page_filling_a_block_its_layout_lacks_is_pointed_at(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    files = {
+        "templates/layout.html": TITLE_HEAD + "<main>{% block body %}{% endblock %}</main>\n",
+        "templates/base.html": '{% extends "layout.html" %}\n{% block body %}{% block main %}{% endblock %}'
+        "{% endblock %}\n",
+        "templates/index.html": '{% extends "base.html" %}\n{% block main %}x{% endblock %}\n'
+        "{% block sidebar %}y{% endblock %}\n",
+    }
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "check")
+    assert status == 2
+    [diag] = diagnostics
+    assert (diag["file"], diag["line"]) == ("templates/index.html", 3)
+    assert "index.html fills block `sidebar`, which none of base.html, layout.html has" in diag["message"]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # blocks inside blocks, a block placed by `self`, a layout chosen by a variable
+        {
+            "templates/base.html": TITLE_HEAD + "<main>{% block main %}{% endblock %}"
+            "{% if self.extra is defined %}{{ self.extra() }}{% endif %}</main>\n",
+            "templates/index.html": '{% extends "base.html" %}\n{% block main %}{% block inner %}'
+            "{% endblock %}{% endblock %}{% block extra %}{% endblock %}\n",
+        },
+        {"templates/index.html": "{% extends site.layout|default('base.html') %}" + NOPE},
+        {"templates/index.html": "{% if site.title is defined %}{% extends 'base.html' %}{% endif %}" + NOPE},
+    ],
+)
+def test_blocks_that_are_placed_or_cannot_be_judged_are_not_errors(
+    tmp_path: Path, fixture_site: Path, capsys, files: dict[str, str]
+) -> None:
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
+    assert (status, diagnostics) == (0, [])
