@@ -338,16 +338,19 @@ def _endless(root: Path, exc: RecursionError) -> _Trouble:
 def template_problems(root: Path, *, site_only: bool = False) -> list[Diagnostic]:
     """SG902 for every template, the site's or a built-in one, that does not compile: what
     `check` can know of the templates without rendering a page.  `site_only`: the site's own
-    alone, for a build, which has compiled those its pages use but not one no page uses."""
+    alone, for a build, which has compiled those its pages use but not one no page uses.
+
+    Every file of the site's templates/ is a template (a page may include an `.svg` or import
+    macros from a `.jinja`), but for dot-files and, unless named .html or .xml (which must be
+    UTF-8), files that are not text."""
     env = environment(root)
     problems: list[Diagnostic] = []
-    names = (
-        sorted(name for name, _ in site_template_files(root))
-        if site_only
-        else env.list_templates(filter_func=lambda n: n.endswith((".html", ".xml")))
-    )
+    own = dict(site_template_files(root))
+    names = sorted(own) if site_only else env.list_templates()
     for name in names:
-        if not name.endswith((".html", ".xml")):
+        if any(part.startswith(".") for part in name.split("/")):
+            continue
+        if not name.endswith((".html", ".xml")) and not _is_text(own.get(name)):
             continue
         try:
             env.get_template(name)
@@ -358,6 +361,16 @@ def template_problems(root: Path, *, site_only: bool = False) -> list[Diagnostic
     if not problems:
         problems += _unfilled_blocks(root, env)
     return problems
+
+
+def _is_text(path: Path | None) -> bool:
+    if path is None:
+        return False
+    try:
+        path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _unfilled_blocks(root: Path, env: jinja2.Environment) -> list[Diagnostic]:

@@ -93,3 +93,41 @@ def test_blocks_that_are_placed_or_cannot_be_judged_are_not_errors(
 ) -> None:
     status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
     assert (status, diagnostics) == (0, [])
+
+
+# ------------------------------------------------------------ every file of templates/ compiled
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [("icons/i.svg", "<svg>\n{% if %}</svg>\n", 2), ("partials/macros.jinja", "{% macro m() %}x\n", 1)],
+)
+def test_a_partial_of_any_name_that_does_not_compile_is_sg902(
+    tmp_path: Path, fixture_site: Path, capsys, command: str, name: str, text: str, line: int
+) -> None:
+    """No page uses it yet; one that includes or imports it would fail the build."""
+    status, diagnostics = _report(
+        capsys, fixture_site, tmp_path / "out", {f"templates/{name}": text}, command
+    )
+    assert status == 2
+    assert [(d["code"], d["file"], d["line"]) for d in diagnostics] == [("SG902", f"templates/{name}", line)]
+
+
+def test_dot_files_and_files_that_are_not_text_in_templates_are_not_compiled(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    (fixture_site / "templates" / "icons").mkdir(parents=True)
+    (fixture_site / "templates" / "icons" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff{% if")
+    files = {"templates/.article.html.swp": "{% if", "templates/.git/x.html": "{% if"}
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "check")
+    assert (status, diagnostics) == (0, [])
+
+
+def test_an_html_template_that_is_not_utf8_is_still_sg902(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    (fixture_site / "templates").mkdir()
+    (fixture_site / "templates" / "unused.html").write_bytes(b"caf\xe9\n")
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", {}, "check")
+    assert status == 2
+    [diag] = diagnostics
+    assert (diag["file"], "not valid UTF-8" in diag["message"]) == ("templates/unused.html", True)
