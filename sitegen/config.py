@@ -340,7 +340,8 @@ def _own_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     site = data.get("site")
     if not isinstance(site, dict):
         return {}
-    return {k: v for k, v in site.items() if k not in _SITE_KEYS and not isinstance(v, dict)}
+    taken = (*_SITE_KEYS, *_TEMPLATE_KEYS)
+    return {k: v for k, v in site.items() if k not in taken and not isinstance(v, dict)}
 
 
 _SITE_KEYS = ("title", "base_url", "language")
@@ -379,6 +380,7 @@ def _site(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -> 
                 help=f"write it as [{key}...] before [site]" if key in ("bodies", "rules") else None,
             )
         )
+    _names_taken(site, where, diags)
     title = _string(site, ("site", "title"), where, diags) or "Untitled site"
     base_url = _string(site, ("site", "base_url"), where, diags) or "https://example.org/"
     if base_url:
@@ -395,6 +397,23 @@ def _site(data: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -> 
         )
         language = "en"
     return title, base_url if base_url.endswith("/") else base_url + "/", language
+
+
+def _names_taken(site: Mapping[str, Any], where: _Locator, diags: list[Diagnostic]) -> None:
+    """A [site] key templates could not see: sitegen puts a value of its own under that name
+    in their `site` (render.RenderContext.common)."""
+    for key in sorted(k for k in site if k in _TEMPLATE_KEYS):
+        diags.append(
+            error(
+                "SG901",
+                where.key("site", key),
+                f"`{key}` is sitegen's own name in templates' `site`; use another",
+                help=f"templates' `site.{key}` is {_TEMPLATE_KEYS[key]}",
+            )
+        )
+
+
+_TEMPLATE_KEYS = {"stylesheet": "true when the site has its own static/site.css"}
 
 
 def _table(data: Mapping[str, Any], name: str, where: _Locator, diags: list[Diagnostic]) -> Mapping[str, Any]:

@@ -131,3 +131,22 @@ def test_an_html_template_that_is_not_utf8_is_still_sg902(tmp_path: Path, fixtur
     assert status == 2
     [diag] = diagnostics
     assert (diag["file"], "not valid UTF-8" in diag["message"]) == ("templates/unused.html", True)
+
+
+# ------------------------------------------------------------ [site] keys templates see
+
+
+def test_a_site_key_named_stylesheet_is_sg901_as_templates_would_never_see_it(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    toml = (fixture_site / "site.toml").read_text(encoding="utf-8")
+    toml = toml.replace("[site]\n", '[site]\nstylesheet = "print.css"\n', 1)
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", {"site.toml": toml}, "check")
+    assert status == 2
+    [diag] = diagnostics
+    assert (diag["code"], diag["file"], diag["line"]) == (
+        "SG901",
+        "site.toml",
+        toml.splitlines().index('stylesheet = "print.css"') + 1,
+    )
+    assert "`stylesheet` is sitegen's own name in templates' `site`; use another" in diag["message"]
