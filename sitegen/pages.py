@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -17,6 +18,7 @@ import jinja2.lexer
 import jinja2.nodes
 import jinja2.parser
 import jinja2.runtime
+import jinja2.utils
 import markupsafe
 from markupsafe import Markup
 
@@ -71,6 +73,26 @@ class _CodeGenerator(jinja2.compiler.CodeGenerator):
 class _Environment(jinja2.Environment):
     code_generator_class = _CodeGenerator
     quick_escape = staticmethod(_quick_escape_function())
+
+
+class _Missing(jinja2.UndefinedError):
+    """An undefined name or attribute, with what it was looked up on, to say so in the
+    template's own terms (not "'sitegen.pages.ArticleView object' has no attribute")."""
+
+    def __init__(self, message: str | None = None, *, obj: object, name: str | None) -> None:
+        super().__init__(message)
+        self.obj, self.name = obj, name
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """StrictUndefined, whose error keeps the object and the name that were looked up."""
+
+    __slots__ = ()
+
+    def __init__(self, hint=None, obj=jinja2.utils.missing, name=None, exc=jinja2.UndefinedError):  # type: ignore[no-untyped-def]
+        if exc is jinja2.UndefinedError and hint is None and isinstance(name, str):
+            exc = functools.partial(_Missing, obj=obj, name=name)
+        super().__init__(hint, obj, name, exc)
 
 
 class _SiteTemplates(jinja2.FileSystemLoader):
@@ -154,7 +176,7 @@ def environment(root: Path) -> jinja2.Environment:
     return _Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
+        undefined=_Undefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -173,12 +195,15 @@ class _Trouble(jinja2.TemplateError):
         self.help, self.where, self.line = help, where, line
 
 
-def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
+def template_diagnostic(
+    root: Path, name: str, exc: Exception, given: Mapping[str, object] | None = None
+) -> Diagnostic:
     """SG902 pointing at the template line that failed, in the site's or the built-in file.
 
     A syntax error knows its file and line.  Any other error is placed at the innermost
     template frame of its traceback (Jinja2 maps those to template lines): the line of an
-    undefined variable, of an `extends` naming a missing file, also inside a parent template."""
+    undefined variable, of an `extends` naming a missing file, also inside a parent template.
+    `given`: what the template `name` was rendered with, to name what it could have used."""
     filename, line = _where_in_templates(exc)
     if isinstance(exc, jinja2.TemplateSyntaxError):
         filename, line = exc.filename or exc.name or filename, exc.lineno
@@ -192,10 +217,34 @@ def template_diagnostic(root: Path, name: str, exc: Exception) -> Diagnostic:
             f"{' or '.join(str(n) for n in names)} not found: looked in the site's templates/ "
             "and among the built-in templates"
         )
+    elif isinstance(exc, _Missing) and exc.name is not None:
+        message = _missing(exc, exc.name, name, given)
     else:
         message = getattr(exc, "message", None) or str(exc)
     span = _whole_line(site_file, rel, line or 1) if site_file is not None else Span.point(rel, line or 1)
     return error("SG902", span, f"template error in {template}: {message}", help=_template_help(exc))
+
+
+def _missing(exc: _Missing, missing: str, template: str, given: Mapping[str, object] | None) -> str:
+    """`titel` undefined, in the template's terms: on what it was looked up (the name the
+    template gave it, when it was one of those given), and the nearest name there is."""
+    obj = exc.obj
+    if obj is jinja2.utils.missing:
+        names = list(given or ())
+        message = f"`{missing}` is undefined"
+        if given is not None:
+            message += f"; {template} is given {_listed([f'`{n}`' for n in names]) if names else 'nothing'}"
+    else:
+        owner = next((f"`{n}`" for n, v in (given or {}).items() if v is obj), None)
+        if obj is None:
+            owner = f"{owner}, which is None (empty)," if owner else "a value that is None (empty)"
+        elif owner is None:
+            owner = f"this {type(obj).__name__}"
+        names = [str(k) for k in obj] if isinstance(obj, dict) else dir(obj)
+        names = [n for n in names if not n.startswith("_")] if obj is not None else []
+        message = f"{owner} has no attribute `{missing}`"
+    close = difflib.get_close_matches(missing, names, n=1, cutoff=0.7)
+    return f"{message}; did you mean `{close[0]}`?" if close else message
 
 
 def _template_file(root: Path, filename: str) -> tuple[str, Path | None]:
@@ -242,6 +291,8 @@ def _where_in_templates(exc: BaseException) -> tuple[str | None, int | None]:
 def _template_help(exc: Exception) -> str:
     if isinstance(exc, _Trouble) and exc.help:
         return exc.help
+    if isinstance(exc, _Missing) and exc.obj is None:
+        return "a value that may be missing is tested before it is used: {% if value %}…{% endif %}"
     if isinstance(exc, jinja2.UndefinedError):
         return "templates use StrictUndefined: every variable must exist"
     if isinstance(exc, jinja2.TemplateNotFound):
@@ -327,11 +378,11 @@ def _endless(root: Path, exc: RecursionError) -> _Trouble:
     else:
         files = [_template_file(root, f)[0] for f, n in seen.roots.items() if n > 1] or ["a template"]
         what = (
-            f"{files[0]} extends or includes itself without end"
+            f"{files[0]} extends, includes or imports itself without end"
             if len(files) == 1
-            else f"templates {', '.join(files)} extend or include each other without end"
+            else f"templates {', '.join(files)} extend, include or import each other without end"
         )
-        advice = "a template may extend or include another, but not itself"
+        advice = "a template may extend, include or import another, but not one that leads back to itself"
     return _Trouble(what, help=advice, where=filename, line=line or 1)
 
 
@@ -491,9 +542,9 @@ def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **co
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateError as exc:
-        raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
+        raise TemplateProblem(template_diagnostic(site_root, name, exc, context)) from None
     except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
-        raise TemplateProblem(template_diagnostic(site_root, name, exc)) from None
+        raise TemplateProblem(template_diagnostic(site_root, name, exc, context)) from None
     except RecursionError as exc:  # `extends` of itself, a macro calling itself, a template nested too deeply
         raise TemplateProblem(template_diagnostic(site_root, name, _endless(site_root, exc))) from None
 

@@ -259,7 +259,7 @@ def test_a_missing_template_is_said_to_be_not_found_and_where_it_was_looked_for(
             "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}\n",
             "a recursive loop calls loop() without end",
         ),
-        ("{% extends 'tag.html' %}\n", "tag.html extends or includes itself without end"),
+        ("{% extends 'tag.html' %}\n", "tag.html extends, includes or imports itself without end"),
     ],
     ids=["macro", "macros", "loop", "extends"],
 )
@@ -303,7 +303,8 @@ def test_an_error_in_a_template_in_a_folder_is_placed_in_that_file(
     }
     found = _one_sg902(capsys, fixture_site, tmp_path / "out", files)
     assert (found["file"], found["line"]) == ("templates/partials/x.html", 2)
-    assert found["message"] == "template error in partials/x.html: 'nope' is undefined"
+    said = "template error in partials/x.html: `nope` is undefined; tag.html is given"
+    assert found["message"].startswith(said)
 
 
 @pytest.mark.parametrize("template", ["index_item.html", "tag_item.html"])

@@ -150,3 +150,61 @@ def test_a_site_key_named_stylesheet_is_sg901_as_templates_would_never_see_it(
         toml.splitlines().index('stylesheet = "print.css"') + 1,
     )
     assert "`stylesheet` is sitegen's own name in templates' `site`; use another" in diag["message"]
+
+
+# ------------------------------------------------------------ undefined names, in the template's terms
+
+
+def _page_with(expression: str) -> dict[str, str]:
+    return {
+        "templates/article.html": "{% extends 'base.html' %}\n{% block main %}{{ "
+        + expression
+        + " }}{% endblock %}\n"
+    }
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (_page_with("article.titel"), "`article` has no attribute `titel`; did you mean `title`?"),
+        (_page_with("site.titel"), "`site` has no attribute `titel`; did you mean `title`?"),
+        (
+            _page_with("article.tags[0].nme"),
+            "this TagView has no attribute `nme`; did you mean `name`?",
+        ),
+        (_page_with("article.author.name"), "a value that is None (empty) has no attribute `name`"),
+        (
+            _page_with("artcle.title"),
+            "`artcle` is undefined; article.html is given `site`, `root`, `canonical`, `live_reload`, "
+            "`article`, `body`, `notes` and `json_ld`; did you mean `article`?",
+        ),
+        (
+            {"templates/index_item.html": "{{ articles }}\n"},
+            "`articles` is undefined; index_item.html is given `a` and `root`",
+        ),
+        (
+            {"templates/tag_item.html": "{{ a.tittle }}\n"},
+            "`a` has no attribute `tittle`; did you mean `title`?",
+        ),
+    ],
+)
+def test_an_undefined_name_is_said_in_the_templates_terms_with_the_nearest_one(
+    tmp_path: Path, fixture_site: Path, capsys, files: dict[str, str], message: str
+) -> None:
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
+    assert status == 2
+    [diag] = diagnostics
+    assert message in diag["message"]
+    assert "sitegen." not in diag["message"] and " object" not in diag["message"]
+
+
+def test_templates_importing_each_other_are_said_to(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    files = {
+        "templates/m.html": '{% import "n.html" as n %}\n',
+        "templates/n.html": '{% import "m.html" as m %}\n',
+        "templates/article.html": '{% extends "base.html" %}{% import "m.html" as m %}\n',
+    }
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
+    assert status == 2
+    [diag] = diagnostics
+    assert "m.html, n.html extend, include or import each other without end" in diag["message"]
