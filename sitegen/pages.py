@@ -168,11 +168,14 @@ def site_template_files(root: Path) -> list[tuple[str, Path]]:
 
 
 def environment(root: Path) -> jinja2.Environment:
-    """Built-in templates, overridden file by file by the site's templates/."""
+    """Built-in templates, overridden file by file by the site's templates/; each built-in one
+    also as `builtin/NAME`, for a site's template to extend the one it replaces (a site's
+    own templates/builtin/NAME, if it has one, comes first as any file of its own does)."""
     loaders: list[jinja2.BaseLoader] = []
     if (root / "templates").is_dir():
         loaders.append(_SiteTemplates(root))
-    loaders.append(jinja2.PackageLoader("sitegen", "templates"))
+    builtin = jinja2.PackageLoader("sitegen", "templates")
+    loaders += [builtin, jinja2.PrefixLoader({BUILTIN_PREFIX: builtin})]
     return _Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
@@ -263,6 +266,7 @@ def _template_file(root: Path, filename: str) -> tuple[str, Path | None]:
 
 
 _BUILTIN = Path(__file__).parent / "templates"
+BUILTIN_PREFIX = "builtin"  # `{% extends "builtin/article.html" %}`: the built-in article.html
 
 
 def _whole_line(path: Path, rel: str, line: int) -> Span:
@@ -296,7 +300,10 @@ def _template_help(exc: Exception) -> str:
     if isinstance(exc, jinja2.UndefinedError):
         return "templates use StrictUndefined: every variable must exist"
     if isinstance(exc, jinja2.TemplateNotFound):
-        return f"the built-in templates are {', '.join(_builtin_names())}; a site's templates/ may add others"
+        return (
+            f"the built-in templates are {', '.join(_builtin_names())} (each also as "
+            f"{BUILTIN_PREFIX}/NAME); a site's templates/ may add others"
+        )
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return "see the Jinja2 template syntax: https://jinja.palletsprojects.com/templates/"
     return "a template's expression failed on the values it was given"
@@ -400,6 +407,8 @@ def template_problems(root: Path, *, site_only: bool = False) -> list[Diagnostic
     names = sorted(own) if site_only else env.list_templates()
     for name in names:
         if any(part.startswith(".") for part in name.split("/")):
+            continue
+        if name.startswith(f"{BUILTIN_PREFIX}/") and name not in own:  # a built-in one again
             continue
         if not name.endswith((".html", ".xml")) and not _is_text(own.get(name)):
             continue

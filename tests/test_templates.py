@@ -208,3 +208,25 @@ def test_templates_importing_each_other_are_said_to(tmp_path: Path, fixture_site
     assert status == 2
     [diag] = diagnostics
     assert "m.html, n.html extend, include or import each other without end" in diag["message"]
+
+
+# ------------------------------------------------------------ the built-in templates under builtin/
+
+
+def test_a_site_template_may_extend_the_built_in_one_it_replaces(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    files = {
+        "templates/article.html": '{% extends "builtin/article.html" %}\n'
+        '{% block head %}{{ super() }}<meta name="x-desk" content="politics">{% endblock %}\n',
+        "templates/index.html": '{% extends "builtin/index.html" %}\n'
+        "{% block main %}<p>Desk picks</p>{{ super() }}{% endblock %}\n",
+    }
+    out = tmp_path / "out"
+    status, diagnostics = _report(capsys, fixture_site, out, files, "build")
+    assert (status, diagnostics) == (0, [])
+    page = (out / "articles" / "a" / "index.html").read_text(encoding="utf-8")
+    assert '<meta name="x-desk" content="politics">' in page
+    assert "application/ld+json" in page and "<h1>A</h1>" in page  # the built-in page around it
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<p>Desk picks</p>" in index and 'href="articles/a/index.html"' in index
