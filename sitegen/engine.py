@@ -30,7 +30,7 @@ from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView, names_what_config_lacks
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import grammar_text, parser, use_cache_dir
-from sitegen.pages import ArticleView, TagView, TemplateProblem, site_template_files
+from sitegen.pages import ArticleView, TagView, TemplateProblem, merged_pages, site_template_files
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
 from sitegen.workers import fewer_collections, reported
@@ -396,7 +396,7 @@ def _articles_diagnostics(outcomes: list[Outcome], site: Site) -> list[Diagnosti
     """The articles' own diagnostics; while site.toml has errors (SG901, which fail the build
     anyway) without "unknown body" or "unknown rule": a body or rule it fails to define would
     be unknown at every use, hundreds of errors listed ahead of the one that explains them."""
-    diags = [d for o in outcomes for d in o.diagnostics]
+    diags = merged_pages(d for o in outcomes for d in o.diagnostics)  # a template's error on every page: once
     if any(d.code == "SG901" for d in site.diagnostics):
         diags = [d for d in diags if not names_what_config_lacks(d)]
     return diags

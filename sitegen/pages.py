@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -547,15 +549,53 @@ def _outer_blocks(tree: jinja2.nodes.Template) -> list[jinja2.nodes.Block]:
     return [b for b in blocks if id(b) not in nested]
 
 
-def render_template(env: jinja2.Environment, site_root: Path, name: str, /, **context) -> str:
+def render_template(
+    env: jinja2.Environment, site_root: Path, name: str, /, rendering: str = "", **context
+) -> str:
+    """`rendering`: what the page is made for (an article's file, a page's path), named in an
+    error that may come of its values."""
     try:
         return env.get_template(name).render(**context)
-    except jinja2.TemplateError as exc:
-        raise TemplateProblem(template_diagnostic(site_root, name, exc, context)) from None
-    except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
-        raise TemplateProblem(template_diagnostic(site_root, name, exc, context)) from None
+    except (
+        jinja2.TemplateError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        LookupError,
+        ArithmeticError,
+    ) as exc:
+        diagnostic = template_diagnostic(site_root, name, exc, context)
+        if rendering and not isinstance(exc, (jinja2.TemplateSyntaxError, _Trouble)):
+            # an error of the values: which page's (the same one on every page is one, merged_pages)
+            diagnostic = dataclasses.replace(diagnostic, message=f"{diagnostic.message}{_WHILE}{rendering})")
+        raise TemplateProblem(diagnostic) from None
     except RecursionError as exc:  # `extends` of itself, a macro calling itself, a template nested too deeply
         raise TemplateProblem(template_diagnostic(site_root, name, _endless(site_root, exc))) from None
+
+
+_WHILE = " (while rendering "
+_RENDERING = re.compile(r"(.*) \(while rendering (.+)\)", re.DOTALL)
+
+
+def merged_pages(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """A template error that the values of many pages met, once: at the first of the pages
+    (in order of their names), saying how many others did.  Others are kept as they are."""
+    diagnostics = list(diagnostics)
+    pages: dict[tuple, list[str]] = {}
+    for d in diagnostics:
+        found = _RENDERING.fullmatch(d.message) if d.code == "SG902" else None
+        if found is not None:
+            key = (d.severity, d.span, found.group(1), d.help)
+            pages.setdefault(key, []).append(found.group(2))
+    if not pages:
+        return diagnostics
+    kept = [d for d in diagnostics if d.code != "SG902" or _RENDERING.fullmatch(d.message) is None]
+    for (severity, span, message, help), names in pages.items():
+        names = sorted(set(names))
+        others = len(names) - 1
+        also = f" and {others} other page{'s' if others > 1 else ''}" if others else ""
+        kept.append(Diagnostic("SG902", severity, span, f"{message}{_WHILE}{names[0]}{also})", help))
+    return kept
 
 
 # ------------------------------------------------------------------ views

@@ -124,6 +124,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         ctx.env,
         ctx.site.root,
         "article.html",
+        rendering=doc.path,
         **ctx.common(2, canonical),
         article=view,
         body=body.html,
@@ -148,6 +149,7 @@ def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckRes
         ctx.env,
         ctx.site.root,
         "checks_rows.html",
+        rendering=doc.path,
         **ctx.common(1, None),
         article=view,
         checks=[CheckRow(zip(CHECK_FIELDS, c, strict=True)) for c in checks],
@@ -312,8 +314,9 @@ def _checks_json(sections: list[tuple[ArticleView, Rendered]]) -> list[bytes]:
 
 def _page(ctx: RenderContext, template: str, depth: int, path: str, **values) -> bytes:
     canonical = ctx.site.config.base_url + path
+    page = f"{path}index.html" if path.endswith("/") or not path else path
     return render_template(
-        ctx.env, ctx.site.root, template, **ctx.common(depth, canonical), **values
+        ctx.env, ctx.site.root, template, rendering=page, **ctx.common(depth, canonical), **values
     ).encode()
 
 
@@ -385,7 +388,8 @@ LIST_ITEMS = {0: "index_item.html", 2: "tag_item.html"}  # the index is at the t
 
 
 def _item(ctx: RenderContext, name: str, depth: int, article: ArticleView) -> str:
-    return render_template(ctx.env, ctx.site.root, name, a=article, root="../" * depth)
+    where = f"the entry of {article.path}"
+    return render_template(ctx.env, ctx.site.root, name, rendering=where, a=article, root="../" * depth)
 
 
 def _list_entries(ctx: RenderContext, view: ArticleView) -> dict[str, str]:

@@ -230,3 +230,42 @@ def test_a_site_template_may_extend_the_built_in_one_it_replaces(
     assert "application/ld+json" in page and "<h1>A</h1>" in page  # the built-in page around it
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "<p>Desk picks</p>" in index and 'href="articles/a/index.html"' in index
+
+
+# ------------------------------------------------------------ the page a template failed on
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_error_of_one_pages_values_names_the_page_once_for_all_that_met_it(
+    tmp_path: Path, fixture_site: Path, capsys, jobs: str
+) -> None:
+    articles = {
+        f"content/articles/{name}.md": f"---\ntitle: {name}\ndate: 2021-03-06\n---\nText.\n"
+        for name in ("ward-election", "budget", "senate")
+    }
+    articles["content/articles/with-summary.md"] = (
+        "---\ntitle: S\ndate: 2021-03-06\nsummary: Short.\n---\nText.\n"
+    )
+    page = "{% extends 'base.html' %}\n{% block main %}\n{{ article.summary|truncate(30) }}\n{% endblock %}\n"
+    files = {**articles, "templates/article.html": page}
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build", "--jobs", jobs)
+    assert status == 2
+    [diag] = diagnostics
+    assert (diag["file"], diag["line"]) == ("templates/article.html", 3)
+    assert diag["message"].endswith("(while rendering content/articles/a.md and 3 other pages)")
+
+
+def test_an_error_of_one_list_entry_names_its_article(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    files = {"templates/index_item.html": "{{ a.summary|truncate(3) }}\n"}
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
+    assert status == 2
+    [diag] = diagnostics
+    assert diag["message"].endswith("(while rendering the entry of content/articles/a.md)")
+
+
+def test_a_syntax_error_names_no_page(tmp_path: Path, fixture_site: Path, capsys) -> None:
+    files = {"templates/article.html": "{% extends 'base.html' %}\n{% block main %}{{ }}{% endblock %}\n"}
+    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
+    assert status == 2
+    [diag] = diagnostics
+    assert "while rendering" not in diag["message"]
