@@ -709,6 +709,7 @@ class NoteView:
     refs: list[str]
     sources: list[SourceRef]
     warnings: list[Diagnostic]
+    quoted_from: list[SourceRef] = dataclasses.field(default_factory=list)  # when not all of `sources`
 
     @property
     def css(self) -> str:
@@ -721,7 +722,12 @@ def note_view(note: Note, sources: dict[str, Source]) -> NoteView:
     r = note.result
     refs = [source_ref(sources, s) for s in r.sources] if r else []
     warnings = [d for d in r.diagnostics if not d.is_error] if r else []
-    return NoteView(note.number, r, note.html, note.refs, refs, warnings)
+    # a quote is credited to the sources that hold it, where others are cited with it
+    known = [ref for ref in refs if ref.known]
+    quoted_from = [ref for ref in known if r and ref.id in r.quoted_in]
+    if len(quoted_from) == len(known):
+        quoted_from = []
+    return NoteView(note.number, r, note.html, note.refs, refs, warnings, quoted_from)
 
 
 def json_ld(

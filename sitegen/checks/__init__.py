@@ -47,6 +47,7 @@ class CheckResult(NamedTuple):
     quote: str | None = None
     facts: tuple[FactDef, ...] = ()
     facts_seen: tuple[tuple[str, tuple | None], ...] = ()  # the @facts it used, as it saw them
+    quoted_in: tuple[str, ...] = ()  # a claim's sources that hold its quote
 
     @property
     def renders(self) -> bool:
@@ -85,6 +86,7 @@ def check_annotation(doc: Document, placed: Placed, view: SiteView) -> CheckResu
         quote,
         tuple(facts),
         tuple(sorted(ctx.facts_seen.items())),
+        ctx.quoted_in,
     )
 
 

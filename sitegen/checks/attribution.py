@@ -78,7 +78,9 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
         else:
             found.append(known[source_id])
     quote = _quote(ctx)
-    if quote is not None and found and not any(fold(quote) in fold(s.text) for s in found):
+    if quote is not None:
+        ctx.quoted_in = tuple(s.id for s in found if fold(quote) in fold(s.text))
+    if quote is not None and found and not ctx.quoted_in:
         names = ", ".join(s.id for s in found)
         ctx.error(
             "SG303",

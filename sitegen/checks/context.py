@@ -91,6 +91,7 @@ class Ctx:
         self.positional: list[Arg] = []
         self.figures: list[Decimal] = []  # literal figures the prose must state
         self.facts_seen: dict[str, tuple | None] = {}  # what this check depended on (`FactDef.seen`)
+        self.quoted_in: tuple[str, ...] = ()  # a claim's sources that hold its quote
         for arg in ann.args:
             if arg.key is None:
                 self.positional.append(arg)
