@@ -455,6 +455,7 @@ def _unfilled_blocks(root: Path, env: jinja2.Environment) -> list[Diagnostic]:
         if placed is None:
             continue
         chain, known = placed
+        known = known | _called_blocks(child.tree)  # `{{ self.intro() }}`: placed by the child itself
         for block in _outer_blocks(child.tree):
             if block.name not in known:
                 unfilled.setdefault((tuple(chain), block.name), []).append((name, child, block))
@@ -529,16 +530,21 @@ def _placed_blocks(trees: _Trees, parent: str) -> tuple[list[str], set[str]] | N
             return None
         chain.append(name)
         known.update(b.name for b in parsed.tree.find_all(jinja2.nodes.Block))
-        known.update(
-            g.attr
-            for g in parsed.tree.find_all(jinja2.nodes.Getattr)
-            if isinstance(g.node, jinja2.nodes.Name) and g.node.name == "self"
-        )
+        known.update(_called_blocks(parsed.tree))
         extends = list(parsed.tree.find_all(jinja2.nodes.Extends))
         name = _extends(parsed.tree)
         if extends and name is None:
             return None
     return chain, known
+
+
+def _called_blocks(tree: jinja2.nodes.Template) -> set[str]:
+    """The blocks a template renders by name, `self.name()`, wherever they are defined."""
+    return {
+        g.attr
+        for g in tree.find_all(jinja2.nodes.Getattr)
+        if isinstance(g.node, jinja2.nodes.Name) and g.node.name == "self"
+    }
 
 
 def _outer_blocks(tree: jinja2.nodes.Template) -> list[jinja2.nodes.Block]:

@@ -7,6 +7,7 @@ import functools
 import json
 import operator
 import os
+import types
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -94,14 +95,21 @@ class RenderContext:
 
     def common(self, depth: int, canonical: str | None) -> dict:
         config = self.site.config
-        site = {
-            **config.own,
-            "title": config.title,
-            "base_url": config.base_url,
-            "language": config.language,
-            "stylesheet": self.stylesheet,
-        }
+        site = SiteValues(
+            **{
+                **config.own,
+                "title": config.title,
+                "base_url": config.base_url,
+                "language": config.language,
+                "stylesheet": self.stylesheet,
+            }
+        )
         return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": self.live_reload}
+
+
+class SiteValues(types.SimpleNamespace):
+    """Templates' `site`: `site.copy` is [site]'s own `copy = "..."`, where in a dict Jinja2
+    would find the dict's copy method first (and print its address)."""
 
 
 def has_own_stylesheet(site: Site) -> bool:

@@ -84,6 +84,11 @@ def test_a_sites_own_page_filling_a_block_its_layout_lacks_is_pointed_at(
             "templates/index.html": '{% extends "base.html" %}\n{% block main %}{% block inner %}'
             "{% endblock %}{% endblock %}{% block extra %}{% endblock %}\n",
         },
+        # a block the child places itself
+        {
+            "templates/index.html": '{% extends "base.html" %}\n{% block intro %}<p>Hi</p>{% endblock %}'
+            "{% block main %}{{ self.intro() }}{% endblock %}\n",
+        },
         {"templates/index.html": "{% extends site.layout|default('base.html') %}" + NOPE},
         {"templates/index.html": "{% if site.title is defined %}{% extends 'base.html' %}{% endif %}" + NOPE},
     ],
@@ -269,3 +274,15 @@ def test_a_syntax_error_names_no_page(tmp_path: Path, fixture_site: Path, capsys
     assert status == 2
     [diag] = diagnostics
     assert "while rendering" not in diag["message"]
+
+
+def test_a_site_key_named_as_a_dict_method_is_its_value(tmp_path: Path, fixture_site: Path) -> None:
+    """`copy = "..."` for a copyright line: Jinja2 looks attributes up first, and on a dict
+    `site.copy` was the dict's copy method, printed with its address."""
+    toml = (fixture_site / "site.toml").read_text(encoding="utf-8")
+    toml = toml.replace("[site]\n", '[site]\ncopy = "Desk 2024"\nitems = "x"\n', 1)
+    page = "{% extends 'base.html' %}\n{% block main %}[{{ site.copy }}|{{ site['items'] }}]{% endblock %}\n"
+    write_files(fixture_site, {"site.toml": toml, "templates/index.html": page})
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    assert "[Desk 2024|x]" in (out / "index.html").read_text(encoding="utf-8")
