@@ -337,26 +337,23 @@ def _build(text: str, tree: Node, tokens: list[Tok]) -> Annotation:
     if kind_start != 2:
         raise _Bad(SyntaxProblem("no space is allowed between `<<` and the kind", 2, kind_start))
     kind = text[kind_start:kind_end]
-    if not _KIND.fullmatch(kind):
+    if not KIND_RE.match(kind):  # the lexer reads a kind as a NAME, which may hold capitals and dots
         raise _Bad(_kind_problem(kind, kind_start, kind_end))
     args = tuple(_arg(text, t, tokens) for t in tree[1][2:-1] if isinstance(t, tuple))
-    previous_end = kind_end
+    previous: Arg | None = None
     for arg in args:
-        if arg.start == previous_end:
-            raise _Bad(_unseparated(text, arg, previous_end))
-        previous_end = arg.end
+        if arg.start == (previous.end if previous else kind_end):
+            raise _Bad(_unseparated(text, previous, arg))
+        previous = arg
     return Annotation(kind, args, text, kind_start, kind_end)
-
-
-# SPEC §2's KIND; the lexer reads a kind as a NAME, which may also hold capitals and dots
-_KIND = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 def _kind_problem(kind: str, start: int, end: int) -> SyntaxProblem:
     lowered = kind.lower()
-    hint = f"write `{lowered}`" if _KIND.fullmatch(lowered) else None
+    hint = f"write `{lowered}`" if KIND_RE.match(lowered) and len(kind) <= 40 else None
+    shown = kind if len(kind) <= 40 else f"{kind[:40]}…"
     return SyntaxProblem(
-        f"`{kind}` is not a kind: a kind is lowercase letters, digits, `_` and `-`, starting with a letter",
+        f"`{shown}` is not a kind: a kind is lowercase letters, digits, `_` and `-`, starting with a letter",
         start,
         end,
         hint,
@@ -367,10 +364,9 @@ def _kind_problem(kind: str, start: int, end: int) -> SyntaxProblem:
 _LOOSE_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?![\d-])")
 
 
-def _unseparated(text: str, arg: Arg, previous_end: int) -> SyntaxProblem:
-    word = max(text.rfind(" ", 0, previous_end), text.rfind("\t", 0, previous_end)) + 1
-    equals = text.find("=", word, previous_end)
-    loose = _LOOSE_DATE.match(text, equals + 1 if equals >= 0 else word)
+def _unseparated(text: str, previous: Arg | None, arg: Arg) -> SyntaxProblem:
+    number = previous is not None and previous.value.type == "number"
+    loose = _LOOSE_DATE.match(text, previous.value.start) if previous is not None and number else None
     if loose:
         y, m, d = (int(part) for part in loose.group().split("-"))
         return SyntaxProblem(

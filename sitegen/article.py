@@ -67,28 +67,39 @@ def parse_article(path: str, text: str, *, for_render: bool = True) -> Document:
     return Document(path, text, meta, tokens, env, placed, diags)
 
 
+def _reference_place(lines: list[str], first: int, last: int, written: str) -> tuple[int, int]:
+    """Line and column (0-based) of `[^label]` as text in a block: not escaped, not in a code span."""
+    for n in range(first, min(last, len(lines))):
+        at = lines[n].find(written)
+        while at >= 0:
+            if lines[n][at - 1 : at] != "\\" and lines[n].count("`", 0, at) % 2 == 0:
+                return n, at
+            at = lines[n].find(written, at + 1)
+    return first, 0
+
+
 def _note_slips(path: str, lines: list[str], env: dict) -> list[Diagnostic]:
     """SG503: a footnote label written one way where the note is and another where it is
     referred to loses the note, and the figures checked in it, from the page."""
     defined = sorted(label.removeprefix(":") for label in env.get("footnotes", {}).get("refs", {}))
     found = []
-    for label, line in env.get(LOST_NOTES, ()):
+    for label, line, from_notes in env.get(LOST_NOTES, ()):
         text = lines[line] if line < len(lines) else ""
+        where = "only from notes that are not published" if from_notes else "nowhere in the text"
         found.append(
             warning(
                 "SG503",
                 Span(path, line + 1, 1, line + 1, max(len(text), 1) + 1),
-                f"footnote [^{label}] is referred to nowhere in the text: it is not published, and the"
-                " annotations in it are not checked",
-                help=f"refer to it with [^{label}] after the words it notes, or remove it",
+                f"footnote [^{label}] is referred to {where}: it is not published, and the annotations"
+                " in it are not checked",
+                help=f"refer to it with [^{label}] after the words it notes, or remove it"
+                if not from_notes
+                else "refer to the notes that refer to it from the text, or remove them",
             )
         )
     for label, first, last in env.get(UNDEFINED_NOTES, ()):
         written = f"[^{label}]"
-        line, column = next(
-            ((n, lines[n].find(written)) for n in range(first, min(last, len(lines))) if written in lines[n]),
-            (first, 0),
-        )
+        line, column = _reference_place(lines, first, last, written)
         close = difflib.get_close_matches(label, defined, n=1, cutoff=0.6)
         found.append(
             warning(

@@ -140,8 +140,10 @@ def _yaml_help(text: str, mark: yaml.Mark, problem: str) -> str:
     if line[mark.column : mark.column + 1] == "\t":
         return "YAML is indented with spaces; a tab cannot indent it"
     unquoted = _UNQUOTED_COLON.match(line)
-    if "mapping values are not allowed" in problem and unquoted:
+    # only where YAML stopped at a colon inside the value, not at the key's own
+    if "mapping values are not allowed" in problem and unquoted and mark.column > unquoted.start(2):
         key, value = unquoted.groups()
+        value = value.split(" #", 1)[0].rstrip()  # a comment stays outside the quotes
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'a value holding ": " goes in quotes: {key}: "{escaped}"'
     return "check quoting and indentation"

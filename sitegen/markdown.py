@@ -201,7 +201,8 @@ def seen_footnotes_plugin(md: MarkdownIt) -> None:
 
 
 # env keys: the footnotes a slip in a label cuts off (SG503).  LOST_NOTES: (label, first line,
-# 0-based) of each note that holds annotations but that no reader can reach, so that neither
+# 0-based, whether notes refer to it) of each note that holds annotations but that no reader
+# can reach (nothing refers to it, or only notes no reader can reach), so that neither
 # the note nor its checks are published; UNDEFINED_NOTES: (label, first and end line of the
 # block) of each `[^label]` that no note defines, printed as written.
 LOST_NOTES = "sitegen_lost_notes"
@@ -226,7 +227,7 @@ def _note_unreferenced(state) -> None:
             label = state.tokens[opened].meta["label"]
             if label not in referenced and _holds_annotations(state.tokens[opened:index]):
                 line = state.tokens[opened].map[0] if state.tokens[opened].map else 0
-                state.env.setdefault(LOST_NOTES, []).append((label, line))
+                state.env.setdefault(LOST_NOTES, []).append((label, line, False))
             opened = None
 
 
@@ -242,7 +243,7 @@ def _note_undefined_references(state) -> None:
                 state.env.setdefault(UNDEFINED_NOTES, []).append((label, token.map[0], token.map[1]))
 
 
-_NOTE_REFERENCE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+_NOTE_REFERENCE = re.compile(r"(?<!\\)\[\^([^\]\s]+)\](?!:)")  # `\[^x]` is written to be text
 
 
 # env key: the first line (0-based) of content markdown-it leaves unread for being nested too deep
@@ -295,7 +296,7 @@ def _drop_unseen_footnotes(state) -> None:
     for note, (first, last) in spans.items():  # referred to only from notes no one refers to
         if note not in seen and _holds_annotations(tokens[first:last]):
             line = next((t.map[0] for t in tokens[first:last] if t.map), 0)
-            state.env.setdefault(LOST_NOTES, []).append((tokens[first].meta.get("label") or "?", line))
+            state.env.setdefault(LOST_NOTES, []).append((tokens[first].meta.get("label") or "?", line, True))
     state.tokens = tokens[:start]
     if seen:
         ends = next(i for i in range(len(tokens) - 1, start, -1) if tokens[i].type == "footnote_block_close")

@@ -66,9 +66,13 @@ def check_out_dir(root: Path, out: Path) -> str | None:
             return f"--out {out} is inside the site's {own}/"
     if target.exists() and not target.is_dir():
         return f"--out {out} exists and is not a directory"
-    for above in target.parents:  # a folder cannot be made under a file
+    for above in Path(
+        os.path.abspath(out)
+    ).parents:  # no folder can be made under a file, nor a link to nothing
         if above.is_dir():
             return None
+        if above.is_symlink():
+            return f"--out {out} cannot be made: {above} is a link to nothing"
         if above.exists():
             return f"--out {out} cannot be made: {above} is a file, not a directory"
     return None

@@ -711,3 +711,13 @@ def test_an_out_under_a_file_is_refused_by_name_before_the_build(
     error = json.loads(capsys.readouterr().out)["error"]
     blocker = tmp_path / "afile"
     assert error == f"refusing to build: --out {out} cannot be made: {blocker} is a file, not a directory"
+
+
+def test_an_out_through_a_link_to_nothing_is_refused_by_name(
+    tmp_path: Path, fixture_site: Path, capsys
+) -> None:
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    out = tmp_path / "gone" / "pub"
+    assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error.endswith(f"{tmp_path / 'gone'} is a link to nothing")

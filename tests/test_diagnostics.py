@@ -259,6 +259,11 @@ def test_a_bad_source_id_is_told_the_whole_rule(name: str, fixture_site: Path) -
         ),
         ("He said <<claim src=001 quote=“so”>>.", 'straight double quotes ("), not typographic ones'),
         ("Share <<pct 178/342 52>>.", "write 52%"),
+        # two bodies on one side: the verb agrees
+        (
+            "Seats <<seats Senate=53/100 NA=160/342 Senate=60/100 majority=yes>>.",
+            "has a majority",
+        ),
         # a total of the seats where the counts add up to the strength
         (
             "Cast <<votes NA for=178 against=160 absent=3 total=342 date=2021-03-06>>.",
@@ -281,6 +286,9 @@ def test_helps_point_at_what_to_change(body: str, helps: str, fixture_site: Path
         ("title: Khan: the vote\ndate: 2021-03-06\n", 'goes in quotes: title: "Khan: the vote"'),
         ("title: T\ntags:\n\t- a\ndate: 2021-03-06\n", "a tab cannot indent it"),
         ("title: [T\ndate: 2021-03-06\n", "check quoting and indentation"),
+        # a key indented by mistake: its own colon is where YAML stops, and quotes would not help
+        ("title: ok\nsummary: some text\n  date: 2024-03-15\n", "check quoting and indentation"),
+        ("title: a: b # c: d\ndate: 2021-03-06\n", 'goes in quotes: title: "a: b"'),
     ],
 )
 def test_front_matter_slips_get_their_usual_fix(front: str, helps: str) -> None:
@@ -289,3 +297,15 @@ def test_front_matter_slips_get_their_usual_fix(front: str, helps: str) -> None:
     doc = parse_article("a.md", f"---\n{front}---\nText.\n")
     [diag] = [d for d in doc.diagnostics if d.code == "SG501"]
     assert helps in (diag.help or ""), diag.help
+
+
+def test_a_date_hint_needs_a_number_before_it_and_a_long_kind_is_shown_cut() -> None:
+    from sitegen.annotations import SyntaxProblem, parse_annotation
+
+    inside = parse_annotation('<<sum a="x 2024-3-4"-5 b=1>>')
+    assert isinstance(inside, SyntaxProblem)
+    assert inside.message == "arguments must be separated by white space"
+    loose = parse_annotation("<<seats NA=1/342 2021-3-4>>")
+    assert isinstance(loose, SyntaxProblem) and loose.help == "write 2021-03-04"
+    long = parse_annotation(f"<<{'K' * 5000} a=1>>")
+    assert isinstance(long, SyntaxProblem) and len(long.message) < 200 and long.help is None

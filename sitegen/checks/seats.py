@@ -36,8 +36,9 @@ def _one_claim_for_bodies_that_differ(ctx: Ctx, verdicts: dict[str, bool]) -> No
     has = [name for name, yes in verdicts.items() if yes]
     lacks = [name for name, yes in verdicts.items() if not yes]
     advice = (
-        f"one `majority=` speaks for every body here, but the {' and the '.join(has)} has a majority"
-        f" and the {' and the '.join(lacks)} has not: give each body an annotation of its own"
+        f"one `majority=` speaks for every body here, but the {' and the '.join(has)}"
+        f" {'has' if len(has) == 1 else 'have'} a majority and the {' and the '.join(lacks)}"
+        f" {'has' if len(lacks) == 1 else 'have'} not: give each body an annotation of its own"
     )
     ctx.diagnostics[:] = [replace(d, help=advice) if d.code == "SG203" else d for d in ctx.diagnostics]
 

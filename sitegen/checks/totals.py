@@ -284,7 +284,7 @@ def _gap_help(added: Decimal, sizes: tuple[int, int]) -> str:
     """What a `sum` of a body's seats lacks or has too many of: a part to add or to mend
     (the body's size is no argument to change, so "use 342" would help no one)."""
     seats, strength = sizes
-    nearest = min({seats, strength}, key=lambda size: abs(size - added))
+    nearest = min((seats, strength), key=lambda size: abs(size - added))  # a tie: the seats
     gap = nearest - added
     amount = f"{n(abs(gap))} {'seat' if abs(gap) == 1 else 'seats'}"
     whole = f"the {seats} seats" if nearest == seats else f"the {strength} filled seats"
