@@ -260,20 +260,31 @@ def test_an_error_of_one_pages_values_names_the_page_once_for_all_that_met_it(
     assert diag["message"].endswith("(while rendering content/articles/a.md and 3 other pages)")
 
 
-def test_an_error_of_one_list_entry_names_its_article(tmp_path: Path, fixture_site: Path, capsys) -> None:
-    files = {"templates/index_item.html": "{{ a.summary|truncate(3) }}\n"}
+@pytest.mark.parametrize(
+    ("files", "names"),
+    [
+        # a list entry's error names its article
+        (
+            {"templates/index_item.html": "{{ a.summary|truncate(3) }}\n"},
+            "(while rendering the entry of content/articles/a.md)",
+        ),
+        # a syntax error is no page's: it names none
+        (
+            {"templates/article.html": "{% extends 'base.html' %}\n{% block main %}{{ }}{% endblock %}\n"},
+            None,
+        ),
+    ],
+)
+def test_a_template_error_names_the_page_it_was_met_on_if_any(
+    tmp_path: Path, fixture_site: Path, capsys, files: dict[str, str], names: str | None
+) -> None:
     status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
     assert status == 2
     [diag] = diagnostics
-    assert diag["message"].endswith("(while rendering the entry of content/articles/a.md)")
-
-
-def test_a_syntax_error_names_no_page(tmp_path: Path, fixture_site: Path, capsys) -> None:
-    files = {"templates/article.html": "{% extends 'base.html' %}\n{% block main %}{{ }}{% endblock %}\n"}
-    status, diagnostics = _report(capsys, fixture_site, tmp_path / "out", files, "build")
-    assert status == 2
-    [diag] = diagnostics
-    assert "while rendering" not in diag["message"]
+    if names is None:
+        assert "while rendering" not in diag["message"]
+    else:
+        assert diag["message"].endswith(names)
 
 
 def test_a_site_key_named_as_a_dict_method_is_its_value(tmp_path: Path, fixture_site: Path) -> None:
