@@ -15,7 +15,7 @@ from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
 from sitegen.checks import CheckResult
-from sitegen.markdown import ANNOTATION, Placed, markdown
+from sitegen.markdown import ANNOTATION, RAW_LINK_CLOSE, Placed, markdown
 
 
 @dataclass
@@ -180,7 +180,6 @@ class _RawLink(list):
 
 
 _RAW_A_OPEN = re.compile(r"<a[\s>/]", re.IGNORECASE)
-_RAW_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 
 
 def _render_html_inline(self, tokens: list[Token], idx: int, options, env: dict) -> str:
@@ -189,7 +188,7 @@ def _render_html_inline(self, tokens: list[Token], idx: int, options, env: dict)
     html = tokens[idx].content
     if _RAW_A_OPEN.match(html):
         env.setdefault("sg_links", []).append(_RawLink())
-    elif _RAW_A_CLOSE.match(html):
+    elif RAW_LINK_CLOSE.match(html):
         links = env.get("sg_links")
         if links and isinstance(links[-1], _RawLink):
             return html + "".join(links.pop())

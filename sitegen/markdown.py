@@ -112,8 +112,10 @@ def _inline_where_wanted(state) -> None:
                 plain[id(token)] = token
             else:
                 state.md.inline.parse(token.content, state.md, state.env, token.children)
-                if "![" in token.content and ("<<" in token.content or "^" in token.content):
-                    _hoist_from_images(token)
+                if "<<" in token.content or "^" in token.content:
+                    if "![" in token.content:
+                        _hoist_from_images(token)
+                    _hoist_from_link_ends(token)
 
 
 def _hoist_from_images(block: Token) -> None:
@@ -133,6 +135,65 @@ def _hoist_from_images(block: Token) -> None:
             taken, searched_to = _annotations_of_image(child, block.content, searched_to)
             children += taken
     block.children = children
+
+
+_MARKERS = (ANNOTATION, "footnote_ref")
+
+
+def _hoist_from_link_ends(block: Token) -> None:
+    """The markers ending a link's text, moved to just after the link, with the white space
+    before them: `[the 178 seats <<seats ...>>](u)` reads `<a>the 178 seats</a> <sup>`, not
+    `<a>the 178 seats </a><sup>` with the link's underline running on under the space; the
+    same for a raw-HTML `</a>`.  (A marker anywhere else in link text is deferred to after the
+    link when it is rendered.)"""
+    children = block.children or []
+    if not any(_closes_link(child) for child in children):
+        return
+    out: list[Token] = []
+    for child in children:
+        if _closes_link(child):
+            run = _trailing_markers(out)
+            out.append(child)
+            out += run
+        else:
+            out.append(child)
+    block.children = out
+
+
+RAW_LINK_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+
+
+def _closes_link(token: Token) -> bool:
+    return token.type == "link_close" or (
+        token.type == "html_inline" and bool(RAW_LINK_CLOSE.match(token.content))
+    )
+
+
+def _trailing_markers(tokens: list[Token]) -> list[Token]:
+    """Takes off the end of `tokens` the markers there and the white space around them (the
+    space as one text token first); [] when no marker ends them."""
+    start = len(tokens)
+    while start and (
+        tokens[start - 1].type in _MARKERS
+        or (tokens[start - 1].type == "text" and not tokens[start - 1].content.strip())
+    ):
+        start -= 1
+    run = tokens[start:]
+    if not any(token.type in _MARKERS for token in run):
+        return []
+    del tokens[start:]
+    space = ""
+    if tokens and tokens[-1].type == "text":
+        text = tokens[-1]
+        kept = text.content.rstrip()
+        space, text.content = text.content[len(kept) :], kept
+    while run and run[0].type == "text":  # white space before the first marker
+        space += run.pop(0).content
+    if space:
+        gap = Token("text", "", 0)
+        gap.content = space
+        run.insert(0, gap)
+    return run
 
 
 def _annotations_of_image(image: Token, content: str, search_from: int) -> tuple[list[Token], int]:
