@@ -163,7 +163,7 @@ def build_site(
             _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
             return build
         try:
-            _finish(publisher, result, root, out, plan, published)
+            _finish(publisher, result, root, out, plan, published, static_key)
         except TemplateProblem as problem:
             build.diagnostics = sorted_diagnostics([*build.diagnostics, *problem.diagnostics])
             _show_templates(result.site, build.diagnostics)
@@ -278,7 +278,10 @@ def _finish(
     out: Path,
     plan: Plan,
     published: Callable[[Outcome], bool],
+    static_key: str,
 ) -> None:
+    """`static_key`: the static files' key taken before the build read anything; a file saved
+    while they are copied then reads as changed next time, and is copied again."""
     data = result.cache
     same_output = data.out == str(out.absolute())
     if result.touched and same_output:
@@ -300,7 +303,7 @@ def _finish(
     if unused:
         raise TemplateProblem(*unused)
     _static(publisher, root)
-    data.static_key = _static_key(root)
+    data.static_key = static_key
 
 
 def _static_key(root: Path) -> str:

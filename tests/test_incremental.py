@@ -831,6 +831,30 @@ def test_a_static_file_replaced_with_the_same_size_and_mtime_is_published(
     assert (out / "static" / "site.css").read_text(encoding="utf-8") == "body { color: blue }\n"
 
 
+def test_a_static_file_saved_while_the_build_copies_is_copied_again_next_time(
+    fixture_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sitegen.build
+
+    css = fixture_site / "static" / "site.css"
+    write_files(fixture_site, {"static/site.css": "/* v1 */\n"})
+    out = tmp_path / "out"
+    _build(fixture_site, out)
+    css.write_text("/* v2 */\n", encoding="utf-8")
+    copy = sitegen.build._static
+
+    def copy_then_save(publisher, root: Path) -> None:  # a designer saves again just after the copy
+        copy(publisher, root)
+        css.write_text("/* v3, saved as the build ends */\n", encoding="utf-8")
+
+    monkeypatch.setattr(sitegen.build, "_static", copy_then_save)
+    _build(fixture_site, out)
+    monkeypatch.setattr(sitegen.build, "_static", copy)
+    again = _build(fixture_site, out)
+    assert not again.unchanged
+    assert (out / "static" / "site.css").read_text(encoding="utf-8") == css.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     "bad",
     [
