@@ -2,7 +2,8 @@
 
 At every instant the output path holds the complete old site or the complete new one.
 The swap is Linux `renameat2(RENAME_EXCHANGE)`; where the file system lacks it we fall
-back to two renames and say so.  Leftovers of a killed build are removed by the next one.
+back to two renames and say so (`Publisher._two_renames`).  Leftovers of a killed build
+are removed by the next one.
 
 The tree the swap takes out is not deleted: it is kept as the *spare*, in the site's
 private cache folder, and the next build brings it up to date instead of writing a whole
@@ -34,6 +35,7 @@ from sitegen.walk import make_folders, remove_tree, walk
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
+_warned_two_renames = False
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -257,9 +259,15 @@ class Publisher:
 
     def _remove_leftovers(self) -> None:
         prefix = f".{self.out.name}"
+        olds = sorted(
+            (e for e in self.parent.iterdir() if e.name.startswith(prefix + OLD_MARK)),
+            key=lambda e: e.lstat().st_mtime_ns,
+        )
+        if olds and not (self.out.exists() or self.out.is_symlink()):
+            # a build killed between the two renames of `_two_renames`: the old site comes back
+            os.rename(olds.pop(), self.out)
         for entry in self.parent.iterdir():
-            name = entry.name
-            if name.startswith(prefix + TMP_MARK) or name.startswith(prefix + OLD_MARK):
+            if entry.name.startswith(prefix + TMP_MARK) or entry in olds:
                 remove_tree(entry, ignore_errors=True)
 
     def path(self, rel: str) -> Path:
@@ -399,10 +407,7 @@ class Publisher:
             if _exchange(self.tmp, self.out):
                 self._swapped_out = self.spare is not None
             else:
-                old = self.parent / f".{self.out.name}{OLD_MARK}{os.getpid()}"
-                os.rename(self.out, old)
-                os.rename(self.tmp, self.out)
-                self.tmp = old
+                self.tmp = self._two_renames()
             if not self._swapped_out:
                 remove_tree(self.tmp, ignore_errors=True)
         else:
@@ -410,6 +415,28 @@ class Publisher:
                 os.unlink(self.out)
             os.rename(self.tmp, self.out)
         self._committed = True
+
+    def _two_renames(self) -> Path:
+        """The swap where the file system has no atomic exchange (SPEC §6 asks for one): for a
+        moment the output path holds nothing.  Said once a process; a new site that cannot be
+        moved in puts the old one back, and one killed in between is put back by the next
+        build (`_remove_leftovers`).  Returns where the old site went."""
+        global _warned_two_renames
+        if not _warned_two_renames:
+            _warned_two_renames = True
+            print(
+                f"sitegen: warning: the file system of {self.parent} cannot swap folders atomically;"
+                " publishing with two renames, so for a moment the output is missing",
+                file=sys.stderr,
+            )
+        old = self.parent / f".{self.out.name}{OLD_MARK}{os.getpid()}"
+        os.rename(self.out, old)
+        try:
+            os.rename(self.tmp, self.out)
+        except OSError:
+            os.rename(old, self.out)
+            raise
+        return old
 
     def settle(self, old_manifest: dict[str, FileStamp] | None) -> None:
         """Keep the tree the swap took out as the next spare; `old_manifest` is what it held,

@@ -824,6 +824,68 @@ def test_two_builds_at_once_both_succeed_and_never_mix(tmp_path: Path) -> None:
         assert _leftovers(box) == []
 
 
+def _lead(site: Path, text: str) -> None:
+    write_files(site, {"content/articles/lead.md": f"---\ntitle: Lead\ndate: 2021-04-01\n---\n{text}\n"})
+
+
+@pytest.fixture
+def no_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file system without RENAME_EXCHANGE (older overlayfs, NFS)."""
+    import sitegen.publish
+
+    monkeypatch.setattr(sitegen.publish, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(sitegen.publish, "_warned_two_renames", False)
+
+
+def test_without_an_atomic_exchange_two_renames_publish_and_say_so(
+    tmp_path: Path, capsys, no_exchange: None
+) -> None:
+    site, out = _site(tmp_path), tmp_path / "box" / "out"
+    for text in ("First.", "Second.", "Third."):
+        _lead(site, text)
+        assert main(["build", str(site), "--out", str(out)]) == 0
+        assert text in (out / "articles" / "lead" / "index.html").read_text(encoding="utf-8")
+        assert _leftovers(tmp_path / "box") == []
+    assert capsys.readouterr().err.count("cannot swap folders atomically") == 1
+
+
+def test_a_new_site_that_cannot_be_moved_in_puts_the_old_one_back(
+    tmp_path: Path, capsys, no_exchange: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sitegen.publish
+
+    site, out = _site(tmp_path), tmp_path / "box" / "out"
+    _lead(site, "First.")
+    assert main(["build", str(site), "--out", str(out)]) == 0
+    before = _snapshot(out)
+    rename = os.rename
+
+    def failing_second(src, dst) -> None:
+        if Path(dst) == out and sitegen.publish.OLD_MARK not in str(src):
+            raise OSError(28, "No space left on device", str(dst))
+        rename(src, dst)
+
+    monkeypatch.setattr(sitegen.publish.os, "rename", failing_second)
+    _lead(site, "Second.")
+    assert main(["build", str(site), "--out", str(out)]) == 2
+    assert _snapshot(out) == before
+
+
+def test_an_old_site_left_between_two_renames_is_put_back(tmp_path: Path, capsys) -> None:
+    import sitegen.publish
+
+    site, box = _site(tmp_path), tmp_path / "box"
+    out = box / "out"
+    _lead(site, "First.")
+    assert main(["build", str(site), "--out", str(out), "--no-cache"]) == 0
+    before = _snapshot(out)
+    os.rename(out, box / f".out{sitegen.publish.OLD_MARK}4242")  # killed after the first rename
+    _lead(site, "Second <<seats NA=400/342>>.")  # and the next build fails
+    assert main(["build", str(site), "--out", str(out)]) == 1
+    assert _snapshot(out) == before
+    assert _leftovers(box) == []
+
+
 # --------------------------------------------------------------------------- 4. reproducible output
 
 
