@@ -160,8 +160,13 @@ class Session:
     def rebuild(
         self, changes: set[tuple[watchfiles.Change, str]] | None, *, quiet_if_unchanged: bool = False
     ) -> dict:
+        started = time.perf_counter()
         try:
             return self._rebuild(changes, quiet_if_unchanged=quiet_if_unchanged)
+        except Exception as exc:  # in reporting, not in the build: the watcher carries on all the same
+            self.base = None
+            internal = f"internal error after a rebuild: {type(exc).__name__}: {exc}"
+            return self._failed(internal, [], time.perf_counter() - started, quiet_if_unchanged)
         finally:
             self.hub.end_preview()  # whatever ended the build: the output serves every page again
             # Once the pages are out: what this build left behind is collected, and what the
@@ -205,24 +210,11 @@ class Session:
             )
         except Exception as exc:  # the loop outlives anything a rebuild can throw
             self.base = None
-            seconds = time.perf_counter() - started
             if isinstance(exc, (OSError, PublishError)):
                 internal = f"cannot publish to {self.out}: {exc}"
             else:
                 internal = f"internal error during rebuild: {type(exc).__name__}: {exc}"
-            internal = " ".join(internal.split())
-            if quiet_if_unchanged and self.hub.snapshot().get("internal") == internal:
-                return self.hub.snapshot()  # the same trouble as already reported
-            _say(f"{internal}; {self._serving()}")
-            return self.hub.record(
-                False,
-                new_output=False,
-                diagnostics=[],
-                internal=internal,
-                changed=changed,
-                seconds=round(seconds, 3),
-                html=overlay_html([], {}, self.root, internal),
-            )
+            return self._failed(internal, changed, time.perf_counter() - started, quiet_if_unchanged)
         finally:
             self.building = False
             self.built_at = time.monotonic()
@@ -251,6 +243,22 @@ class Session:
             diagnostics=[d.to_json() for d in result.diagnostics],
             seconds=round(seconds, 3),
             html=html,
+        )
+
+    def _failed(self, internal: str, changed: list[str], seconds: float, quiet_if_unchanged: bool) -> dict:
+        """A rebuild that ended in an exception, told to the terminal and to every open page."""
+        internal = " ".join(internal.split())
+        if quiet_if_unchanged and self.hub.snapshot().get("internal") == internal:
+            return self.hub.snapshot()  # the same trouble as already reported
+        _say(f"{internal}; {self._serving()}")
+        return self.hub.record(
+            False,
+            new_output=False,
+            diagnostics=[],
+            internal=internal,
+            changed=changed,
+            seconds=round(seconds, 3),
+            html=overlay_html([], {}, self.root, internal),
         )
 
     def _serving(self) -> str:
@@ -332,6 +340,8 @@ class Session:
         base = self.root.resolve()
         edited = set()
         for kind, path in changes or ():
+            if not Path(path).is_relative_to(base):
+                return None
             rel = Path(path).relative_to(base).as_posix()
             article = rel.startswith(f"{ARTICLES_DIR}/") and rel.endswith(".md")
             if kind == watchfiles.Change.deleted or not article:
@@ -353,7 +363,8 @@ class Session:
             exists = path.exists()
             if (not exists and watchfiles.Change.added in what) or path.is_dir() or path in folders:
                 continue  # a temporary file that came and went, or a folder (its files are listed)
-            seen.append(f"{path.relative_to(base).as_posix()} {'changed' if exists else 'deleted'}")
+            shown = path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
+            seen.append(f"{shown} {'changed' if exists else 'deleted'}")
         shown = seen[:5]
         return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
 
@@ -500,6 +511,7 @@ def watch_command(root: Path, args: argparse.Namespace) -> int:
     previous = _install(session.on_signal)
     # The server's threads wait for the GIL at every socket or file call while a rebuild runs;
     # a shorter switch interval (default 5 ms) lets a previewed page out during the rebuild.
+    switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sitegen-serve", daemon=True
@@ -521,6 +533,7 @@ def watch_command(root: Path, args: argparse.Namespace) -> int:
         with contextlib.suppress(_Stopped):  # a second signal: the cache stays as it was
             Cache.flush_deferred()
         _restore(previous)
+        sys.setswitchinterval(switch_interval)
     _say("stopped")
     return 0
 

@@ -779,6 +779,32 @@ def test_static_dotfiles_and_backups_are_watched_as_they_are_published(tmp_path:
     assert (site / "public" / "static" / ".well-known" / "security.txt").read_text() == "Contact: a\n"
 
 
+def test_a_failure_after_the_build_is_reported_and_the_watcher_carries_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Session.loop takes an exception out of rebuild() for a failing watcher and polls from
+    # then on: trouble in reporting a build must be told as such, and not escape
+    import watchfiles
+
+    import sitegen.watch
+
+    site, session = _session(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("terminal went away")
+
+    monkeypatch.setattr(sitegen.watch, "format_summary_line", broken)
+    write_atomic(site / ARTICLE_REL, ARTICLE + "\nMore.\n")
+    status = session.rebuild({(watchfiles.Change.modified, str(site.resolve() / ARTICLE_REL))})
+    assert not status["ok"] and "terminal went away" in status["internal"]
+    monkeypatch.undo()
+    write_atomic(site / ARTICLE_REL, ARTICLE + "\nMore still.\n")
+    status = session.rebuild({(watchfiles.Change.modified, str(site.resolve() / ARTICLE_REL))})
+    assert status["ok"] and status["internal"] is None
+    page = site / "public" / "articles" / "first" / "index.html"
+    assert "More still." in page.read_text(encoding="utf-8")
+
+
 def test_site_toml_saved_just_before_an_article_is_not_lost(tmp_path: Path) -> None:
     # site.toml has no events: when the batch holds only the article, the quick, article-only
     # rebuild must not be taken, or the new configuration would never be built
