@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import gc
 import os
+import stat
 import sys
 import time
 import uuid
@@ -31,7 +32,7 @@ from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, 
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
 from sitegen.site import Site, read_text
 from sitegen.walk import walk
-from sitegen.workers import fewer_collections
+from sitegen.workers import cores, fewer_collections
 
 Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
 
@@ -315,7 +316,11 @@ def _static_key(root: Path) -> str:
         # without its recursion, and with strings: a Path is slow to make a thousand folders deep
         found = (os.path.join(folder, name) for folder, _, files in walk(top) for name in files)
         for path in sorted(found, key=lambda p: p.split(os.sep)):
-            if os.path.isfile(path) and (st := os.stat(path)):
+            try:
+                st = os.stat(path)
+            except OSError:  # deleted since it was listed (or a link to nothing): not published
+                continue
+            if stat.S_ISREG(st.st_mode):
                 # as articles are stamped (`engine.file_stamp`): a copy that keeps size and mtime
                 # (`cp -p`, `rsync -a`, `tar x`) still changes the inode or the ctime
                 stats.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}")
@@ -483,7 +488,7 @@ class Progress:
 
 
 def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores()
 
 
 def _failure(root: Path, out: Path, exc: Exception) -> str:

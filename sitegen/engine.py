@@ -16,7 +16,7 @@ import gc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import cache, partial
 from pathlib import Path
@@ -33,7 +33,7 @@ from sitegen.grammar import grammar_text, parser, use_cache_dir
 from sitegen.pages import ArticleView, TagView, TemplateProblem, merged_pages, site_template_files
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
-from sitegen.workers import fewer_collections, reported
+from sitegen.workers import cores, fewer_collections, reported
 from sitegen.workers import pool as workers_pool
 
 
@@ -409,9 +409,11 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     its slug, draft flag and fact definitions are as they were (the caller makes sure nothing
     but these files changed).  Anything else answers None, and the caller runs in full.
     """
-    site, old = previous.site, {o.path: o for o in previous.outcomes}
+    old = {o.path: o for o in previous.outcomes}
     if not paths <= old.keys() or any(d.span.file in paths for d in previous.shared):
         return None
+    # its own texts: the run it starts from is kept as the base of the next, even if this fails
+    site = replace(previous.site, texts=dict(previous.site.texts))
     data = copy.copy(previous.cache)
     stamps, texts, ctx = dict(previous.stamps), _Texts(site.root), previous.render_ctx
     if options.render and ctx is None:
@@ -442,7 +444,7 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     entries = data.entries
     for path in paths:
         entries[path] = _entry(fresh.get(path, old[path]), entries.get(path), sources, stamps[path])
-    diags = previous.shared + _articles_diagnostics(ordered, previous.site)
+    diags = previous.shared + _articles_diagnostics(ordered, site)
     return Run(
         site,
         ordered,
@@ -520,7 +522,7 @@ class _Texts:
 
         `fresh`: files with no cache entry.  `scanned` then keeps just the first definition of
         each name (all that provisional facts take; the real ones come later), of each share."""
-        workers = min(jobs, os.cpu_count() or 1, len(paths) // _READ_IN_PARALLEL) if fresh else 1
+        workers = min(jobs, cores(), len(paths) // _READ_IN_PARALLEL) if fresh else 1
         if workers < 2:
             firsts: dict[str, tuple[str, int]] | None = {} if fresh else None
             return {path: self.hash(path, firsts) for path in paths}
@@ -639,7 +641,7 @@ def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
 def _process_all(
     jobs: list[tuple[str, str]], view: SiteView, site: Site, options: Options
 ) -> Iterator[Outcome]:
-    workers = max(1, min(options.jobs, os.cpu_count() or 1, len(jobs) // 8 or 1))
+    workers = max(1, min(options.jobs, cores(), len(jobs) // 8 or 1))
     # here too: the articles' objects (or their outcomes, coming back from the workers) are many
     with fewer_collections():
         if workers == 1:

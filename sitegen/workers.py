@@ -7,6 +7,7 @@ import contextlib
 import functools
 import gc
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Callable, Iterator
@@ -18,6 +19,11 @@ from typing import Any
 # generations' survivors now and then), cost about a tenth of the time per article; with
 # 50,000 it is a few hundred collections a build, and cyclic garbage waits a little longer.
 THRESHOLDS = (50_000, 20, 100)
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s share, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

@@ -571,8 +571,10 @@ def test_quick_runs_after_a_failed_one_start_from_the_last_published(
     bad = ARTICLE.format(title="Bad", body="1 of 9 <<seats NA=1/9>>.")
     write_files(site, {"content/articles/a01.md": good, "content/articles/a02.md": bad})
     pending = {"content/articles/a01.md", "content/articles/a02.md"}
+    texts = dict(base.site.texts)
     failed = build_site(site, out, watching=True, quick=False, previous=base, changed=set(pending))
     assert not failed.published
+    assert base.site.texts == texts  # the base is kept as it was, the broken text not in it
     _edit(site, "a02", "Fixed", "Text.")
     _quick(site, out, base, pending)
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
