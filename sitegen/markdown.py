@@ -54,6 +54,11 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
     # An unterminated `<<` is consumed on its own, so that it is reported (SG101)
     # instead of being taken as the start of a raw HTML tag.
     stop = end if end is not None and end <= state.posMax else pos + 2
+    if _in_raw_code(state):  # `<code>x << 2</code>`: raw HTML, written to be shown as it is
+        if not silent:
+            state.push("text", "", 0).content = src[pos:stop]
+        state.pos = stop
+        return True
     if not silent:
         token = state.push(ANNOTATION, "", 0)
         terminated = end is not None and stop == end
@@ -70,6 +75,22 @@ def annotation_rule(state: StateInline, silent: bool) -> bool:
         token.meta = meta
     state.pos = stop
     return True
+
+
+_RAW_CODE_TAG = re.compile(r"<(/?)(?:code|kbd|samp|pre|script|style|textarea)[\s/>]", re.IGNORECASE)
+
+
+def _in_raw_code(state: StateInline) -> bool:
+    """Whether the inline HTML so far leaves an element such as `<code>` open (SPEC §2: `<<`
+    in raw HTML is not parsed).  The tokens are looked at once each, whatever the number of
+    annotations in the block: where the last look stopped is kept on the state."""
+    tokens = state.tokens
+    seen, inside = getattr(state, "sg_raw_code", (0, False))
+    for token in tokens[seen:]:
+        if token.type == "html_inline" and (tag := _RAW_CODE_TAG.match(token.content)):
+            inside = not tag.group(1)
+    state.sg_raw_code = (len(tokens), inside)  # type: ignore[attr-defined]
+    return inside
 
 
 def _line_end(src: str, pos: int) -> int:
