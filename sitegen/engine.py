@@ -244,6 +244,7 @@ def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]
                 first.percent,
             ):
                 definition = unpack_fact(outcome.path, packed)
+                facts.conflicted.add(name)
                 diags.append(
                     error(
                         "SG402",
@@ -380,7 +381,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     return Run(
         site,
         ordered,
-        sorted_diagnostics(diags),
+        sorted_diagnostics(_conflicts_named(diags, facts, site.texts)),
         data,
         len(reused),
         len(misses) + len(rechecked),
@@ -400,6 +401,30 @@ def _articles_diagnostics(outcomes: list[Outcome], site: Site) -> list[Diagnosti
     if any(d.code == "SG901" for d in site.diagnostics):
         diags = [d for d in diags if not names_what_config_lacks(d)]
     return diags
+
+
+def _conflicts_named(diags: list[Diagnostic], facts: SiteFacts, texts: dict[str, str]) -> list[Diagnostic]:
+    """An error at an annotation that uses a fact defined with two values (SG402) says so, and
+    which value it was checked with: the first's, which may be the wrong one."""
+    if not facts.conflicted:
+        return diags
+    return [_conflict_named(d, facts, texts) if d.is_error and d.code != "SG402" else d for d in diags]
+
+
+def _conflict_named(diag: Diagnostic, facts: SiteFacts, texts: dict[str, str]) -> Diagnostic:
+    span, lines = diag.span, texts.get(diag.span.file, "").splitlines()
+    if span.line != span.end_line or not 0 < span.line <= len(lines):
+        return diag
+    written = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    used = [name for name in sorted(facts.conflicted) if re.search(rf"@{re.escape(name)}(?![\w.-])", written)]
+    if not used:
+        return diag
+    first = facts.first[used[0]]
+    note = (
+        f"`@{first.name}` has conflicting definitions (SG402); this check took {first.shown()}, "
+        f"its first, at {where(first.span)}"
+    )
+    return replace(diag, help=f"{diag.help}; {note}" if diag.help else note)
 
 
 def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink | None = None) -> Run | None:
@@ -448,7 +473,7 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     return Run(
         site,
         ordered,
-        sorted_diagnostics(diags),
+        sorted_diagnostics(_conflicts_named(diags, previous.facts, site.texts)),
         data,
         reused=len(ordered) - len(fresh),
         processed=len(fresh),

@@ -309,3 +309,30 @@ def test_a_date_hint_needs_a_number_before_it_and_a_long_kind_is_shown_cut() -> 
     assert isinstance(loose, SyntaxProblem) and loose.help == "write 2021-03-04"
     long = parse_annotation(f"<<{'K' * 5000} a=1>>")
     assert isinstance(long, SyntaxProblem) and len(long.message) < 200 and long.help is None
+
+
+@pytest.mark.parametrize("use_cache", [False, True])
+def test_an_error_at_a_use_of_a_conflicting_fact_names_the_value_it_took(
+    fixture_site: Path, use_cache: bool
+) -> None:
+    from sitegen.pipeline import check_site
+
+    head = "---\ntitle: {}\ndate: 2021-03-06\n---\n"
+    write_files(
+        fixture_site,
+        {
+            "content/articles/a.md": head.format("A") + "It holds 170 <<fact pti=170>>.\n",
+            "content/articles/b.md": head.format("B")
+            + "Together 178 and 163 <<sum NA gov=@pti opp=163 total=341>>, 163 <<sum NA a=@pti2 b=1>>.\n",
+            "content/articles/c.md": head.format("C") + "It holds 178 <<fact pti=178>> <<fact pti2=162>>.\n",
+        },
+    )
+    check_site(fixture_site, use_cache=use_cache)  # a second run, from the cache, says the same
+    diags = check_site(fixture_site, use_cache=use_cache).diagnostics
+    conflicted, plain = [d for d in diags if d.code == "SG205"]  # one uses @pti, one @pti2
+    assert conflicted.help == (
+        "`@pti` has conflicting definitions (SG402); this check took 170, its first,"
+        " at content/articles/a.md:5:21"
+    )
+    assert "conflicting" not in (plain.help or "")
+    assert [d.code for d in diags if d.span.file == "content/articles/c.md"] == ["SG402"]

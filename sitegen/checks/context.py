@@ -43,6 +43,7 @@ class SiteFacts:
     """Site-wide named figures: the first definition in (path, line) order is the reference."""
 
     first: dict[str, FactDef] = field(default_factory=dict)
+    conflicted: set[str] = field(default_factory=set)  # names defined elsewhere with another value
 
 
 @dataclass(frozen=True)
