@@ -336,3 +336,22 @@ def test_an_error_at_a_use_of_a_conflicting_fact_names_the_value_it_took(
     )
     assert "conflicting" not in (plain.help or "")
     assert [d.code for d in diags if d.span.file == "content/articles/c.md"] == ["SG402"]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "code", "help"),
+    [
+        ("<<seats 5/9>>", "SG105", "name the body the seats are in: write BODY=5/9 (one of NA, Senate)"),
+        ('<<pct 4/6 "66.7%">>', "SG104", "a figure is written without quotes: 66.7%"),
+        ('<<votes NA for="178" against=160>>', "SG104", "a figure is written without quotes: 178"),
+    ],
+)
+def test_a_misplaced_figure_gets_one_error_saying_how_to_write_it(
+    fixture_site: Path, annotation: str, code: str, help: str
+) -> None:
+    from sitegen.pipeline import check_site
+
+    text = f"---\ntitle: A\ndate: 2021-03-06\n---\nFive of nine, 66.7% {annotation}.\n"
+    write_files(fixture_site, {"content/articles/a.md": text})
+    [diag] = check_site(fixture_site, use_cache=False).diagnostics
+    assert (diag.code, diag.help) == (code, help)

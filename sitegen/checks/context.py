@@ -140,13 +140,13 @@ class Ctx:
                         help="each argument may appear once in an annotation",
                     )
 
-    def reject_positional(self, keep: int = 0) -> None:
+    def reject_positional(self, keep: int = 0, *, help: str | None = None) -> None:
         for arg in self.positional[keep:]:
             self.error(
                 "SG105",
                 arg,
                 f"`{self.ann.kind}` takes no positional argument {written(arg.value.raw)}"[:200],
-                help=f"write it as key=value; see `{self.ann.kind}` in the README",
+                help=help or f"write it as key=value; see `{self.ann.kind}` in the README",
             )
 
     def unknown_key(self, arg: Arg, known: Iterable[str]) -> None:
@@ -355,7 +355,13 @@ def _count_or_share_fix(value: Value, percent: bool) -> str | None:
         return f"write {value.raw}%"
     if not percent and value.type == "percent":
         return "a count is written without %: a share goes in `pct`, or in a tally or sum of shares"
+    inner = (value.text or "").strip()
+    if value.type == "string" and _NUMBER_WRITTEN.fullmatch(inner) and inner.endswith("%") == percent:
+        return f"a figure is written without quotes: {inner}"
     return None
+
+
+_NUMBER_WRITTEN = re.compile(r"-?[0-9][0-9,]*(?:\.[0-9]+)?%?")
 
 
 _USES_STRENGTH = re.compile(r"\bstrength\b")

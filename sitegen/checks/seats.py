@@ -16,18 +16,30 @@ SEATS_KEYS = ("majority", "date", "prose")
 
 def check_seats(ctx: Ctx) -> str:
     ctx.reject_repeats()
-    ctx.reject_positional()
+    ctx.reject_positional(help=_name_the_body(ctx))
     day = ctx.date()
     claim = ctx.flag("majority")
     entries = [arg for key, arg in ctx.keywords.items() if key not in SEATS_KEYS]
     if not entries:
-        ctx.error("SG103", None, "`seats` needs at least one BODY=N/TOTAL, e.g. NA=178/342")
+        if not any(arg.value.type == "ratio" for arg in ctx.positional):  # else SG105 says it all
+            ctx.error("SG103", None, "`seats` needs at least one BODY=N/TOTAL, e.g. NA=178/342")
         return "seats: nothing to check"
     verdicts: dict[str, bool] = {}  # body name -> whether it has a majority
     parts = [_seats_entry(ctx, arg, claim, day, verdicts) for arg in entries]
     if len(set(verdicts.values())) > 1:
         _one_claim_for_bodies_that_differ(ctx, verdicts)
     return "; ".join(p for p in parts if p)
+
+
+def _name_the_body(ctx: Ctx) -> str | None:
+    """For `<<seats 178/342>>`: the figures are counted in a body, which it names."""
+    ratios = [arg for arg in ctx.positional if arg.value.type == "ratio"]
+    if not ratios:
+        return None
+    bodies = sorted(ctx.site.config.bodies)
+    body = bodies[0] if len(bodies) == 1 else "BODY"
+    among = f" (one of {', '.join(bodies[:6])})" if len(bodies) > 1 else ""
+    return f"name the body the seats are in: write {body}={ratios[0].value.raw}{among}"
 
 
 def _one_claim_for_bodies_that_differ(ctx: Ctx, verdicts: dict[str, bool]) -> None:

@@ -353,8 +353,8 @@ def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value
         v = arg.value
         if v.type == "ratio" and part is None and whole is None and v.parts:
             part, whole = v.parts
-        elif v.type in ("percent", "factref", "number") and value is None:
-            value = v  # a plain number is the stated value all the same: SG104 says to write a %
+        elif v.type in ("percent", "factref", "number", "string") and value is None:
+            value = v  # a plain number, or "52%", is the stated value all the same: SG104 says how
         else:
             ctx.error(
                 "SG105",
