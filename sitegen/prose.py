@@ -16,10 +16,10 @@ ABBREVIATIONS = frozenset({"vs", "e.g", "i.e"})
 _END = re.compile(r"[.!?\u06d4\u061f\u0964]+(?=\s)")
 _CLOSING = frozenset(""".!?\u06d4\u061f\u0964"'”’)]""")
 # A number starts at a digit with no digit, comma or point before it when it is written in
-# thousands (59,764, or ۵۹٬۷۶۴); otherwise any run of digits.  Starting with \d lets `re`
-# skip ahead to digits.
+# thousands (59,764, or ۵۹٬۷۶۴); otherwise any run of digits, but not one a letter runs into:
+# a bill's name, HR61, states no 61.  Starting with \d lets `re` skip ahead to digits.
 _NUMBER = re.compile(
-    r"\d(?:(?<![\d,.\u066c\u066b]\d)\d{0,2}(?:[,\u066c]\d{3})+(?:[.\u066b]\d+)?|\d*(?:[.\u066b]\d+)?)"
+    r"(?<![^\W_])\d(?:(?<![\d,.\u066c\u066b]\d)\d{0,2}(?:[,\u066c]\d{3})+(?:[.\u066b]\d+)?|\d*(?:[.\u066b]\d+)?)"
 )
 WORDS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",

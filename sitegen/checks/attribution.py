@@ -31,6 +31,8 @@ _QUOTES = str.maketrans(
         "−": "-",
         "‐": "-",
         "‑": "-",
+        "…": "...",
+        "\u00ad": "",  # a soft hyphen: a place a word may break, not a character of it
         "\u00a0": " ",
         "\u2009": " ",
         "\u202f": " ",
@@ -42,7 +44,8 @@ _HYPHENS = re.compile(r"-{2,}")  # `--` and `---`: how a dash is typed where the
 
 @functools.lru_cache(maxsize=256)
 def fold(text: str) -> str:
-    """Compare quotes ignoring case, runs of white space and typographic quotes and dashes."""
+    """Compare quotes ignoring case, runs of white space, typographic quotes and dashes, and
+    how an ellipsis is typed (… or ...)."""
     return _SPACES.sub(" ", _HYPHENS.sub("-", text.translate(_QUOTES)).casefold()).strip()
 
 
