@@ -239,7 +239,7 @@ def _lex(text: str) -> list[Tok] | SyntaxProblem:
                 hint = 'strings are written in double quotes: quote="..."'
             elif ch in _TYPOGRAPHIC_QUOTES:
                 hint = 'strings are written in straight double quotes ("), not typographic ones'
-            elif ch == "<":
+            elif text.startswith("<<", pos):  # another annotation opened inside this one
                 hint = r"write \<< for a literal `<<` in prose"
             elif index and tokens[index - 1][0] in _NUMERIC and tokens[index - 1][2] == pos:
                 hint = _quote_hint(text, tokens[index - 1][1])
