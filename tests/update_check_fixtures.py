@@ -2,9 +2,11 @@
 
     python tests/update_check_fixtures.py [FILE.md ...]
 
-For a deliberate change of positions or codes: review the result as a diff (`git diff
+For a deliberate change of spans or codes: review the result as a diff (`git diff
 tests/fixtures`), case by case, before committing it.  Expected lines keep the order the
-checker reports them in; a case that checks clean gets `(none)`.
+checker reports them in; a case that checks clean gets `(none)`.  A line's ` ~ TEXT` stays on
+the diagnostic of the same code whose message still holds TEXT (the same span first); a TEXT
+that no message holds any more is dropped and named here, to be looked at.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
-from conftest import FIXTURE_SITE, FIXTURES, read_cases, write_files  # noqa: E402
-from test_check_fixtures import _actual  # noqa: E402
+from conftest import FIXTURE_SITE, FIXTURES, Case, read_cases, write_files  # noqa: E402
+from test_check_fixtures import _diagnostics, _split_expected  # noqa: E402
 
 
 def regenerate(path: Path) -> int:
@@ -31,7 +33,7 @@ def regenerate(path: Path) -> int:
             site = Path(tmp) / "site"
             shutil.copytree(FIXTURE_SITE, site)
             write_files(site, case.files)
-            actual = _actual(site) or ["(none)"]
+            actual = _with_texts(case, _diagnostics(site)) or ["(none)"]
         if actual == case.expected:
             continue
         body_end = lines.index(".", case.line + 1)
@@ -40,6 +42,23 @@ def regenerate(path: Path) -> int:
         changed += 1
     path.write_text("\n".join(lines), encoding="utf-8")
     return changed
+
+
+def _with_texts(case: Case, diagnostics: list[tuple[str, str]]) -> list[str]:
+    """The expected lines for these diagnostics, keeping the case's ` ~ TEXT`s where they fit."""
+    texts = [_split_expected(e) for e in case.expected if e != "(none)"]
+    texts = [(span, text) for span, text in texts if text is not None]
+    out = []
+    for line, message in diagnostics:
+        fits = [t for t in texts if t[0].split()[0] == line.split()[0] and t[1] in message]
+        fits.sort(key=lambda t: t[0] != line)
+        if fits:
+            texts.remove(fits[0])
+            line = f"{line} ~ {fits[0][1]}"
+        out.append(line)
+    for span, text in texts:
+        print(f"  {case.id}: dropped `{span} ~ {text}`: no {span.split()[0]} message holds it now")
+    return out
 
 
 def main(argv: list[str]) -> None:
