@@ -93,6 +93,7 @@ def test_every_code_is_covered() -> None:
             402,
             501,
             502,
+            503,
             901,
         )
     }
