@@ -1,4 +1,5 @@
-"""Golden HTML fragments: each expected line must appear in the built article page."""
+"""Golden HTML fragments: each expected line must appear in the built article page, and one
+written `!FRAGMENT` must not (e.g. a marker inside a link's text, which SPEC §5 rules out)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ def test_render_fixture(case: Case, fixture_site: Path, tmp_path: Path) -> None:
     assert result.published, [f"{d.code} {d.message}" for d in result.diagnostics]
     page = (out / "articles" / "case" / "index.html").read_text(encoding="utf-8")
     for fragment in case.expected:
-        assert fragment in page, f"{case.file.name}:{case.line}: missing {fragment!r}"
+        if fragment.startswith("!"):
+            assert fragment[1:] not in page, f"{case.file.name}:{case.line}: unwanted {fragment[1:]!r}"
+        else:
+            assert fragment in page, f"{case.file.name}:{case.line}: missing {fragment!r}"
 
 
 @pytest.mark.parametrize(
