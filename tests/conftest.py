@@ -51,6 +51,7 @@ def read_cases(path: Path) -> list[Case]:
         expected = [e.strip() for e in lines[body_end + 1 : expected_end] if e.strip()]
         cases.append(Case(path, start, title, files, expected))
         i = expected_end + 1
+    assert cases, f"{path}: no cases (each starts with a `# title` line)"
     return cases
 
 
