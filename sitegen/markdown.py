@@ -192,20 +192,24 @@ def _closes_link(token: Token) -> bool:
 
 def _trailing_markers(tokens: list[Token]) -> list[Token]:
     """Takes off the end of `tokens` the markers there and the white space around them (the
-    space as one text token first); [] when no marker ends them."""
+    space as one text token first), from inside the emphasis that ends there too; [] when no
+    marker ends them."""
     start = len(tokens)
     while start and (
         tokens[start - 1].type in _MARKERS
+        or tokens[start - 1].type in _CLOSING_INLINE
         or (tokens[start - 1].type == "text" and not tokens[start - 1].content.strip())
     ):
         start -= 1
-    run = tokens[start:]
+    tail = tokens[start:]
+    run = [token for token in tail if token.type not in _CLOSING_INLINE]
     if not any(token.type in _MARKERS for token in run):
         return []
-    del tokens[start:]
+    tokens[start:] = [token for token in tail if token.type in _CLOSING_INLINE]
     space = ""
-    if tokens and tokens[-1].type == "text":
-        text = tokens[-1]
+    before = start - 1  # the text the markers followed, inside the emphasis
+    if before >= 0 and tokens[before].type == "text":
+        text = tokens[before]
         kept = text.content.rstrip()
         space, text.content = text.content[len(kept) :], kept
     while run and run[0].type == "text":  # white space before the first marker
@@ -215,6 +219,9 @@ def _trailing_markers(tokens: list[Token]) -> list[Token]:
         gap.content = space
         run.insert(0, gap)
     return run
+
+
+_CLOSING_INLINE = frozenset({"em_close", "strong_close", "s_close"})
 
 
 def _annotations_of_image(image: Token, content: str, search_from: int) -> tuple[list[Token], int]:
