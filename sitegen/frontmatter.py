@@ -40,8 +40,17 @@ def read_front_matter(
     file: str, yaml_text: str | None, first_line: int, needs: tuple[str, ...] = ("title", "date")
 ) -> tuple[FrontMatter, list[Diagnostic]]:
     """Parse YAML whose first line is file line `first_line` (1-based); `needs`: the keys the
-    help of a missing front matter names."""
+    help of a missing front matter names.  No YAML (None) at line 2 is a fence never closed."""
     fm = FrontMatter(file, header=Span.point(file, max(first_line - 1, 1), 1, 3))
+    if yaml_text is None and first_line == 2:
+        return fm, [
+            error(
+                "SG501",
+                fm.header,
+                "front matter is never closed: no `---` line ends the YAML this `---` opens",
+                help="add a line `---` after the last `key: value` line",
+            )
+        ]
     if yaml_text is None:
         keys = [f"`{key}:`" for key in needs]
         listed = ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else "".join(keys)

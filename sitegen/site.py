@@ -190,7 +190,8 @@ def _within(real: str, real_root: str) -> bool:
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, int]:
-    """(yaml, first YAML line, first body line), lines 1-based; yaml is None when absent.
+    """(yaml, first YAML line, first body line), lines 1-based; yaml is None when absent, and
+    then the first YAML line is 2 if a fence opens it that nothing closes, else 1.
 
     Same fences as mdit-py-plugins' front_matter: three or more dashes on the first
     line, closed by as many dashes or `...`.
@@ -204,7 +205,7 @@ def split_front_matter(text: str) -> tuple[str | None, int, int]:
         stripped = lines[index].rstrip()
         if stripped == "..." or (set(stripped) == {"-"} and len(stripped) >= width):
             return "\n".join(lines[1:index]), 2, index + 2
-    return None, 1, 1
+    return None, 2, 1
 
 
 # What ends an address in text, or breaks out of it: white space, controls, `"<>`.  Anything
