@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from markdown_it.token import Token
 
-from sitegen.diagnostics import Diagnostic, Span, error, warning
+from sitegen.diagnostics import Diagnostic, Span, error, warning, written
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
 from sitegen.markdown import (
     LOST_NOTES,
@@ -67,14 +67,14 @@ def parse_article(path: str, text: str, *, for_render: bool = True) -> Document:
     return Document(path, text, meta, tokens, env, placed, diags)
 
 
-def _reference_place(lines: list[str], first: int, last: int, written: str) -> tuple[int, int]:
+def _reference_place(lines: list[str], first: int, last: int, reference: str) -> tuple[int, int]:
     """Line and column (0-based) of `[^label]` as text in a block: not escaped, not in a code span."""
     for n in range(first, min(last, len(lines))):
-        at = lines[n].find(written)
+        at = lines[n].find(reference)
         while at >= 0:
             if lines[n][at - 1 : at] != "\\" and lines[n].count("`", 0, at) % 2 == 0:
                 return n, at
-            at = lines[n].find(written, at + 1)
+            at = lines[n].find(reference, at + 1)
     return first, 0
 
 
@@ -98,13 +98,13 @@ def _note_slips(path: str, lines: list[str], env: dict) -> list[Diagnostic]:
             )
         )
     for label, first, last in env.get(UNDEFINED_NOTES, ()):
-        written = f"[^{label}]"
-        line, column = _reference_place(lines, first, last, written)
+        reference = f"[^{label}]"
+        line, column = _reference_place(lines, first, last, reference)
         close = difflib.get_close_matches(label, defined, n=1, cutoff=0.6)
         found.append(
             warning(
                 "SG503",
-                Span(path, line + 1, column + 1, line + 1, column + 1 + len(written)),
+                Span(path, line + 1, column + 1, line + 1, column + 1 + len(reference)),
                 f"no footnote defines [^{label}]: it is printed as written",
                 help=f"did you mean [^{close[0]}]?"
                 if close
@@ -146,19 +146,19 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
     title = as_text(fm, "title", required=required, diags=diags)
     date = as_date(fm, "date", required=required, diags=diags)
     default_slug = slugify(PurePosixPath(path).stem) or "article"
-    slug, written = default_slug, False
+    slug, given_slug = default_slug, False
     given = fm.values.get("slug")
     if given is not None and not isinstance(given, str):
         given = fm.scalars.get("slug", given)  # `slug: 2021` is the slug 2021, not a number
     if given is not None:
         if isinstance(given, str) and is_slug(given):
-            slug, written = unicodedata.normalize("NFC", given), True  # é, or e and an accent: one slug
+            slug, given_slug = unicodedata.normalize("NFC", given), True  # é, or e and an accent: one slug
         else:
             diags.append(
                 error(
                     "SG501",
                     fm.span("slug"),
-                    f"slug {str(given)[:60]!r} must be lowercase letters, digits and hyphens, "
+                    f"slug {written(str(given), 60)} must be lowercase letters, digits and hyphens, "
                     f"at most {MAX_SLUG} bytes of them",
                     help=f"for example `slug: {slugify(str(given)) or default_slug}`",
                 )
@@ -171,5 +171,5 @@ def _meta(path: str, fm, diags: list[Diagnostic]) -> ArticleMeta:
         author=as_text(fm, "author", required=False, diags=diags),
         summary=as_text(fm, "summary", required=False, diags=diags),
         draft=as_flag(fm, "draft", diags),
-        slug_span=fm.spans.get("slug") if written else None,
+        slug_span=fm.spans.get("slug") if given_slug else None,
     )

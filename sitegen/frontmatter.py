@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from sitegen.diagnostics import Diagnostic, Span, error
+from sitegen.diagnostics import Diagnostic, Span, error, written
 from sitegen.text import clean_text
 
 # libyaml when PyYAML was built with it: the pure-Python composer dominates a large site's load.
@@ -254,5 +254,5 @@ def _describe(value: Any) -> str:
     if isinstance(value, dt.date):
         return f"the date {value.isoformat()}"
     if isinstance(value, str):
-        return repr(value)[:60]
+        return written(value, 60)
     return str(value)[:60]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from sitegen.checks.context import Ctx, FactDef, did_you_mean
+from sitegen.checks.context import Ctx, FactDef, did_you_mean, how_to_write
 from sitegen.diagnostics import Span, written
 from sitegen.site import is_source_id
 
@@ -117,8 +117,11 @@ def fact_definitions(ctx: Ctx) -> list[FactDef]:
     for key, arg in ctx.keywords.items():
         value = arg.value
         if value.type not in ("number", "percent") or value.number is None:
-            what = "another fact" if value.type == "factref" else repr(value.raw)
-            ctx.error("SG104", value, f"fact `{key}` must be a number or a percentage, not {what}"[:200])
+            what = "another fact" if value.type == "factref" else written(value.raw)
+            fix = how_to_write(value, value.text is not None and value.text.strip().endswith("%"))
+            ctx.error(
+                "SG104", value, f"fact `{key}` must be a number or a percentage, not {what}"[:200], help=fix
+            )
             continue
         defs.append(FactDef(key, value.number, value.type == "percent", value.raw, ctx.at(arg)))
     if not ctx.keywords and not ctx.positional:

@@ -208,7 +208,7 @@ class Ctx:
                 self.figures.append(number)
         else:
             wanted = "a percentage such as 52%" if percent else "a number"
-            fix = _count_or_share_fix(value, percent)
+            fix = how_to_write(value, percent)
             self.error("SG104", value, f"{what} must be {wanted}, not {written(value.raw)}"[:200], help=fix)
             return None
         if number is None:
@@ -350,7 +350,8 @@ class Ctx:
             )
 
 
-def _count_or_share_fix(value: Value, percent: bool) -> str | None:
+def how_to_write(value: Value, percent: bool) -> str | None:
+    """The help for a figure written as the wrong kind of value: a count, a share, quoted."""
     if percent and value.type == "number":
         return f"write {value.raw}%"
     if not percent and value.type == "percent":
