@@ -64,7 +64,6 @@ def build_site(
     *,
     strict: bool = False,
     drafts: bool = False,
-    live_reload: str = "",
     progress: Callable[[int, int], None] | None = None,
     jobs: int = 1,
     use_cache: bool = True,
@@ -89,7 +88,7 @@ def build_site(
     static_key = _static_key(root)
     _say_what_static_leaves_out(root)
     # `quick`: first see whether anything changed at all (watch knows when something did)
-    same = _unchanged(root, out, mode, use_cache, drafts, live_reload, static_key, strict) if quick else None
+    same = _unchanged(root, out, mode, use_cache, drafts, static_key, strict) if quick else None
     if same is not None:
         return same
     spares = root / CACHE_DIR if use_cache else None
@@ -115,13 +114,12 @@ def build_site(
             )
 
         options = Options(
-            True,
-            jobs,
-            use_cache,
-            mode,
-            live_reload,
-            reusable,
-            progress,
+            render=True,
+            jobs=jobs,
+            use_cache=use_cache,
+            mode=mode,
+            reusable=reusable,
+            progress=progress,
             defer_saves=watching,
             freeze_kept=not watching,
         )
@@ -154,7 +152,7 @@ def build_site(
             noop.forget(root, mode, use_cache)
             return build
         _preview(preview, result, fresh)
-        plan = _planned_pages(result, previous, drafts, live_reload, published, watching)
+        plan = _planned_pages(result, previous, drafts, published, watching)
         result.pages = plan.pages
         if _nothing_to_do(result, root, out, plan.pages):
             build.published, build.unchanged = True, True
@@ -218,16 +216,13 @@ def _unchanged(
     mode: str,
     use_cache: bool,
     drafts: bool,
-    live_reload: str,
     static_key: str,
     strict: bool,
 ) -> BuildResult | None:
     """A no-op rebuild answered from the snapshot of the last one, or None to build."""
     if not use_cache:
         return None
-    snapshot, site = noop.check(
-        root, mode, use_cache, out=out, drafts=drafts, live_reload=live_reload, static_key=static_key
-    )
+    snapshot, site = noop.check(root, mode, use_cache, out=out, drafts=drafts, static_key=static_key)
     if snapshot is None or site is None or exit_status(snapshot.diagnostics, strict=strict) != 0:
         return None
     for file in {d.span.file for d in snapshot.diagnostics} - set(site.texts):
@@ -360,13 +355,12 @@ def _planned_pages(
     result: Run,
     previous: Run | None,
     drafts: bool,
-    live_reload: str,
     published: Callable[[Outcome], bool],
     watching: bool,
 ) -> Plan:
     shown = [o.rendered for o in result.outcomes if published(o) and o.rendered is not None]
     if result.render_ctx is None:
-        result.render_ctx = make_context(result.site, live_reload)
+        result.render_ctx = make_context(result.site)
     ctx = result.render_ctx
     base_key = digest(result.cache.env, str(drafts))
     # `watch` keeps its last plan in memory instead (and would only slow its rebuilds with this)

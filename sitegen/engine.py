@@ -77,12 +77,6 @@ class Outcome:
     def failed(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
-    def fact_defs(self) -> list[FactDef]:
-        return [unpack_fact(self.path, packed) for packed in self.defines]
-
-    def facts_seen(self) -> dict[str, tuple | None]:
-        return dict(self.seen)
-
     def sources_seen(self) -> set[str]:
         return set(self.cites)
 
@@ -166,11 +160,11 @@ def process_article(
 _WORKER: dict = {}
 
 
-def _init_worker(view: SiteView, site: Site, render: bool, live_reload: str) -> None:
+def _init_worker(view: SiteView, site: Site, render: bool) -> None:
     _WORKER["view"] = view
     _WORKER["root"] = site.root
     _WORKER["dirs"] = {}
-    _WORKER["ctx"] = make_context(site, live_reload) if render else None
+    _WORKER["ctx"] = make_context(site) if render else None
 
 
 @reported
@@ -189,15 +183,6 @@ def _read(root: Path, path: str, real_dirs: dict[str, bool]) -> str:
 # ------------------------------------------------------------------ facts
 
 _FACT = re.compile(r"<<fact[ \t][^\n]*?>>")
-
-
-def provisional_facts(texts: dict[str, str]) -> SiteFacts:
-    """Facts as a quick scan of the raw files sees them; verified against the real parse later."""
-    facts = SiteFacts()
-    for path in sorted(texts):
-        for definition in scan_facts(path, texts[path]):
-            facts.first.setdefault(definition.name, definition)
-    return facts
 
 
 def scan_facts(path: str, text: str, firsts: dict[str, tuple[str, int]] | None = None) -> tuple[FactDef, ...]:
@@ -294,12 +279,12 @@ def code_digest() -> str:
     return digest(*parts, grammar_text())  # in a checkout, the grammar is beside the package
 
 
-def environment_hash(site: Site, mode: str, live_reload: str) -> str:
+def environment_hash(site: Site, mode: str) -> str:
     """Everything every article's result depends on besides its own text, facts and sources."""
     # SOURCE_DATE_EPOCH dates an empty site's feed: a new value is a new build
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     stylesheet = str(has_own_stylesheet(site))
-    parts = [__version__, code_digest(), _schema(), mode, live_reload, site.config.text, epoch, stylesheet]
+    parts = [__version__, code_digest(), _schema(), mode, site.config.text, epoch, stylesheet]
     builtin = Path(__file__).parent / "templates"
     own = [(p.relative_to(builtin).as_posix(), p) for p in sorted(builtin.rglob("*")) if p.is_file()]
     for whose, files in (("built-in", own), ("site", site_template_files(site.root))):
@@ -324,7 +309,6 @@ class Options:
     jobs: int = 1
     use_cache: bool = False
     mode: str = "check"
-    live_reload: str = ""
     # may a cached outcome be used as it is? (a build also needs its page in the last output)
     reusable: Callable[[Outcome, CacheData], bool] = lambda outcome, data: True
     progress: Callable[[int, int], None] | None = None
@@ -338,7 +322,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
         use_cache_dir(root / CACHE_DIR)
     parser()  # analysed once here, so that forked workers share it
     site = load_site(root)
-    env = environment_hash(site, options.mode, options.live_reload)
+    env = environment_hash(site, options.mode)
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)
     texts = _Texts(root)
@@ -442,7 +426,7 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     data = copy.copy(previous.cache)
     stamps, texts, ctx = dict(previous.stamps), _Texts(site.root), previous.render_ctx
     if options.render and ctx is None:
-        ctx = make_context(site, options.live_reload)
+        ctx = make_context(site)
     view = SiteView(site.config, site.sources, previous.facts)
     fresh: dict[str, Outcome] = {}
     for path in sorted(paths):
@@ -672,14 +656,14 @@ def _process_all(
         if workers == 1:
             yield from _kept_frozen(_serially(jobs, view, site, options), options.freeze_kept)
             return
-        with workers_pool(workers, _init_worker, (view, site, options.render, options.live_reload)) as pool:
+        with workers_pool(workers, _init_worker, (view, site, options.render)) as pool:
             outcomes = pool.imap_unordered(_work, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8))))
             yield from _kept_frozen(outcomes, options.freeze_kept)
 
 
 def _serially(jobs: list[tuple[str, str]], view: SiteView, site: Site, options: Options) -> Iterator[Outcome]:
     real_dirs: dict[str, bool] = {}
-    ctx = make_context(site, options.live_reload) if options.render else None
+    ctx = make_context(site) if options.render else None
     for path, text_hash in jobs:
         yield process_article(path, _read(site.root, path, real_dirs), text_hash, view, ctx)
 
@@ -717,7 +701,7 @@ def _recheck(
     for path, outcome in list(outcomes.items()):
         if not _agrees(outcome, facts):
             if ctx is None and options.render:
-                ctx = make_context(site, options.live_reload)
+                ctx = make_context(site)
             text = texts.get(path) or ""
             outcomes[path] = _emit(process_article(path, text, hashes[path], view, ctx), sink)
             again.add(path)

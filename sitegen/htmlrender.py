@@ -27,10 +27,6 @@ class Note:
     html: Markup | None = None  # a Markdown footnote's text
     refs: list[str] = field(default_factory=list)  # ids of the markers pointing here
 
-    @property
-    def anchor(self) -> str:
-        return f"fn-{self.number}"
-
 
 @dataclass
 class RenderedBody:

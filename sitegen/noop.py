@@ -41,7 +41,7 @@ def forget(root: Path, mode: str, enabled: bool) -> None:
 
 
 def check(
-    root: Path, mode: str, enabled: bool, *, out: Path, drafts: bool, live_reload: str, static_key: str
+    root: Path, mode: str, enabled: bool, *, out: Path, drafts: bool, static_key: str
 ) -> tuple[Snapshot | None, Site | None]:
     """The snapshot if the site and its output are exactly as it describes them, else None."""
     use_cache_dir(root / CACHE_DIR)  # the rules in site.toml are parsed with the cached grammar
@@ -53,10 +53,7 @@ def check(
     site = load_site(root)
     if site.diagnostics:  # a bad or duplicate source id, a file not UTF-8: said by a full run
         return None, site
-    if (
-        site.article_paths != sorted(snapshot.articles)
-        or environment_hash(site, mode, live_reload) != snapshot.env
-    ):
+    if site.article_paths != sorted(snapshot.articles) or environment_hash(site, mode) != snapshot.env:
         return None, site
     if any(file_stamp(root / path) != stamp or stamp is None for path, stamp in snapshot.articles.items()):
         return None, site

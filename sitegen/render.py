@@ -90,7 +90,6 @@ class Rendered:
 class RenderContext:
     site: Site
     env: jinja2.Environment
-    live_reload: Markup = Markup("")
     stylesheet: bool = False  # the site has its own static/site.css (looked up once, not per page)
 
     def common(self, depth: int, canonical: str | None) -> dict:
@@ -104,7 +103,7 @@ class RenderContext:
                 "stylesheet": self.stylesheet,
             }
         )
-        return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": self.live_reload}
+        return {"site": site, "root": "../" * depth, "canonical": canonical, "live_reload": _LIVE_RELOAD}
 
 
 class SiteValues(types.SimpleNamespace):
@@ -117,8 +116,13 @@ def has_own_stylesheet(site: Site) -> bool:
     return (site.root / "static" / "site.css").is_file()
 
 
-def make_context(site: Site, live_reload: str = "") -> RenderContext:
-    return RenderContext(site, environment(site.root), Markup(live_reload), has_own_stylesheet(site))
+def make_context(site: Site) -> RenderContext:
+    return RenderContext(site, environment(site.root), has_own_stylesheet(site))
+
+
+# Templates place `live_reload` where a page loads its scripts; the files never hold one:
+# `watch` adds its script to each page as it serves it (sitegen.serve).
+_LIVE_RELOAD = Markup("")
 
 
 def render_article(ctx: RenderContext, doc: Document, results: Sequence[CheckResult]) -> Rendered:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sitegen.annotations import Annotation, Arg, Value
 from sitegen.config import SiteConfig
-from sitegen.diagnostics import Diagnostic, Span, error, warning, written
+from sitegen.diagnostics import Diagnostic, Span, error, written
 from sitegen.prose import show_number
 from sitegen.rules import Body, Rule, RuleError
 from sitegen.site import Source
@@ -119,9 +119,6 @@ class Ctx:
     def error(self, code: str, node: Arg | Value | None, message: str, help: str | None = None) -> None:
         span = self.whole() if node is None else self.at(node)
         self.diagnostics.append(error(code, span, message, help))
-
-    def warn(self, code: str, message: str, help: str | None = None) -> None:
-        self.diagnostics.append(warning(code, self.whole(), message, help))
 
     @property
     def failed(self) -> bool:
