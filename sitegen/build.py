@@ -26,11 +26,12 @@ from sitegen.diagnostics import (
     summarize,
 )
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
-from sitegen.pages import TemplateProblem, template_problems
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, static_files
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
 from sitegen.site import Site, read_text
+from sitegen.template_checks import template_problems
+from sitegen.templating import TemplateProblem
 from sitegen.walk import walk
 from sitegen.workers import cores, fewer_collections
 

@@ -30,9 +30,10 @@ from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView, names_what_config_lacks
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
 from sitegen.grammar import grammar_text, parser, use_cache_dir
-from sitegen.pages import ArticleView, TagView, TemplateProblem, merged_pages, site_template_files
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
+from sitegen.templating import TemplateProblem, merged_pages, site_template_files
+from sitegen.views import ArticleView, TagView
 from sitegen.workers import cores, fewer_collections, reported
 from sitegen.workers import pool as workers_pool
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sitegen.diagnostics import Diagnostic, Summary, sorted_diagnostics, summarize
 from sitegen.engine import Options, Outcome, Run, run, save_cache
-from sitegen.pages import template_problems
 from sitegen.site import Site
+from sitegen.template_checks import template_problems
 
 
 @dataclass

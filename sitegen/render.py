@@ -21,21 +21,19 @@ from sitegen.article import Document
 from sitegen.cache import digest
 from sitegen.checks import CheckResult
 from sitegen.htmlrender import render_body
-from sitegen.pages import (
+from sitegen.prose import plain_excerpt
+from sitegen.site import Site, Source
+from sitegen.templating import TemplateProblem, environment, render_template
+from sitegen.views import (
     ArticleView,
     TagView,
-    TemplateProblem,
     article_view,
     date_text,
-    environment,
     json_ld,
     newest_first,
     note_view,
-    render_template,
     url_path,
 )
-from sitegen.prose import plain_excerpt
-from sitegen.site import Site, Source
 
 CHECK_FIELDS = ("article", "file", "line", "column", "kind", "status", "summary", "number")
 

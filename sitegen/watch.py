@@ -28,10 +28,10 @@ from sitegen.build import BuildResult, build_site, default_jobs
 from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text, source_lines
 from sitegen.engine import Run, file_stamp
-from sitegen.pages import site_template_files
 from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown, resolved
+from sitegen.templating import site_template_files
 from sitegen.walk import walk
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding

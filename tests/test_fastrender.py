@@ -21,7 +21,7 @@ from test_fastblock import MANY
 
 from sitegen.htmlrender import _renderer
 from sitegen.markdown import parse
-from sitegen.pages import environment
+from sitegen.templating import environment
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sitegen.pages import ArticleView, newest_first
+from sitegen.views import ArticleView, newest_first
 
 
 def view(slug: str, title: str, date: dt.date | None) -> ArticleView:

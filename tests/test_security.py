@@ -32,7 +32,7 @@ from conftest import FIXTURE_SITE, write_files
 
 import sitegen.build  # noqa: F401  imported now: Progress() binds sys.stderr at import (see report)
 from sitegen.cli import main
-from sitegen.pages import tag_view
+from sitegen.views import tag_view
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 ATOM = "{http://www.w3.org/2005/Atom}"
