@@ -15,9 +15,10 @@ from typing import TypeVar
 
 import pytest
 
-from sitegen.config import _Locator, load_config
+from sitegen.config import CONFIG_FILE, load_config
 from sitegen.pipeline import check_site
 from sitegen.rules import RuleError, parse_rule
+from sitegen.toml_places import Locator
 
 T = TypeVar("T")
 
@@ -217,7 +218,7 @@ def _paths(value: object, path: tuple = ()):
     ],
 )
 def test_every_key_and_value_of_site_toml_is_located(text: str) -> None:
-    where = _Locator(text)
+    where = Locator(text, CONFIG_FILE)
     for path, value in _paths(tomllib.loads(text)):
         if not path:
             continue
