@@ -12,16 +12,10 @@ from pathlib import PurePosixPath
 from markdown_it.token import Token
 
 from sitegen.diagnostics import Diagnostic, Span, error, warning, written
+from sitegen.footnotes import LOST_NOTES, UNDEFINED_NOTES
 from sitegen.frontmatter import as_date, as_flag, as_tags, as_text, read_front_matter
-from sitegen.markdown import (
-    LOST_NOTES,
-    MAX_NESTING,
-    TOO_DEEP,
-    UNDEFINED_NOTES,
-    Placed,
-    locate_annotations,
-    parse,
-)
+from sitegen.markdown import MAX_NESTING, TOO_DEEP, parse
+from sitegen.placing import Placed, locate_annotations
 from sitegen.site import MAX_SLUG, is_slug, slugify, split_front_matter
 
 

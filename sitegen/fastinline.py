@@ -49,6 +49,8 @@ from markdown_it.rules_inline import (
 )
 from markdown_it.token import Token
 
+from sitegen.annotation_rule import annotation_rule
+
 RuleFn = Callable[[StateInline, bool], bool]
 PostFn = Callable[[StateInline], None]
 
@@ -127,8 +129,6 @@ def _plan(md: MarkdownIt) -> _Plan:
 
 
 def _make_plan(rules: list[RuleFn], post: list[PostFn], terminators: re.Pattern[str]) -> _Plan:
-    from sitegen.markdown import annotation_rule  # lazy: sitegen.markdown imports this module
-
     # Only with these three first does no other rule run before the one acting at a newline or `<<`.
     first_three = (text, newline, annotation_rule)
     handled = len(rules) >= 3 and all(a is b for a, b in zip(rules[:3], first_three, strict=True))

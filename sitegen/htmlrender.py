@@ -14,8 +14,10 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 from markupsafe import Markup, escape
 
+from sitegen.annotation_rule import ANNOTATION
 from sitegen.checks import CheckResult
-from sitegen.markdown import ANNOTATION, RAW_LINK_CLOSE, Placed, markdown
+from sitegen.markdown import RAW_LINK_CLOSE, markdown
+from sitegen.placing import Placed
 
 
 @dataclass

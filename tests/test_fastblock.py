@@ -31,7 +31,8 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from sitegen import fastblock
 from sitegen.fastblock import fast_paragraph_plugin
-from sitegen.markdown import annotation_plugin, heading_id, markdown, nesting_plugin, seen_footnotes_plugin
+from sitegen.footnotes import seen_footnotes_plugin
+from sitegen.markdown import annotation_plugin, heading_id, markdown, nesting_plugin
 
 TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
 TOKEN_FLAGS = ("block", "hidden")

@@ -18,7 +18,7 @@ from sitegen.checks.context import Ctx, FactDef, SiteView, did_you_mean
 from sitegen.checks.seats import check_seats, check_threshold, check_votes
 from sitegen.checks.totals import check_pct, check_sum, check_tally
 from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics, warning
-from sitegen.markdown import Placed
+from sitegen.placing import Placed
 from sitegen.prose import missing_figures, numbers_in, show_number
 from sitegen.rules import Body
 
