@@ -14,6 +14,7 @@ at comes back as soon as it is rendered, the index and list pages a moment later
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import json
 import mimetypes
@@ -25,6 +26,7 @@ import threading
 import uuid
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -51,116 +53,14 @@ TYPES = {
     ".md": "text/plain; charset=utf-8",
 }
 
-LIVE_JS = r"""(() => {
-  "use strict";
-  const me = document.currentScript;
-  const page = me ? me.dataset.sitegenBuild : "";
-  let host = null, before = null;
-  const onKey = (event) => { if (event.key === "Escape") hide(); };
-  const hide = () => {
-    if (!host) return;
-    host.remove();
-    host = null;
-    removeEventListener("keydown", onKey, true);
-    if (before && before.isConnected && before.focus) before.focus();  /* back where the reader was */
-    before = null;
-  };
-  const show = (html) => {
-    const keep = host ? before : document.activeElement;
-    hide();
-    before = keep;
-    host = document.createElement("div");
-    host.id = "sitegen-overlay";
-    const root = host.attachShadow({mode: "open"});
-    root.innerHTML = html;  /* built and escaped by the sitegen server */
-    const close = root.querySelector("button");
-    if (close) close.addEventListener("click", hide);
-    document.body.appendChild(host);
-    /* a modal dialog over the page: focus goes to it, Escape closes it */
-    const dialog = root.querySelector("[role=alertdialog]");
-    if (dialog) { dialog.tabIndex = -1; dialog.focus({preventScroll: true}); }
-    addEventListener("keydown", onKey, true);
-  };
-  /* a build id is "<server>-<generation>": only a newer generation (or another server) reloads */
-  const newer = (build) => {
-    if (!build || !page) return false;
-    const [server, gen] = build.split("-"), [myServer, myGen] = page.split("-");
-    return server !== myServer || Number(gen) > Number(myGen);
-  };
-  let stream = null;  /* this page's own event stream, where there is no shared one */
-  const reload = () => { if (stream) stream.close(); location.reload(); };
-  const handle = (name, data) => {
-    if (name === "preview") {  /* an edited article's own page, ready before the rest of the site */
-      if (data.pages.includes(location.pathname) && newer(data.build)) reload();
-      return;
-    }
-    if (newer(data.build)) { reload(); return; }
-    if (data.ok) hide(); else show(data.html);
-  };
-  const own = () => {
-    stream = new EventSource("/__sitegen/events");
-    for (const name of ["hello", "reload", "failed", "preview"]) {
-      stream.addEventListener(name, (event) => { if (event.data) handle(name, JSON.parse(event.data)); });
-    }
-    /* refused (too many streams) or the server gone for good: try again, never give up */
-    stream.onerror = () => { if (stream.readyState === EventSource.CLOSED) setTimeout(own, 2000); };
-    addEventListener("pagehide", () => stream.close());
-  };
-  /* One stream for all of a browser's tabs, kept by a shared worker: a browser opens at most
-     six connections to a host, and six tabs each holding a stream left none for a reload. */
-  let shared = null;
-  try {
-    shared = new SharedWorker("/__sitegen/live-worker.js", {name: "sitegen-live"});
-  } catch (e) {
-    shared = null;  /* none in this browser, or not allowed here */
-  }
-  if (shared) {
-    shared.onerror = () => { if (!stream) own(); };  /* its script did not load: a stream of our own */
-    shared.port.onmessage = (m) => {
-      if (m.data.name === "unsupported") own(); else handle(m.data.name, m.data.data);
-    };
-    shared.port.start();
-    addEventListener("pagehide", () => shared.port.postMessage("bye"));
-  } else {
-    own();
-  }
-  document.documentElement.dataset.sitegenLive = "1";
-})();
-"""
 
-# The shared worker behind LIVE_JS: one event stream, its events passed to every open page,
-# and the last status to each page that joins.
-WORKER_JS = r"""(() => {
-  "use strict";
-  const ports = new Set();
-  let last = null, stream = null;
-  const send = (message) => { for (const port of ports) port.postMessage(message); };
-  const connect = () => {
-    stream = new EventSource("/__sitegen/events");
-    for (const name of ["hello", "reload", "failed", "preview"]) {
-      stream.addEventListener(name, (event) => {
-        if (!event.data) return;
-        const message = {name, data: JSON.parse(event.data)};
-        if (name !== "preview") last = message;
-        send(message);
-      });
-    }
-    stream.onerror = () => {
-      last = null;  /* the server is gone or restarting: its last word is no news for a new page */
-      if (stream.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
-    };
-  };
-  self.onconnect = (event) => {
-    const port = event.ports[0];
-    port.onmessage = (m) => { if (m.data === "bye") ports.delete(port); };
-    port.start();
-    if (typeof EventSource !== "function") { port.postMessage({name: "unsupported"}); return; }
-    ports.add(port);
-    if (last) port.postMessage(last);
-    if (!stream) connect();
-  };
-})();
-"""
+# The scripts a page loads from PREFIX, as package files (sitegen/live/): live.js, which
+# SCRIPT_TAG loads, and live-worker.js, the shared worker behind it: one event stream, its
+# events passed to every open page, and the last status to each page that joins.
+@functools.cache
+def script(name: str) -> bytes:
+    """A script of sitegen/live/ as it is served, read from the package once."""
+    return (resources.files("sitegen") / "live" / name).read_bytes()
 
 
 class _Client:
@@ -343,9 +243,9 @@ class Handler(BaseHTTPRequestHandler):
             elif path == PREFIX + "status":
                 self._send(200, "application/json", json.dumps(self.server.hub.snapshot()).encode(), head)
             elif path == PREFIX + "live.js":
-                self._send(200, TYPES[".js"], LIVE_JS.encode(), head)
+                self._send(200, TYPES[".js"], script("live.js"), head)
             elif path == PREFIX + "live-worker.js":
-                self._send(200, TYPES[".js"], WORKER_JS.encode(), head)
+                self._send(200, TYPES[".js"], script("live-worker.js"), head)
             else:
                 self._static(path, head)
         except _GONE:
