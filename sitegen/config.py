@@ -142,12 +142,11 @@ def _site(data: Mapping[str, Any], where: Locator, diags: list[Diagnostic]) -> t
     _names_taken(site, where, diags)
     title = _string(site, ("site", "title"), where, diags) or "Untitled site"
     base_url = _string(site, ("site", "base_url"), where, diags) or "https://example.org/"
-    if base_url:
-        usable = _web_address(base_url)
-        if isinstance(usable, _Refused):
-            diags.append(error("SG901", where.key("site", "base_url"), f"`base_url` {usable.why}"))
-            usable = "https://example.org/"
-        base_url = usable
+    usable = _web_address(base_url)
+    if isinstance(usable, _Refused):
+        diags.append(error("SG901", where.key("site", "base_url"), f"`base_url` {usable.why}"))
+        usable = "https://example.org/"
+    base_url = usable
     language = _string(site, ("site", "language"), where, diags) or "en"
     if not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
         shown = _as_written(where, ("site", "language"), language)
