@@ -183,6 +183,7 @@ class Publisher:
         self._swapped_out = False  # the old output now sits at self.tmp, waiting for settle()
         self._fresh = False  # the tree was made empty by this build: all it holds, it published
         self._dirs: set[str] = set()
+        self._real_folders: set[str] = {""}  # folders of the tree known to be no links (`_spot`)
         self._intact_files: set[str] = set()
         self.stamps: dict[str, FileStamp] = {}  # what was published, for the next build's manifest
 
@@ -279,7 +280,24 @@ class Publisher:
             raise PublishError(f"refusing to write {rel!r}")
         if any(p in ("", ".", "..") for p in rel.split("/")):
             raise PublishError(f"refusing to write {rel!r}")
+        folder = rel.rpartition("/")[0]
+        if folder not in self._real_folders:
+            self._no_links_on(folder)
         return os.path.join(self.tmp, rel)
+
+    def _no_links_on(self, folder: str) -> None:
+        """Remove the links on the way to `folder` in the tree being built.  A link put into the
+        output by hand (`public/articles -> /srv/x`) comes back in the spare, and what a build
+        wrote under it would go where it points, outside the output; the folder is made anew
+        instead.  Each folder is looked at once a build; a tree made by this build has none."""
+        parts = folder.split("/")
+        for end in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:end])
+            if prefix in self._real_folders:
+                continue
+            if not self._fresh and os.path.islink(path := os.path.join(self.tmp, prefix)):
+                os.unlink(path)
+            self._real_folders.add(prefix)
 
     def _kept(self, rel: str, sha: str) -> bool:
         """The spare already holds exactly this content at rel, as it was published."""

@@ -163,6 +163,30 @@ def test_a_page_changed_by_hand_is_replaced(fixture_site: Path, tmp_path: Path) 
     assert not result.unchanged
 
 
+@pytest.mark.parametrize("linked", ["articles", "static", "articles/a05"])
+def test_a_folder_linked_into_the_output_by_hand_is_replaced_and_nothing_is_written_through_it(
+    fixture_site: Path, tmp_path: Path, linked: str
+) -> None:
+    site = _site(fixture_site)
+    write_files(site, {"static/site.css": "p { margin: 0 }\n"})
+    out = tmp_path / "out"
+    _build(site, out)
+    _edit(site, "a03", "A3", "Edited once.")
+    _build(site, out)  # the spare now holds a whole tree
+    victim = tmp_path / "victim"
+    shutil.copytree(out / linked, victim)
+    before = _snapshot(victim)
+    shutil.rmtree(out / linked)
+    (out / linked).symlink_to(victim, target_is_directory=True)  # `public/articles -> /srv/x`
+    for n in range(3):  # the tree holding the link comes back as the spare
+        _edit(site, "a03", "A3", f"Edited again, {n}.")
+        _edit(site, "a05", "A5", f"Edited too, {n}.")
+        _build(site, out)
+        assert _snapshot(out) == _cold(site, tmp_path, f"cold{n}")
+        assert not any(p.is_symlink() for p in out.rglob("*"))
+    assert _snapshot(victim) == before
+
+
 def _built_small_site(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
     site = _site(fixture_site, count=2)
     out = tmp_path / "out"
