@@ -227,6 +227,7 @@ class Cache:
     def _write(self, data: object) -> None:
         try:
             self.path.parent.mkdir(mode=0o700, exist_ok=True)
+            _sweep(self.path.parent)
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
@@ -318,11 +319,42 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
+_TMP = ".tmp-"
+_swept: set[Path] = set()
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the temporary files of writes a killed process never finished (SPEC §6: the
+    next build removes an interrupted one's leftovers), once a process; those of a process
+    still running, whose pid they carry, are its own to finish."""
+    if folder in _swept:
+        return
+    _swept.add(folder)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.name.startswith(_TMP) and not _still_writing(entry.name[len(_TMP) :]):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _still_writing(rest: str) -> bool:
+    pid = rest.partition("-")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, say: alive
+        return True
+    return True
+
+
 def _store(path: Path, data: object) -> bytes:
     """Write atomically (a reader sees the old file or the new one); the new checksum."""
     body = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
     checksum = hashlib.sha256(body).hexdigest().encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TMP}{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(_MAGIC + __version__.encode() + b"\n" + checksum + b"\n\n" + body)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import write_files
 
+import sitegen.cache
 from sitegen.build import build_site
 from sitegen.cache import CACHE_DIR
 
@@ -185,6 +188,22 @@ def test_a_folder_linked_into_the_output_by_hand_is_replaced_and_nothing_is_writ
         assert _snapshot(out) == _cold(site, tmp_path, f"cold{n}")
         assert not any(p.is_symlink() for p in out.rglob("*"))
     assert _snapshot(victim) == before
+
+
+def test_cache_writes_a_killed_build_left_unfinished_are_removed(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, count=2)
+    _build(site, tmp_path / "out")
+    cache = site / CACHE_DIR
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    gone = ended.stdout.decode().strip()  # a pid no process has now
+    left = [cache / f".tmp-{gone}-x1y2z3", cache / ".tmp-abcdefgh"]  # the second: an older sitegen's
+    writing = cache / f".tmp-{os.getpid()}-a1b2c3"  # a process still at it
+    for path in [*left, writing]:
+        path.write_bytes(b"half a pickle")
+    sitegen.cache._swept.clear()  # as in a new process
+    _edit(site, "a01", "A1", "Edited.")
+    _build(site, tmp_path / "out")
+    assert [p for p in left if p.exists()] == [] and writing.exists()
 
 
 def _built_small_site(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
