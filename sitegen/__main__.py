@@ -1,3 +1,3 @@
-from sitegen.cli import entry
+from sitegen.launch import entry
 
 entry()

@@ -84,3 +84,18 @@ def test_help_describes_every_argument_with_its_default(command: str, capsys) ->
     assert "default: SITE/public; a relative DIR is relative to the current directory, not SITE" in shown
     if command == "watch":
         assert "(default: 127.0.0.1" in shown and "(default: 8000" in shown
+
+
+def test_ctrl_c_while_sitegen_is_still_loading_ends_without_a_traceback() -> None:
+    script = (
+        "import builtins, os, signal, sitegen.launch\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'sitegen.cli':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "sitegen.launch.entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "check"], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (130, "sitegen: interrupted\n")
