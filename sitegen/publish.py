@@ -174,6 +174,7 @@ class Publisher:
             self.spare = spares / f"spare-{digest(str(self.out))[:16]}"
             self.tmp = self.spare.with_name(self.spare.name + BUILDING)
             self._record = Cache(spares.parent, self.spare.name)
+            _retire_spares(spares, self.spare.name)
         else:
             self.tmp = self._beside_output()
         self.base: dict[str, FileStamp] = {}
@@ -480,6 +481,34 @@ class Publisher:
 
 
 BUILDING = ".building"
+OTHER_SPARES = 2  # kept besides this output's: a preview folder or two, an output moved away
+
+
+def _last_used(spares: Path, name: str) -> int:
+    """When a spare was last kept: its record is written each time, its folder is not."""
+    for path in (spares / f"{name}.pickle", spares / name):
+        with contextlib.suppress(OSError):
+            return os.stat(path).st_mtime_ns
+    return 0
+
+
+def _retire_spares(spares: Path, own: str) -> None:
+    """Remove the spares of all but the outputs built into most lately.  Each is a whole copy
+    of a site (hundreds of MB for a big one), and one whose output was deleted or moved, or
+    was a one-off preview, would otherwise be kept for ever."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(spares):
+            name = entry.name
+            building = name.endswith(BUILDING)  # another build's, bringing it up to date now
+            spare = name.startswith("spare-") and entry.is_dir(follow_symlinks=False)
+            if spare and name != own and not building:
+                found.append((_last_used(spares, name), name))
+    for _, name in sorted(found, reverse=True)[OTHER_SPARES:]:
+        remove_tree(spares / name, ignore_errors=True)
+        for record in (f"{name}.pickle", f"{name}.delta.pickle"):
+            with contextlib.suppress(OSError):
+                os.unlink(spares / record)
 
 
 def _mirror(tree: Path, into: Path, stamps: dict[str, FileStamp]) -> None:

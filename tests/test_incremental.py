@@ -206,6 +206,24 @@ def test_cache_writes_a_killed_build_left_unfinished_are_removed(fixture_site: P
     assert [p for p in left if p.exists()] == [] and writing.exists()
 
 
+def test_spares_are_kept_for_the_outputs_built_into_most_lately(fixture_site: Path, tmp_path: Path) -> None:
+    site = _site(fixture_site, count=2)
+    spares = site / CACHE_DIR
+
+    def kept() -> set[str]:
+        return {p.name for p in spares.glob("spare-*") if p.is_dir()}
+
+    for n, name in enumerate("abcd"):
+        _build(site, tmp_path / name)
+        _edit(site, "a01", "A1", f"Edited for {name}.")
+        _build(site, tmp_path / name)  # the tree swapped out is kept as the spare
+        assert len(kept()) == min(n + 1, 3)  # this output's and two others' at most
+    assert {p.stem for p in spares.glob("spare-*.pickle")} == kept()
+    _edit(site, "a01", "A1", "Edited.")
+    _build(site, tmp_path / "b")  # an output whose spare was retired builds as it would without one
+    assert _snapshot(tmp_path / "b") == _cold(site, tmp_path, "cold")
+
+
 def _built_small_site(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
     site = _site(fixture_site, count=2)
     out = tmp_path / "out"
