@@ -272,9 +272,12 @@ def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int |
         )
         return None, ""
     if body is None:
-        ctx.error(
-            "SG103", value, f"`needs={value.raw}` needs a body to evaluate the rule on, e.g. <<votes NA ...>>"
-        )
+        if not ctx.positional:  # (a body it names that site.toml lacks is SG301 already)
+            ctx.error(
+                "SG103",
+                value,
+                f"`needs={value.raw}` needs a body to evaluate the rule on, e.g. <<votes NA ...>>",
+            )
         return None, ""
     needed = ctx.rule_value(rule, body, day)
     formula = ctx.explain_rule(rule, body, day)
