@@ -25,7 +25,8 @@ from sitegen.diagnostics import (
     sorted_diagnostics,
     summarize,
 )
-from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache, source_hashes
+from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache
+from sitegen.inputs import source_hashes
 from sitegen.pipeline import Checked
 from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, static_files
 from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
@@ -317,7 +318,7 @@ def _static_key(root: Path) -> str:
             except OSError:  # deleted since it was listed (or a link to nothing): not published
                 continue
             if stat.S_ISREG(st.st_mode):
-                # as articles are stamped (`engine.file_stamp`): a copy that keeps size and mtime
+                # as articles are stamped (`inputs.file_stamp`): a copy that keeps size and mtime
                 # (`cp -p`, `rsync -a`, `tar x`) still changes the inode or the ctime
                 stats.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}")
     return digest(*stats)

@@ -29,7 +29,7 @@ CACHE_DIR = ".sitegen-cache"
 # article's checks.json entries, every field of its list entry, the site's own stylesheet) and
 # outcomes citing a missing source or fact depend on the source ids or fact names: no key made
 # under 4 is trusted.  6: the key of all the site-wide pages' inputs (CacheData.page_inputs).
-# 7: an outcome's fact definitions packed as tuples (engine.PackedFact).
+# 7: an outcome's fact definitions packed as tuples (facts.PackedFact).
 _MAGIC = b"sitegen-cache 7\n"
 
 

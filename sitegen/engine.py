@@ -14,24 +14,31 @@ from __future__ import annotations
 import copy
 import gc
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal
-from functools import cache, partial
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.annotations import Annotation, parse_annotation
 from sitegen.article import ArticleMeta, parse_article
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
 from sitegen.checks import CheckResult, check_annotation, duplicate_slug_diagnostics
-from sitegen.checks.attribution import where
 from sitegen.checks.context import FactDef, SiteFacts, SiteView, names_what_config_lacks
-from sitegen.diagnostics import Diagnostic, Span, error, sorted_diagnostics
-from sitegen.grammar import grammar_text, parser, use_cache_dir
+from sitegen.diagnostics import Diagnostic, Span, sorted_diagnostics
+from sitegen.facts import (
+    FACT_NAMES,
+    SOURCE_IDS,
+    PackedFact,
+    agrees_with,
+    conflicts_named,
+    pack_fact,
+    provisional_facts,
+    real_facts,
+    seen_as,
+)
+from sitegen.grammar import parser, use_cache_dir
+from sitegen.inputs import Texts, code_digest, file_stamp, source_hashes, unchanged_candidates
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
-from sitegen.site import Site, decode_text, load_site, not_utf8, read_bytes, read_text
+from sitegen.site import Site, load_site, read_text
 from sitegen.templating import TemplateProblem, merged_pages, site_template_files
 from sitegen.views import ArticleView, TagView
 from sitegen.workers import cores, fewer_collections, reported
@@ -92,23 +99,6 @@ def _merged_seen(results: Sequence[CheckResult]) -> tuple[tuple[str, tuple | Non
     return tuple(sorted(merged.items()))
 
 
-# A fact definition as an outcome keeps it, in the outcome's own file: (name, value, percent,
-# raw, line, column, end line, end column), the value as Decimal's exact text.  A big site's
-# outcomes hold tens of thousands (a bench site, 3.4 an article), and as FactDefs, a Decimal
-# and a Span each, they were two fifths of the time its cache took to unpickle.
-PackedFact = tuple[str, str, bool, str, int, int, int, int]
-
-
-def pack_fact(fact: FactDef) -> PackedFact:
-    s = fact.span
-    return (fact.name, str(fact.value), fact.percent, fact.raw, s.line, s.column, s.end_line, s.end_column)
-
-
-def unpack_fact(path: str, packed: PackedFact) -> FactDef:
-    name, value, percent, raw, line, column, end_line, end_column = packed
-    return FactDef(name, Decimal(value), percent, raw, Span(path, line, column, end_line, end_column))
-
-
 @dataclass
 class Entry:
     """A cached outcome and the state of everything it depended on."""
@@ -149,7 +139,7 @@ def process_article(
     diags = tuple(doc.diagnostics) + tuple(d for r in results for d in r.diagnostics)
     outcome = Outcome.of(path, text_hash, doc.meta, len(doc.annotations), results, diags)
     if any(seen is None for _, seen in outcome.seen):
-        outcome.seen += ((FACT_NAMES, _seen_as(view.facts, FACT_NAMES)),)
+        outcome.seen += ((FACT_NAMES, seen_as(view.facts, FACT_NAMES)),)
     if render_ctx is not None and not outcome.failed:
         try:
             outcome.rendered = render_article(render_ctx, doc, results)
@@ -181,86 +171,6 @@ def _read(root: Path, path: str, real_dirs: dict[str, bool]) -> str:
     return text or ""
 
 
-# ------------------------------------------------------------------ facts
-
-_FACT = re.compile(r"<<fact[ \t][^\n]*?>>")
-
-
-def scan_facts(path: str, text: str, firsts: dict[str, tuple[str, int]] | None = None) -> tuple[FactDef, ...]:
-    """The `<<fact ...>>` definitions a quick look at one file finds, in file order.
-
-    With `firsts` (name -> the earliest (file, line) defining it so far, updated here), only
-    the definitions earlier than those: provisional facts take each name's first, and a big
-    site repeats its facts tens of thousands of times."""
-    found: list[FactDef] = []
-    if "<<fact" not in text:
-        return ()
-    line, counted = 1, 0  # lines counted up to each match from the last: one pass over the text
-    for match in _FACT.finditer(text):
-        parsed = parse_annotation(match.group())
-        if not isinstance(parsed, Annotation):
-            continue
-        line, counted = line + text.count("\n", counted, match.start()), match.start()
-        for arg in parsed.args:
-            v = arg.value
-            if arg.key and v.type in ("number", "percent") and v.number is not None:
-                if firsts is not None:
-                    known = firsts.get(arg.key)
-                    if known is not None and known <= (path, line):
-                        continue
-                    firsts[arg.key] = (path, line)
-                found.append(FactDef(arg.key, v.number, v.type == "percent", v.raw, Span.point(path, line)))
-    return tuple(found)
-
-
-def real_facts(outcomes: Iterable[Outcome]) -> tuple[SiteFacts, list[Diagnostic]]:
-    """First definition in (path, line) order; a later one with another value is SG402."""
-    facts = SiteFacts()
-    diags: list[Diagnostic] = []
-    firsts: dict[str, PackedFact] = {}  # as packed: most repeat the first's value, text for text
-    for outcome in sorted(outcomes, key=lambda o: o.path):
-        for packed in sorted(outcome.defines, key=lambda d: (d[4], d[5])):  # line, column
-            name, value, percent = packed[:3]
-            if name not in firsts:
-                firsts[name], facts.first[name] = packed, unpack_fact(outcome.path, packed)
-                continue
-            first = facts.first[name]
-            if (value, percent) != firsts[name][1:3] and (Decimal(value), percent) != (
-                first.value,
-                first.percent,
-            ):
-                definition = unpack_fact(outcome.path, packed)
-                facts.conflicted.add(name)
-                diags.append(
-                    error(
-                        "SG402",
-                        definition.span,
-                        f"fact `{definition.name}` is {definition.shown()} here, "
-                        f"but {first.shown()} at {where(first.span)}",
-                        help="a named figure has one value across the site; correct one of the definitions",
-                    )
-                )
-    return facts, diags
-
-
-# An unknown @fact is reported with the nearest name there is (`did you mean`), and an unknown
-# source with the sources there are: an outcome holding either depends on all fact names, or
-# all source ids, as well.  These keys name them (no fact name or source id holds a NUL).
-FACT_NAMES = "\0fact names"
-SOURCE_IDS = "\0source ids"
-
-
-def _seen_as(facts: SiteFacts, name: str, placed: bool = False) -> tuple | None:
-    if name == FACT_NAMES:
-        return (digest(*sorted(facts.first)),)
-    fact = facts.first.get(name)
-    return fact.seen(place=placed) if fact else None
-
-
-def _agrees(outcome: Outcome, facts: SiteFacts) -> bool:
-    return all(_seen_as(facts, name, len(seen or ()) > 2) == seen for name, seen in outcome.seen)
-
-
 # ----------------------------------------------------------------- the run
 
 
@@ -268,16 +178,6 @@ def _schema() -> str:
     """The shape of what the cache keeps: a cache written by code with other fields is not read."""
     kept = (Outcome, Entry, Rendered, ArticleMeta, ArticleView, TagView, FactDef, Span, Diagnostic)
     return ";".join(f"{cls.__name__}:{','.join(f.name for f in fields(cls))}" for cls in kept)
-
-
-@cache
-def code_digest() -> str:
-    """Every file of the installed package: a changed sitegen (an upgrade from a checkout
-    that kept the version number, say) trusts nothing the old one cached."""
-    package = Path(__file__).parent
-    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    parts = (part for p in files for part in (p.relative_to(package).as_posix(), p.read_bytes()))
-    return digest(*parts, grammar_text())  # in a checkout, the grammar is beside the package
 
 
 def environment_hash(site: Site, mode: str) -> str:
@@ -293,12 +193,6 @@ def environment_hash(site: Site, mode: str) -> str:
         for name, path in files:  # by path: Jinja finds `partials/x.html` by its folder, and through links
             parts += [name, path.read_bytes().decode("utf-8", "replace")]
     return digest(*parts)
-
-
-def source_hashes(site: Site) -> dict[str, str]:
-    hashes = {sid: digest(site.texts.get(s.path, "")) for sid, s in site.sources.items()}
-    hashes[SOURCE_IDS] = digest(*sorted(site.sources))
-    return hashes
 
 
 PageSink = Callable[[Outcome], None]
@@ -326,9 +220,9 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     env = environment_hash(site, options.mode)
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)
-    texts = _Texts(root)
-    hashes, candidates, stamps = _unchanged_candidates(site, data, texts, options.jobs)
-    provisional = _provisional(site, candidates, texts)
+    texts = Texts(root)
+    hashes, candidates, stamps = unchanged_candidates(site, data, texts, options.jobs)
+    provisional = provisional_facts(site, candidates, texts)
 
     outcomes: dict[str, Outcome] = {}
     misses: list[str] = []
@@ -366,7 +260,7 @@ def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
     return Run(
         site,
         ordered,
-        sorted_diagnostics(_conflicts_named(diags, facts, site.texts)),
+        sorted_diagnostics(conflicts_named(diags, facts, site.texts)),
         data,
         len(reused),
         len(misses) + len(rechecked),
@@ -388,30 +282,6 @@ def _articles_diagnostics(outcomes: list[Outcome], site: Site) -> list[Diagnosti
     return diags
 
 
-def _conflicts_named(diags: list[Diagnostic], facts: SiteFacts, texts: dict[str, str]) -> list[Diagnostic]:
-    """An error at an annotation that uses a fact defined with two values (SG402) says so, and
-    which value it was checked with: the first's, which may be the wrong one."""
-    if not facts.conflicted:
-        return diags
-    return [_conflict_named(d, facts, texts) if d.is_error and d.code != "SG402" else d for d in diags]
-
-
-def _conflict_named(diag: Diagnostic, facts: SiteFacts, texts: dict[str, str]) -> Diagnostic:
-    span, lines = diag.span, texts.get(diag.span.file, "").splitlines()
-    if span.line != span.end_line or not 0 < span.line <= len(lines):
-        return diag
-    written = lines[span.line - 1][span.column - 1 : span.end_column - 1]
-    used = [name for name in sorted(facts.conflicted) if re.search(rf"@{re.escape(name)}(?![\w.-])", written)]
-    if not used:
-        return diag
-    first = facts.first[used[0]]
-    note = (
-        f"`@{first.name}` has conflicting definitions (SG402); this check took {first.shown()}, "
-        f"its first, at {where(first.span)}"
-    )
-    return replace(diag, help=f"{diag.help}; {note}" if diag.help else note)
-
-
 def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink | None = None) -> Run | None:
     """`watch`'s quick run: the last run with only these article files read again.
 
@@ -425,7 +295,7 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     # its own texts: the run it starts from is kept as the base of the next, even if this fails
     site = replace(previous.site, texts=dict(previous.site.texts))
     data = copy.copy(previous.cache)
-    stamps, texts, ctx = dict(previous.stamps), _Texts(site.root), previous.render_ctx
+    stamps, texts, ctx = dict(previous.stamps), Texts(site.root), previous.render_ctx
     if options.render and ctx is None:
         ctx = make_context(site)
     view = SiteView(site.config, site.sources, previous.facts)
@@ -458,7 +328,7 @@ def run_changed(previous: Run, paths: set[str], options: Options, sink: PageSink
     return Run(
         site,
         ordered,
-        sorted_diagnostics(_conflicts_named(diags, previous.facts, site.texts)),
+        sorted_diagnostics(conflicts_named(diags, previous.facts, site.texts)),
         data,
         reused=len(ordered) - len(fresh),
         processed=len(fresh),
@@ -488,155 +358,10 @@ def save_cache(root: Path, options: Options, data: CacheData) -> None:
     Cache(root, options.mode, enabled=options.use_cache).save(data, defer=options.defer_saves)
 
 
-class _Texts:
-    """Article texts, read when needed and not kept: unchanged files are known by their stat,
-    and a large site's texts would otherwise all sit in memory at once."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: dict[str, Diagnostic] = {}
-        self.real_dirs: dict[str, bool] = {}
-        self.scanned: dict[str, tuple[FactDef, ...]] = {}  # hashed files' facts, as scan_facts sees them
-
-    def get(self, path: str) -> str | None:
-        if path in self.problems:
-            return None
-        text, problem = read_text(self.root, path, real_dirs=self.real_dirs)
-        if problem is not None or text is None:
-            self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
-            return None
-        return text
-
-    def hash(self, path: str, firsts: dict[str, tuple[str, int]] | None = None) -> str | None:
-        """The file's content hash, without decoding more than it takes to know it is UTF-8.
-
-        `firsts`: see `scan_facts`; for files that have no cache entry, which cannot turn out
-        unchanged (whose scanned facts `_provisional` would then leave out)."""
-        if path in self.problems:
-            return None
-        data, problem = read_bytes(self.root, path, real_dirs=self.real_dirs)
-        text = None
-        if data is not None and b"<<fact" in data:
-            text, problem = decode_text(path, data)  # the text the fact scan needs
-        elif data is not None:
-            problem = _utf8_problem(path, data)
-        if data is None or problem is not None:
-            self.problems[path] = problem or error("SG501", Span.point(path), "cannot read file")
-            return None
-        if text is not None:
-            self.scanned[path] = scan_facts(path, text, firsts)
-        return digest(data)
-
-    def hash_all(self, paths: list[str], jobs: int = 1, *, fresh: bool = False) -> dict[str, str | None]:
-        """`hash` for each path; for many `fresh` files, shared among up to `jobs` processes.
-
-        `fresh`: files with no cache entry.  `scanned` then keeps just the first definition of
-        each name (all that provisional facts take; the real ones come later), of each share."""
-        workers = min(jobs, cores(), len(paths) // _READ_IN_PARALLEL) if fresh else 1
-        if workers < 2:
-            firsts: dict[str, tuple[str, int]] | None = {} if fresh else None
-            return {path: self.hash(path, firsts) for path in paths}
-        # more shares than workers: one slow share does not hold up the rest
-        shares = [paths[i :: workers * 4] for i in range(workers * 4)]
-        hashes: dict[str, str | None] = {}
-        with workers_pool(workers) as pool:
-            for part, problems, firsts in pool.imap(partial(_hash_share, self.root), shares):
-                hashes.update(part)
-                self.problems.update(problems)
-                for definition in firsts:
-                    file = definition.span.file
-                    self.scanned[file] = (*self.scanned.get(file, ()), definition)
-        return hashes
-
-
-# Below this many unread files per process, forking to read them costs more than it saves.
-_READ_IN_PARALLEL = 1000
-
-
-@reported
-def _hash_share(
-    root: Path, paths: list[str]
-) -> tuple[dict[str, str | None], dict[str, Diagnostic], list[FactDef]]:
-    # Thousands of facts would cost more to send back than to find: only each name's first goes.
-    texts = _Texts(root)
-    firsts: dict[str, tuple[str, int]] = {}
-    hashes = {path: texts.hash(path, firsts) for path in paths}
-    first: dict[str, FactDef] = {}
-    for definition in sorted(
-        (d for defs in texts.scanned.values() for d in defs), key=lambda d: (d.span.file, d.span.line)
-    ):
-        first.setdefault(definition.name, definition)
-    return hashes, texts.problems, list(first.values())
-
-
-def _utf8_problem(path: str, data: bytes) -> Diagnostic | None:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return not_utf8(path, exc)
-    return None
-
-
-def file_stamp(path: Path | str) -> tuple[int, int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-
-
-def _unchanged_candidates(
-    site: Site, data: CacheData, texts: _Texts, jobs: int = 1
-) -> tuple[dict[str, str], dict[str, Entry], dict[str, tuple[int, int, int, int] | None]]:
-    """Each readable article's text hash, the cache entries whose text is the same, and each stat."""
-    hashes: dict[str, str] = {}
-    candidates: dict[str, Entry] = {}
-    stamps: dict[str, tuple[int, int, int, int] | None] = {}
-    root = str(site.root)
-    unknown: list[str] = []
-    for path in site.article_paths:
-        entry = data.entries.get(path)
-        stamp = stamps[path] = file_stamp(os.path.join(root, path))
-        if entry is not None and stamp is not None and entry.stamp == stamp:
-            hashes[path] = entry.outcome.text_hash
-            candidates[path] = entry
-        else:
-            unknown.append(path)
-    new = [path for path in unknown if path not in data.entries]  # no entry to match: read in parallel
-    read = texts.hash_all(new, jobs, fresh=True)
-    read.update(texts.hash_all([path for path in unknown if path in data.entries]))
-    for path, text_hash in read.items():
-        if text_hash is None:
-            continue
-        hashes[path] = text_hash
-        entry = data.entries.get(path)
-        if entry is not None and entry.outcome.text_hash == text_hash:
-            candidates[path] = entry
-    return {p: hashes[p] for p in site.article_paths if p in hashes}, candidates, stamps
-
-
-def _provisional(site: Site, candidates: dict[str, Entry], texts: _Texts) -> SiteFacts:
-    """Facts of unchanged articles as they were; of changed ones as a quick scan sees them."""
-    scanned = [d for p, defs in texts.scanned.items() if p not in candidates for d in defs]
-    facts = SiteFacts()
-    ordered = sorted(
-        [
-            *((d.span.file, d.span.line, d.name, d) for d in scanned),
-            *((p, f[4], f[0], f) for p, e in candidates.items() for f in e.outcome.defines),
-        ],
-        key=lambda item: (item[0], item[1]),
-    )
-    for path, _, name, definition in ordered:
-        if name not in facts.first:  # a FactDef made for each name's first only
-            is_made = isinstance(definition, FactDef)
-            facts.first[name] = definition if is_made else unpack_fact(path, definition)
-    return facts
-
-
 def _valid(entry: Entry, facts: SiteFacts, sources: dict[str, str]) -> bool:
     if any(sources.get(sid) != seen for sid, seen in entry.sources.items()):
         return False
-    return _agrees(entry.outcome, facts)
+    return agrees_with(entry.outcome, facts)
 
 
 def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
@@ -690,7 +415,7 @@ def _recheck(
     outcomes: dict[str, Outcome],
     facts: SiteFacts,
     site: Site,
-    texts: _Texts,
+    texts: Texts,
     hashes: dict[str, str],
     options: Options,
     sink: PageSink | None,
@@ -700,7 +425,7 @@ def _recheck(
     ctx = None
     again: set[str] = set()
     for path, outcome in list(outcomes.items()):
-        if not _agrees(outcome, facts):
+        if not agrees_with(outcome, facts):
             if ctx is None and options.render:
                 ctx = make_context(site)
             text = texts.get(path) or ""

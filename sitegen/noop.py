@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sitegen.cache import CACHE_DIR, Cache, FileStamp
 from sitegen.diagnostics import Diagnostic
-from sitegen.engine import environment_hash, file_stamp, source_hashes
+from sitegen.engine import environment_hash
 from sitegen.grammar import use_cache_dir
+from sitegen.inputs import file_stamp, source_hashes
 from sitegen.publish import holds_only
 from sitegen.site import Site, load_site
 

@@ -27,7 +27,8 @@ import watchfiles
 from sitegen.build import BuildResult, build_site, default_jobs
 from sitegen.cache import Cache
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text, source_lines
-from sitegen.engine import Run, file_stamp
+from sitegen.engine import Run
+from sitegen.inputs import file_stamp
 from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown, resolved

@@ -705,6 +705,7 @@ def test_hashing_shared_among_workers_finds_what_one_process_finds(
     fixture_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sitegen.engine
+    import sitegen.inputs
 
     site = _site(fixture_site, 60)
     write_files(
@@ -728,7 +729,8 @@ def test_hashing_shared_among_workers_finds_what_one_process_finds(
         return pool(workers, initializer, initargs)
 
     serial = check_site(site, jobs=1)
-    monkeypatch.setattr(sitegen.engine, "_READ_IN_PARALLEL", 10)
+    monkeypatch.setattr(sitegen.inputs, "_READ_IN_PARALLEL", 10)
+    monkeypatch.setattr(sitegen.inputs, "workers_pool", counting_pool)
     monkeypatch.setattr(sitegen.engine, "workers_pool", counting_pool)
     parallel = check_site(site, jobs=2)
     if (os.cpu_count() or 1) > 1:
@@ -748,12 +750,13 @@ def test_hashing_shared_among_workers_finds_what_one_process_finds(
 
 def _provisional(site: Path, jobs: int) -> dict:
     from sitegen.cache import CacheData
-    from sitegen.engine import _provisional, _Texts, _unchanged_candidates
+    from sitegen.facts import provisional_facts
+    from sitegen.inputs import Texts, unchanged_candidates
     from sitegen.site import load_site
 
-    loaded, texts = load_site(site), _Texts(site)
-    _, candidates, _ = _unchanged_candidates(loaded, CacheData(), texts, jobs)
-    return _provisional(loaded, candidates, texts).first
+    loaded, texts = load_site(site), Texts(site)
+    _, candidates, _ = unchanged_candidates(loaded, CacheData(), texts, jobs)
+    return provisional_facts(loaded, candidates, texts).first
 
 
 def test_a_site_list_template_sees_every_article_field_change(fixture_site: Path, tmp_path: Path) -> None:
@@ -938,14 +941,14 @@ def test_a_build_with_nothing_else_to_do_still_reports_a_bad_source_file(
 
 def test_the_grammar_is_part_of_what_makes_the_cache_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     # in a checkout the grammar is beside the package, not in it: it must count all the same
-    from sitegen import engine
+    from sitegen import inputs
 
-    engine.code_digest.cache_clear()
-    before = engine.code_digest()
-    monkeypatch.setattr(engine, "grammar_text", lambda: "start: NAME\n")
-    engine.code_digest.cache_clear()
+    inputs.code_digest.cache_clear()
+    before = inputs.code_digest()
+    monkeypatch.setattr(inputs, "grammar_text", lambda: "start: NAME\n")
+    inputs.code_digest.cache_clear()
     try:
-        assert engine.code_digest() != before
+        assert inputs.code_digest() != before
     finally:
         monkeypatch.undo()
-        engine.code_digest.cache_clear()
+        inputs.code_digest.cache_clear()
