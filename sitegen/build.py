@@ -1,14 +1,12 @@
-"""`sitegen build`: load → parse → check → render → publish, incremental and parallel."""
+"""A build: load → parse → check → render → publish, incremental and parallel (the `sitegen build`
+verb that runs it from the command line is in cli_build.py)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import os
-import stat
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,27 +14,17 @@ from pathlib import Path
 
 from sitegen import noop
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
-from sitegen.diagnostics import (
-    Diagnostic,
-    Summary,
-    exit_status,
-    plural,
-    report_failure,
-    sorted_diagnostics,
-    summarize,
-)
+from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnostics, summarize
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache
 from sitegen.inputs import source_hashes
 from sitegen.pipeline import Checked
-from sitegen.publish import Publisher, PublishError, check_out_dir, holds_only, static_files
-from sitegen.render import SitePage, builtin_static, checks_pages, make_context, site_inputs, site_pages
+from sitegen.publish import Publisher, PublishError, holds_only
+from sitegen.render import SitePage, checks_pages, make_context, site_inputs, site_pages
 from sitegen.site import Site, read_text
+from sitegen.static_files import publish_static, static_files, static_key_of
 from sitegen.template_checks import template_problems
 from sitegen.templating import TemplateProblem
-from sitegen.walk import walk
-from sitegen.workers import cores, fewer_collections
-
-Reporter = Callable[[list[Diagnostic], Summary, dict[str, str], str, float | None], None]
+from sitegen.workers import fewer_collections
 
 
 @dataclass
@@ -87,7 +75,7 @@ def build_site(
     def published(outcome: Outcome) -> bool:
         return drafts or not outcome.meta.draft
 
-    static_key = _static_key(root)
+    static_key = static_key_of(root)
     _say_what_static_leaves_out(root)
     # `quick`: first see whether anything changed at all (watch knows when something did)
     same = _unchanged(root, out, mode, use_cache, drafts, static_key, strict) if quick else None
@@ -300,28 +288,8 @@ def _finish(
     unused = template_problems(root, site_only=True)  # one no page uses yet fails as in `check`
     if unused:
         raise TemplateProblem(*unused)
-    _static(publisher, root)
+    publish_static(publisher, root)
     data.static_key = static_key
-
-
-def _static_key(root: Path) -> str:
-    stats = []
-    for top in (builtin_static(), root / "static"):
-        if not top.is_dir():
-            continue
-        # Path.rglob("*")'s files and order (by parts), links to folders not followed, but
-        # without its recursion, and with strings: a Path is slow to make a thousand folders deep
-        found = (os.path.join(folder, name) for folder, _, files in walk(top) for name in files)
-        for path in sorted(found, key=lambda p: p.split(os.sep)):
-            try:
-                st = os.stat(path)
-            except OSError:  # deleted since it was listed (or a link to nothing): not published
-                continue
-            if stat.S_ISREG(st.st_mode):
-                # as articles are stamped (`inputs.file_stamp`): a copy that keeps size and mtime
-                # (`cp -p`, `rsync -a`, `tar x`) still changes the inode or the ctime
-                stats.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}")
-    return digest(*stats)
 
 
 def _quick_run(
@@ -408,7 +376,7 @@ def _nothing_to_do(result: Run, root: Path, out: Path, pages: list[SitePage]) ->
     data = result.cache
     if result.changed or data.out != str(out.absolute()) or not data.manifest:
         return False
-    if data.static_key != _static_key(root) or data.page_keys != {p.rel: p.key for p in pages}:
+    if data.static_key != static_key_of(root) or data.page_keys != {p.rel: p.key for p in pages}:
         return False
     if not all(stamp.matches(out / rel) for rel, stamp in data.manifest.items()):
         return False
@@ -446,13 +414,6 @@ def _to_make(
     return todo
 
 
-def _static(publisher: Publisher, root: Path) -> None:
-    publisher.copy_tree(builtin_static(), "static", inside=builtin_static())
-    if (root / "static").is_dir():
-        # the site's own static files win over the built-in ones of the same name
-        publisher.copy_tree(root / "static", "static", inside=root)
-
-
 def _say_what_static_leaves_out(root: Path) -> None:
     """Said by every build, also one that finds nothing to do: a cold build would say it."""
     if (root / "static").is_dir():
@@ -460,81 +421,3 @@ def _say_what_static_leaves_out(root: Path) -> None:
             linked = os.path.islink(root / "static" / left_out)
             why = "a link to a folder or out of the site" if linked else "not a regular file"
             print(f"sitegen: static/{left_out} not copied: {why}", file=sys.stderr)
-
-
-class Progress:
-    """A single updating line on a terminal; silent otherwise or for small sites."""
-
-    def __init__(self, stream=None, threshold: int = 200) -> None:
-        self.stream, self.threshold = stream or sys.stderr, threshold
-        self.enabled = self.stream.isatty()
-        self.started = time.perf_counter()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < self.threshold or (done % 50 and done != total):
-            return
-        width = 30
-        filled = width * done // total
-        elapsed = time.perf_counter() - self.started
-        bar = "#" * filled + "." * (width - filled)
-        self.stream.write(f"\rprocessing [{bar}] {done}/{total} {elapsed:.1f}s")
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def default_jobs() -> int:
-    return cores()
-
-
-def _failure(root: Path, out: Path, exc: Exception) -> str:
-    """What stopped a build: a site file it could not read is named as such, not as publishing."""
-    name = exc.filename if isinstance(exc, OSError) and isinstance(exc.filename, str) else None
-    if name is not None:
-        path, site = Path(name).absolute(), root.absolute()
-        ours = (out.absolute(), site / CACHE_DIR)
-        if path.is_relative_to(site) and not any(path.is_relative_to(p) for p in ours):
-            return f"cannot read {path.relative_to(site).as_posix()}: {exc.strerror or exc}"
-    return f"cannot publish to {out}: {exc}"
-
-
-def build_command(root: Path, args: argparse.Namespace, report: Reporter) -> int:
-    out = Path(args.out) if args.out else root / "public"
-    refusal = check_out_dir(root, out)
-    if refusal:
-        report_failure(args.format, f"refusing to build: {refusal}")
-        return 2
-    jobs = args.jobs if args.jobs and args.jobs > 0 else default_jobs()
-    started = time.perf_counter()
-    try:
-        result = build_site(
-            root,
-            out,
-            strict=args.strict,
-            drafts=args.drafts,
-            progress=Progress(),
-            jobs=jobs,
-            use_cache=not args.no_cache,
-        )
-    except (OSError, PublishError) as exc:
-        report_failure(args.format, _failure(root, out, exc))
-        return 2
-    elapsed = time.perf_counter() - started
-    checked = result.checked
-    report(result.diagnostics, result.summary, checked.site.texts, args.format, elapsed)
-    status = exit_status(result.diagnostics, strict=args.strict)
-    if result.unchanged:
-        articles = plural(result.articles, "article")
-        print(f"sitegen: nothing changed; {out} is up to date ({articles}, {elapsed:.2f}s)", file=sys.stderr)
-    elif result.published:
-        reused = result.articles - min(result.rendered, result.articles)
-        print(
-            f"sitegen: published {plural(result.articles, 'article')} ({reused} unchanged), "
-            f"{plural(result.pages, 'page')}, "
-            f"into {out} in {elapsed:.2f}s",
-            file=sys.stderr,
-        )
-    else:
-        kept = f"; {out} is unchanged" if out.exists() else ""
-        print(f"sitegen: nothing published{kept}", file=sys.stderr)
-    return status

@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         return _check(root, args)
     if args.command == "build":
-        from sitegen.build import build_command
+        from sitegen.cli_build import build_command
 
         return build_command(root, args, report)
     from sitegen.watch import watch_command
@@ -156,7 +156,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(root: Path, args: argparse.Namespace) -> int:
-    from sitegen.build import default_jobs
+    from sitegen.cli_build import default_jobs
     from sitegen.pipeline import check_site
 
     started = time.perf_counter()

@@ -31,17 +31,14 @@ from pathlib import Path
 from sitegen.cache import CACHE_DIR, Cache, FileStamp, digest, digest_pieces
 from sitegen.grammar import private_dir
 from sitegen.site import resolved
-from sitegen.walk import make_folders, remove_tree, walk
+from sitegen.static_files import static_files
+from sitegen.walk import make_folders, remove_tree
 
 TMP_MARK = ".sitegen-tmp-"
 OLD_MARK = ".sitegen-old-"
 _warned_two_renames = False
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-# What a static folder may hold that is not the site's: version control, the Finder's notes.
-NOT_COPIED = frozenset({".git", ".hg", ".svn", ".DS_Store"})
 
 
 def _stamp(path: Path | str, sha: str) -> FileStamp:
@@ -78,33 +75,6 @@ def check_out_dir(root: Path, out: Path) -> str | None:
         if above.exists():
             return f"--out {out} cannot be made: {above} is a file, not a directory"
     return None
-
-
-def static_files(source: Path, *, inside: Path) -> tuple[list[Path], list[str]]:
-    """The files under `source` to publish, dotfiles too (`.well-known/`), but not
-    version-control folders; a link is followed only to a file inside `inside`.  Also what is
-    left out (links leading elsewhere or to folders, pipes and the like), relative to
-    `source`, for the user to hear of."""
-    files: list[Path] = []
-    left_out: list[str] = []
-    base = inside.resolve()
-    for dirpath, dirnames, filenames in walk(source, followlinks=False):
-        # no Path per folder: each is as long as the folder is deep, and static/ may be deep
-        linked = sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))
-        left_out += [Path(dirpath, d).relative_to(source).as_posix() for d in linked]
-        dirnames[:] = sorted(d for d in dirnames if d not in NOT_COPIED and d not in linked)
-        for name in sorted(filenames):
-            if name in NOT_COPIED:
-                continue
-            src = Path(dirpath, name)
-            real = resolved(src) if src.is_symlink() else None
-            linked_out = src.is_symlink() and (real is None or not real.is_relative_to(base))
-            # out of the site, in a loop, or no file at all: a pipe or device could block for ever
-            if linked_out or not src.is_file():
-                left_out.append(src.relative_to(source).as_posix())
-                continue
-            files.append(src)
-    return files, left_out
 
 
 def holds_only(out: Path, published: Iterable[str]) -> bool:

@@ -11,7 +11,6 @@ import types
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
@@ -490,7 +489,3 @@ def _sitemap(ctx: RenderContext, articles: list[ArticleView]) -> bytes:
     urls += [{"loc": f"{base}tags/{url_path(t)}/", "lastmod": None} for t in tag_slugs]
     urls.append({"loc": f"{base}checks/", "lastmod": None})
     return render_template(ctx.env, ctx.site.root, "sitemap.xml", **ctx.common(0, None), urls=urls).encode()
-
-
-def builtin_static() -> Path:
-    return Path(__file__).parent / "static"

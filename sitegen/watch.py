@@ -24,14 +24,16 @@ from pathlib import Path
 
 import watchfiles
 
-from sitegen.build import BuildResult, build_site, default_jobs
+from sitegen.build import BuildResult, build_site
 from sitegen.cache import Cache
+from sitegen.cli_build import default_jobs
 from sitegen.diagnostics import Diagnostic, format_summary_line, format_text, source_lines
 from sitegen.engine import Run
 from sitegen.inputs import file_stamp
-from sitegen.publish import NOT_COPIED, PublishError, check_out_dir
+from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
 from sitegen.site import ARTICLES_DIR, list_markdown, resolved
+from sitegen.static_files import NOT_COPIED
 from sitegen.templating import site_template_files
 from sitegen.walk import walk
 

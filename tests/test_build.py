@@ -576,7 +576,7 @@ def test_an_out_that_is_a_link_to_a_folder_publishes_into_that_folder(
 
 def test_a_site_file_that_cannot_be_read_is_named_as_such(tmp_path: Path) -> None:
     """Permission denied on a static file or template says which, not "cannot publish"."""
-    from sitegen.build import _failure
+    from sitegen.cli_build import _failure
 
     site, out = tmp_path / "site", tmp_path / "site" / "public"
     denied = PermissionError(13, "Permission denied", str(site / "static" / "a.css"))

@@ -907,15 +907,15 @@ def test_a_static_file_saved_while_the_build_copies_is_copied_again_next_time(
     out = tmp_path / "out"
     _build(fixture_site, out)
     css.write_text("/* v2 */\n", encoding="utf-8")
-    copy = sitegen.build._static
+    copy = sitegen.build.publish_static
 
     def copy_then_save(publisher, root: Path) -> None:  # a designer saves again just after the copy
         copy(publisher, root)
         css.write_text("/* v3, saved as the build ends */\n", encoding="utf-8")
 
-    monkeypatch.setattr(sitegen.build, "_static", copy_then_save)
+    monkeypatch.setattr(sitegen.build, "publish_static", copy_then_save)
     _build(fixture_site, out)
-    monkeypatch.setattr(sitegen.build, "_static", copy)
+    monkeypatch.setattr(sitegen.build, "publish_static", copy)
     again = _build(fixture_site, out)
     assert not again.unchanged
     assert (out / "static" / "site.css").read_text(encoding="utf-8") == css.read_text(encoding="utf-8")

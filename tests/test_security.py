@@ -30,7 +30,7 @@ import html5lib
 import pytest
 from conftest import FIXTURE_SITE, write_files
 
-import sitegen.build  # noqa: F401  imported now: Progress() binds sys.stderr at import (see report)
+import sitegen.cli_build  # noqa: F401  imported now: Progress() binds sys.stderr at import (see report)
 from sitegen.cli import main
 from sitegen.views import tag_view
 
