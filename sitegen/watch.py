@@ -14,12 +14,10 @@ import contextlib
 import errno
 import gc
 import os
-import re
 import signal
 import sys
 import threading
 import time
-from html import escape
 from pathlib import Path
 
 import watchfiles
@@ -27,15 +25,14 @@ import watchfiles
 from sitegen.build import BuildResult, build_site
 from sitegen.cache import Cache
 from sitegen.cli_build import default_jobs
-from sitegen.diagnostics import Diagnostic, format_summary_line, format_text, source_lines
+from sitegen.diagnostics import format_summary_line, format_text
 from sitegen.engine import Run
 from sitegen.inputs import file_stamp
+from sitegen.overlay import overlay_html
 from sitegen.publish import PublishError, check_out_dir
 from sitegen.serve import Hub, LiveServer
-from sitegen.site import ARTICLES_DIR, list_markdown, resolved
-from sitegen.static_files import NOT_COPIED
-from sitegen.templating import site_template_files
-from sitegen.walk import walk
+from sitegen.site import ARTICLES_DIR, list_markdown
+from sitegen.watch_inputs import SiteFilter, folders_moved, identity, input_folders, other_inputs
 
 DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 # A batch ends after this long without a new change to its set of (change, path): an editor's
@@ -43,30 +40,10 @@ DEBOUNCE_MS = 1_600  # longest a batch of changes is collected before rebuilding
 # so such a burst is several batches, each built with what is on disk by then.
 STEP_MS = 15
 FLUSH_AFTER_S = 10.0  # quiet seconds before the cache the builds put off is written
-WATCHED = ("content", "templates", "static")
-_TEMP_NAME = re.compile(r"(~|\.sw[a-p]|\.tmp|\.bak|\.crswap|___jb_\w+___)$|^(4913|#.*#|flycheck_.*)$", re.I)
 
 
 class _Stopped(BaseException):
     """Raised by the signal handler to abandon a build in progress (publishing stays atomic)."""
-
-
-class SiteFilter:
-    """Which changes matter: content/, templates/, static/ and site.toml, minus editors' debris."""
-
-    def __init__(self, root: Path, out: Path) -> None:
-        self.root, self.out = root.resolve(), out.resolve()
-
-    def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        p = Path(path)
-        if p == self.out or p.is_relative_to(self.out) or not p.is_relative_to(self.root):
-            return False
-        parts = p.relative_to(self.root).parts
-        if parts == ("site.toml",):
-            return True
-        if not parts or parts[0] not in WATCHED:
-            return False
-        return not any(_ignored(name, parts[0]) for name in parts)
 
 
 class Session:
@@ -99,9 +76,9 @@ class Session:
     def loop(self) -> None:
         """Rebuild on every batch of changes until stopped, whatever happens to the site directory."""
         watch_filter = SiteFilter(self.root, self.out)
-        watched, gone, polling = _identity(self.root), False, False
+        watched, gone, polling = identity(self.root), False, False
         while not self.stop.is_set():
-            now = _identity(self.root)
+            now = identity(self.root)
             if now is None:  # deleted or moved away: wait for it, never recreate it
                 if not gone:
                     _say(f"the site directory {self.root} is gone; waiting for it to come back")
@@ -114,7 +91,7 @@ class Session:
                 self.rebuild(set())
             try:
                 catch_up = True  # anything saved before the watcher started is picked up by this one
-                folders = _input_folders(self.root)
+                folders = input_folders(self.root)
                 for changes in watchfiles.watch(
                     # Only the input folders: the output and the cache inside the site see
                     # thousands of directories move at each publish, and inotify's queue
@@ -130,11 +107,11 @@ class Session:
                     force_polling=polling,
                     recursive=bool(folders),
                 ):
-                    if self.stop.is_set() or _identity(self.root) != watched:
+                    if self.stop.is_set() or identity(self.root) != watched:
                         break
-                    now = _input_folders(self.root)
+                    now = input_folders(self.root)
                     if now != folders:  # one came or went: watch again
-                        _say(_folders_moved(folders, now, self.root.resolve()))
+                        _say(folders_moved(folders, now, self.root.resolve()))
                         self.rebuild(set())
                         break
                     self._on_batch(changes, catch_up)
@@ -188,7 +165,7 @@ class Session:
             return self.hub.snapshot()
         started = time.perf_counter()
         self.building = True
-        inputs = _other_inputs(self.root)  # before the build reads them (articles: the run's stamps)
+        inputs = other_inputs(self.root)  # before the build reads them (articles: the run's stamps)
         # A catch-up or retry (no reported change) runs in full, to find what no event reported.
         edited = self._articles_only(changes) if changes else set()
         if edited and self._others_changed(inputs):
@@ -320,7 +297,7 @@ class Session:
         """
         if not self.seen:
             return set()
-        now = _other_inputs(self.root)
+        now = other_inputs(self.root)
         now.update((rel, file_stamp(self.root / rel)) for rel in list_markdown(self.root, ARTICLES_DIR))
         changes = {(watchfiles.Change.added, rel) for rel in now.keys() - self.seen.keys()}
         changes |= {(watchfiles.Change.deleted, rel) for rel in self.seen.keys() - now.keys()}
@@ -372,124 +349,9 @@ class Session:
         return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
 
 
-def _folders_moved(before: list[Path], now: list[Path], base: Path) -> str:
-    came = [f"{p.relative_to(base).as_posix()}/ added" for p in now if p not in before]
-    went = [f"{p.relative_to(base).as_posix()}/ removed" for p in before if p not in now]
-    return ", ".join(came + went)
-
-
-def _input_folders(root: Path) -> list[Path]:
-    base = root.resolve()
-    return [base / name for name in WATCHED if (base / name).is_dir() and not (base / name).is_symlink()]
-
-
-def _other_inputs(root: Path) -> dict[str, tuple[int, int, int, int] | None]:
-    """site.toml and the files under content/ (but the articles), templates/ and static/, by stat."""
-    found = {}
-    if (root / "site.toml").is_file():
-        found["site.toml"] = file_stamp(root / "site.toml")
-    for name, path in site_template_files(root):  # through links to folders, as Jinja finds them
-        if not any(_ignored(part, "templates") for part in name.split("/")):
-            found[f"templates/{name}"] = file_stamp(path)
-    for top in ("content", "static"):
-        for folder, dirs, files in walk(root / top):
-            rel = Path(folder).relative_to(root).as_posix()
-            dirs[:] = [d for d in dirs if f"{rel}/{d}" != ARTICLES_DIR and not _ignored(d, top)]
-            for name in files:
-                if not _ignored(name, top):
-                    found[f"{rel}/{name}"] = file_stamp(os.path.join(folder, name))
-    return found
-
-
-def _ignored(name: str, top: str) -> bool:
-    """Editors' debris, where a build ignores it too: static/ is published whole, dotfiles
-    (`.well-known/`) and `*.bak` included, all but version control (`NOT_COPIED`)."""
-    if top == "static":
-        return name in NOT_COPIED
-    return name.startswith(".") or bool(_TEMP_NAME.search(name))
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
 def _say(message: str) -> None:
     sys.stderr.write(f"sitegen [{time.strftime('%H:%M:%S')}] {message}\n")
     sys.stderr.flush()
-
-
-# ------------------------------------------------------------------ the error overlay
-
-_STYLE = """<style>
-.sg{position:fixed;inset:0;z-index:2147483647;background:rgba(20,20,20,.55);overflow:auto;
-font:15px/1.45 system-ui,sans-serif;color:#1a1a1a}
-.sg-panel{max-width:60rem;margin:2rem auto;background:#fff;border-top:6px solid #b00020;
-padding:1rem 1.5rem;box-shadow:0 4px 24px rgba(0,0,0,.4)}
-.sg h2{margin:.2rem 0 .5rem;color:#b00020;font-size:1.3rem}
-.sg ol{padding-left:1.2rem}.sg li{margin:1rem 0}
-.sg-code{font-weight:700}.sg-error .sg-code{color:#b00020}.sg-warning .sg-code{color:#8a5a00}
-.sg-loc{font-family:ui-monospace,monospace;color:#444}
-.sg pre{background:#f4f4f4;padding:.5rem .75rem;overflow-x:auto;font:13px/1.4 ui-monospace,monospace}
-.sg button{float:right;font-size:1.4rem;border:0;background:none;cursor:pointer}
-</style>"""
-
-
-def overlay_html(
-    diags: list[Diagnostic], texts: dict[str, str], root: Path, internal: str | None = None
-) -> str:
-    """The diagnostics of a failed build as an HTML fragment; every value is escaped."""
-    errors = sum(1 for d in diags if d.is_error)
-    title = "Rebuild failed" if internal else f"Build failed: {errors} error{'' if errors == 1 else 's'}"
-    items = [f'<li class="sg-error">{escape(internal)}</li>'] if internal else []
-    for d in diags:
-        s = d.span
-        snippet = _snippet(d, _text(texts, root, s.file))
-        help_html = f'<p class="sg-help">help: {escape(d.help)}</p>' if d.help else ""
-        items.append(
-            f'<li class="sg-{escape(d.severity.value)}"><p><span class="sg-code">'
-            f"{escape(d.severity.value)}[{escape(d.code)}]</span> {escape(d.message)}</p>"
-            f'<p class="sg-loc">{escape(s.file)}:{s.line}:{s.column}</p>{snippet}{help_html}</li>'
-        )
-    return (
-        f'{_STYLE}<div class="sg" role="alertdialog" aria-modal="true" aria-labelledby="sg-title">'
-        f'<div class="sg-panel"><button type="button" aria-label="Dismiss">×</button>'
-        f'<h2 id="sg-title">{title}</h2><p>The last good version of the site stays served; '
-        f"this goes away after the next good build.</p><ol>{''.join(items)}</ol></div></div>"
-    )
-
-
-def _text(texts: dict[str, str], root: Path, rel: str) -> str | None:
-    if rel in texts:
-        return texts[rel]
-    path = resolved(root / rel)
-    try:  # e.g. a template, which the build does not keep
-        if path is None:
-            return None
-        if path.is_relative_to(root.resolve()) and path.is_file() and path.stat().st_size < 2_000_000:
-            return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        pass
-    return None
-
-
-def _snippet(d: Diagnostic, text: str | None) -> str:
-    s = d.span
-    lines = source_lines(text) if text else []
-    if not 1 <= s.line <= len(lines):
-        return ""
-    line = lines[s.line - 1].replace("\t", " ")
-    start = max(s.column - 1, 0)
-    end = s.end_column - 1 if s.end_line == s.line else len(line)
-    width = max(min(end, len(line) + 1) - start, 1)
-    if len(line) > 200:  # a huge line: the part around the span
-        left = max(start - 60, 0)
-        line, start, width = "…" + line[left : left + 200] + "…", start - left + 1, min(width, 140)
-    gutter = " " * len(str(s.line))
-    return f"<pre>{s.line} | {escape(line)}\n{gutter} | {' ' * start}{'^' * width}</pre>"
 
 
 # ------------------------------------------------------------------ the command

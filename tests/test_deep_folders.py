@@ -15,7 +15,7 @@ from conftest import write_files
 
 from sitegen.cli import main
 from sitegen.walk import make_folders, remove_tree, walk
-from sitegen.watch import _other_inputs
+from sitegen.watch_inputs import other_inputs
 
 DEPTH = 1_100  # past the default recursion limit of 1,000, with paths well short of PATH_MAX
 CHAIN = "/".join(["s"] * DEPTH)
@@ -84,7 +84,7 @@ def test_a_killed_builds_deep_leftover_is_removed(site: Path, tmp_path: Path) ->
 def test_watch_lists_deep_inputs(site: Path) -> None:
     _deep(site / "templates", "f.html")
     _deep(site / "static", "f.css")
-    inputs = _other_inputs(site)
+    inputs = other_inputs(site)
     assert f"templates/{CHAIN}/f.html" in inputs
     assert f"static/{CHAIN}/f.css" in inputs
 

@@ -713,7 +713,8 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
 
     from sitegen.build import build_site
     from sitegen.serve import Hub
-    from sitegen.watch import Session, _other_inputs
+    from sitegen.watch import Session
+    from sitegen.watch_inputs import other_inputs
 
     site = tmp_path / "site"
     shutil.copytree(FIXTURE_SITE, site)
@@ -722,7 +723,7 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
     article.write_text(ARTICLE, encoding="utf-8")
     session = Session(site, site / "public", False, Hub())
     assert session._missed_changes() == set()  # nothing built yet: nothing to compare with
-    session._remember(build_site(site, site / "public", watching=True, quick=False), _other_inputs(site))
+    session._remember(build_site(site, site / "public", watching=True, quick=False), other_inputs(site))
     assert session._missed_changes() == set()
     article.write_text(ARTICLE.replace("allies hold", "allies still hold"), encoding="utf-8")
     (site / "content/articles/new.md").write_text(ARTICLE, encoding="utf-8")
@@ -730,7 +731,7 @@ def test_saves_no_event_reported_are_found_by_their_stat(tmp_path: Path) -> None
     found = session._missed_changes()
     assert (watchfiles.Change.modified, str(base / ARTICLE_REL)) in found
     assert (watchfiles.Change.added, str(base / "content/articles/new.md")) in found
-    session._remember(build_site(site, site / "public", watching=True, quick=False), _other_inputs(site))
+    session._remember(build_site(site, site / "public", watching=True, quick=False), other_inputs(site))
     assert session._missed_changes() == set()
     article.unlink()
     assert session._missed_changes() == {(watchfiles.Change.deleted, str(base / ARTICLE_REL))}
@@ -762,7 +763,7 @@ def _session(tmp_path: Path):
 def test_static_dotfiles_and_backups_are_watched_as_they_are_published(tmp_path: Path) -> None:
     import watchfiles
 
-    from sitegen.watch import SiteFilter
+    from sitegen.watch_inputs import SiteFilter
 
     site, session = _session(tmp_path)
     accepts = SiteFilter(site, site / "public")
