@@ -354,7 +354,7 @@ def test_watch_rebuilds_after_random_edits_match_cold_builds(tmp_path: Path, see
         before = _inputs(site)
         what = f"step {step}: {editor.edit()}"
         edited = _articles_only(before, _inputs(site))
-        # as `watch` decides (sitegen.watch.Watcher._articles_only and _remember)
+        # as `watch` decides (sitegen.watch.Session._articles_only and _remember)
         known = {o.path for o in base.outcomes} if base is not None else set()
         if edited is None or not edited <= known:
             base = None
