@@ -292,15 +292,37 @@ def _token_problem(text: str, tokens: list[Tok], index: int, expected: frozenset
     if index >= len(tokens):
         return SyntaxProblem("annotation ends too early", max(len(text) - 1, 0), len(text))
     kind, pos, end = tokens[index]
+    valueless = _key_without_value(text, tokens, index)
+    if valueless is not None:
+        return valueless
     shown = text[pos:end]
     wanted = _describe_expected(set(expected))
     what = f"unexpected `{shown}`" + (f", expected {wanted}" if wanted else "")
     hint = None
     if kind == "CLOSE" and text[2:3].isspace():
         hint = "no space is allowed between `<<` and the kind"
-    elif kind == "CLOSE" and text[:pos].rstrip().endswith("="):
-        hint = "every `key=` needs a value"
     return SyntaxProblem(what, pos, pos + max(len(shown), 1), hint)
+
+
+def _key_without_value(text: str, tokens: list[Tok], index: int) -> SyntaxProblem | None:
+    """`majority=>>`, or `majority= date=...` (the space ends it: `date` became its value and
+    the next `=` is the one that does not parse): the problem at the `key=` that has none."""
+    kinds = [kind for kind, _, _ in tokens[max(index - 3, 0) : index + 1]]
+    if kinds[-3:] == ["NAME", "EQUAL", "CLOSE"]:
+        key, equal = tokens[index - 2], tokens[index - 1]
+        why = ""
+    elif kinds == ["NAME", "EQUAL", "NAME", "EQUAL"] and text[tokens[index - 2][2]].isspace():
+        key, equal = tokens[index - 3], tokens[index - 2]
+        taken = text[tokens[index - 1][1] : tokens[index - 1][2]]
+        why = f": `{taken}`, after the space, is read as its value"
+    else:
+        return None
+    return SyntaxProblem(
+        f"`{text[key[1] : equal[2]]}` has no value{why}",
+        key[1],
+        equal[2],
+        "every `key=` needs a value, written right after the `=`",
+    )
 
 
 class _Bad(Exception):
