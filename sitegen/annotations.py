@@ -271,7 +271,9 @@ def _parse_shape(types: tuple[str, ...]) -> tuple | _Stop:
     except UnexpectedToken as exc:
         at = exc.token.start_pos if exc.token.type != "$END" else len(types)
         return _Stop(at if isinstance(at, int) else len(types), frozenset(exc.expected))
-    return _template(tree)
+    template = _template(tree)
+    assert isinstance(template, tuple)  # a tree's template; an int is a token's
+    return template
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +286,7 @@ class _Stop:
 
 def _template(node: Tree | Token) -> tuple | int:
     if isinstance(node, Token):
-        return node.start_pos  # the token's index in the sequence
+        return node.start_pos or 0  # the token's index in the sequence (set on every one)
     return (str(node.data), tuple(_template(child) for child in node.children))
 
 

@@ -409,7 +409,7 @@ def _to_make(
     for page in pages:
         stamp = data.manifest.get(page.rel)
         reused = same_output and stamp is not None and data.page_keys.get(page.rel) == page.key
-        if not (reused and publisher.reuse(page.rel, stamp)):
+        if not (reused and stamp is not None and publisher.reuse(page.rel, stamp)):
             todo.append(page)
     return todo
 

@@ -140,7 +140,7 @@ class Cache:
     _seen: dict[Path, tuple[tuple | None, str]] = {}
 
     def _stat(self) -> tuple | None:
-        both = []
+        both: list[tuple[int, int, int] | None] = []
         for path in (self.path, self.delta):
             try:
                 st = path.stat()

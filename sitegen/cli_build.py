@@ -49,7 +49,7 @@ def _failure(root: Path, out: Path, exc: Exception) -> str:
         path, site = Path(name).absolute(), root.absolute()
         ours = (out.absolute(), site / CACHE_DIR)
         if path.is_relative_to(site) and not any(path.is_relative_to(p) for p in ours):
-            return f"cannot read {path.relative_to(site).as_posix()}: {exc.strerror or exc}"
+            return f"cannot read {path.relative_to(site).as_posix()}: {getattr(exc, 'strerror', None) or exc}"
     return f"cannot publish to {out}: {exc}"
 
 

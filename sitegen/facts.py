@@ -121,7 +121,7 @@ def provisional_facts(site: Site, candidates: dict[str, Entry], texts: Texts) ->
     """Facts of unchanged articles as they were; of changed ones as a quick scan sees them."""
     scanned = [d for p, defs in texts.scanned.items() if p not in candidates for d in defs]
     facts = SiteFacts()
-    ordered = sorted(
+    ordered: list[tuple[str, int, str, FactDef | PackedFact]] = sorted(
         [
             *((d.span.file, d.span.line, d.name, d) for d in scanned),
             *((p, f[4], f[0], f) for p, e in candidates.items() for f in e.outcome.defines),
@@ -130,8 +130,8 @@ def provisional_facts(site: Site, candidates: dict[str, Entry], texts: Texts) ->
     )
     for path, _, name, definition in ordered:
         if name not in facts.first:  # a FactDef made for each name's first only
-            is_made = isinstance(definition, FactDef)
-            facts.first[name] = definition if is_made else unpack_fact(path, definition)
+            fact = definition if isinstance(definition, FactDef) else unpack_fact(path, definition)
+            facts.first[name] = fact
     return facts
 
 

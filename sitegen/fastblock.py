@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import add, sub
 from types import MethodType
+from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import mdTrim
@@ -331,7 +332,10 @@ def _push_paragraph(state: StateBlock, start: int, stop: int) -> None:
     _push(state, "paragraph_close", "p", -1)
 
 
-def _fast_push(state: StateBlock, kind: str, tag: str, nesting: int, content: str = "") -> Token:
+Nesting = Literal[-1, 0, 1]
+
+
+def _fast_push(state: StateBlock, kind: str, tag: str, nesting: Nesting, content: str = "") -> Token:
     """`StateBlock.push` (markdown-it-py 4), with fastinline's cheaper Token constructor."""
     token = new_token(kind, tag, content, nesting)
     token.block = True

@@ -26,9 +26,10 @@ fast path off.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import (
@@ -139,7 +140,7 @@ def _make_plan(rules: list[RuleFn], post: list[PostFn], terminators: re.Pattern[
     if not (handled and stops and idle) or None in starts:
         return _Plan(rules, post, terminators, None)
     # The annotation rule also acts on `\<<`; a `<` is let through when in a `<<` (see _ODD_RUN).
-    chars = "".join(sorted({"\\"}.union(*starts) - {"<"}))
+    chars = "".join(sorted({"\\"}.union(*(s for s in starts if s is not None)) - {"<"}))
     return _Plan(rules, post, terminators, re.compile(f"[{re.escape(chars)}]"))
 
 
@@ -205,7 +206,7 @@ _TOKEN_FIELDS = (
 _new = object.__new__
 
 
-def _fast_token(kind: str, tag: str, content: str, nesting: int = 0) -> Token:
+def _fast_token(kind: str, tag: str, content: str, nesting: Literal[-1, 0, 1] = 0) -> Token:
     """`Token(kind, tag, nesting)` with `content`, at half the cost: the dataclass's __init__
     and __post_init__ (defaults, factories, `convert_attrs` of an empty dict) written out."""
     token = _new(Token)
@@ -250,7 +251,7 @@ def _skip_spaces(src: str, pos: int, end: int) -> int:
     return pos
 
 
-def _footnotes_settled(env: dict) -> bool:
+def _footnotes_settled(env: MutableMapping) -> bool:
     """Whether `footnote_ref`'s `setdefault`s would add nothing to env."""
     footnotes = env.get("footnotes")
     return isinstance(footnotes, dict) and "refs" in footnotes and "list" in footnotes

@@ -46,7 +46,7 @@ def read_front_matter(
         return fm, [
             error(
                 "SG501",
-                fm.header,
+                fm.span(""),
                 "front matter is never closed: no `---` line ends the YAML this `---` opens",
                 help="add a line `---` after the last `key: value` line",
             )

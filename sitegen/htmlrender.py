@@ -60,9 +60,10 @@ def _number(tokens: list[Token], by_token: dict[int, CheckResult]) -> dict[str, 
     """Number markers in reading order; a footnote referenced twice keeps its first number."""
     notes: dict[str, Note] = {}
     for position, block in enumerate(tokens):
-        for index, child in enumerate(block.children or ()):
+        children = block.children or []
+        for index, child in enumerate(children):
             if child.type == ANNOTATION:
-                _number_annotation(block.children, index, by_token, notes)
+                _number_annotation(children, index, by_token, notes)
             elif child.type == "footnote_ref":
                 key = f"footnote:{child.meta['id']}"
                 note = notes.get(key) or notes.setdefault(key, Note(len(notes) + 1))
@@ -203,7 +204,7 @@ class _Unnamed(list):
 
 
 def _render_link_open(self, tokens: list[Token], idx: int, options, env: dict) -> str:
-    deferred = _Unnamed(tokens[idx].attrGet("href") or "") if _only_markers(tokens, idx) else []
+    deferred = _Unnamed(str(tokens[idx].attrGet("href") or "")) if _only_markers(tokens, idx) else []
     env.setdefault("sg_links", []).append(deferred)
     return self.renderToken(tokens, idx, options, env)
 

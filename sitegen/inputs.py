@@ -73,10 +73,10 @@ class Texts:
         shares = [paths[i :: workers * 4] for i in range(workers * 4)]
         hashes: dict[str, str | None] = {}
         with workers_pool(workers) as pool:
-            for part, problems, firsts in pool.imap(partial(_hash_share, self.root), shares):
+            for part, problems, found in pool.imap(partial(_hash_share, self.root), shares):
                 hashes.update(part)
                 self.problems.update(problems)
-                for definition in firsts:
+                for definition in found:
                     file = definition.span.file
                     self.scanned[file] = (*self.scanned.get(file, ()), definition)
         return hashes

@@ -236,7 +236,7 @@ def nesting_plugin(md: MarkdownIt) -> None:
                 state.env.setdefault(TOO_DEEP, line)
         tokenize(state, startLine, endLine)
 
-    md.block.tokenize = noting_depth
+    md.block.tokenize = noting_depth  # type: ignore[method-assign]
 
 
 # Ids the page templates give their own elements, and the ids of markers and notes: a heading

@@ -41,8 +41,8 @@ def locate_annotations(tokens: Sequence[Token], lines: Sequence[str]) -> list[Pl
     row_ends: dict[int, int] = {}  # a table row's line -> the column where its last cell so far ends
     opener = None
     for block in tokens:
-        if block.type != "inline":
-            opener = block
+        if block.type != "inline" or block.children is None:
+            opener = block if block.type != "inline" else opener
             continue
         cell = opener is not None and opener.type in ("th_open", "td_open")
         annotated = bool(block.children) and any(c.type == ANNOTATION for c in block.children)

@@ -122,7 +122,7 @@ def parse_rule(name: str, source: str) -> Rule:
 
 def _rule_syntax_error(source: str, exc: UnexpectedInput) -> RuleError:
     if isinstance(exc, UnexpectedCharacters):
-        offset = min(max(exc.pos_in_stream, 0), len(source))
+        offset = min(max(exc.pos_in_stream or 0, 0), len(source))
         ch = source[offset] if offset < len(source) else ""
         return RuleError(f"unexpected character {ch!r} in rule expression", offset, offset + 1)
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":

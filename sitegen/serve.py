@@ -279,20 +279,20 @@ class Handler(BaseHTTPRequestHandler):
             location = "/" + path.lstrip("/") + "/" + (f"?{query}" if query else "")  # never `//host`
             self._send(301, TYPES[".txt"], b"moved\n", head, {"Location": location})
             return
-        data = None
+        body: bytes | None = None
         if target is not None:
             try:
-                data = target.read_bytes()
+                body = target.read_bytes()
             except OSError:  # swapped away by a publish between resolve and read
-                data = None
-        if data is None:
+                body = None
+        if body is None or target is None:
             page = _not_found(path, self.server.hub.snapshot())
             self._send(404, TYPES[".html"], with_script(page, build), head)
             return
         ctype = content_type(target)
         if ctype.startswith("text/html"):
-            data = with_script(data, build)
-        self._send(200, ctype, data, head)
+            body = with_script(body, build)
+        self._send(200, ctype, body, head)
 
     def _events(self) -> None:
         hub = self.server.hub
@@ -389,8 +389,8 @@ class LiveServer(ThreadingHTTPServer):
         return name == "localhost" or name.endswith(".localhost") or _is_loopback(name)
 
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else host
+        host, port = (str(part) for part in self.server_address[:2])
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
 
     def handle_error(self, request: object, client_address: object) -> None:

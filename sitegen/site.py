@@ -322,9 +322,9 @@ def _load_source(site: Site, rel: str) -> None:
     date = as_date(fm, "date", required=required, diags=diags)
     url = as_text(fm, "url", required=False, diags=diags)
     author = as_text(fm, "author", required=False, diags=diags)
-    problem = _url_problem(url) if url is not None else None
-    if problem is not None:
-        diags.append(error("SG501", fm.span("url"), f"a source `url` {problem}"))
+    url_problem = _url_problem(url) if url is not None else None
+    if url_problem is not None:
+        diags.append(error("SG501", fm.span("url"), f"a source `url` {url_problem}"))
         url = None
     if source_id in site.sources:
         first = site.sources[source_id].path

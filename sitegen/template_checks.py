@@ -86,18 +86,18 @@ def _unfilled_blocks(root: Path, env: jinja2.Environment) -> list[Diagnostic]:
             if block.name not in known:
                 unfilled.setdefault((tuple(chain), block.name), []).append((name, child, block))
     problems = []
-    for (chain, block_name), children in unfilled.items():
+    for (layouts, block_name), children in unfilled.items():
         # one error for each block a layout lacks, at the first template that fills it
         name, child, block = children[0]
-        parents = chain[0] if len(chain) == 1 else f"none of {', '.join(chain)}"
-        does = "does not have" if len(chain) == 1 else "has"
+        parents = layouts[0] if len(layouts) == 1 else f"none of {', '.join(layouts)}"
+        does = "does not have" if len(layouts) == 1 else "has"
         others = [n for n, _, _ in children[1:]]
         also = f" (nor would that of {listed(others)}, which fill it too)" if others else ""
         trouble = TemplateTrouble(
             f"{name} fills block `{block_name}`, which {parents} {does}: "
             f"its content would never appear{also}",
-            help=f"add {{% block {block_name} %}}{{% endblock %}} to {chain[-1]} where the content belongs, "
-            f"or rename the block in {name} to one {chain[0]} has",
+            help=f"add {{% block {block_name} %}}{{% endblock %}} to {layouts[-1]} where the content"
+            f" belongs, or rename the block in {name} to one {layouts[0]} has",
             where=child.filename,
             line=block.lineno,
         )
@@ -115,7 +115,8 @@ class _Trees:
     """Templates parsed (not compiled) by name, once each; None for one that cannot be."""
 
     def __init__(self, env: jinja2.Environment) -> None:
-        self.env, self.seen = env, {}
+        self.env = env
+        self.seen: dict[str, _Parsed | None] = {}
 
     def get(self, name: str) -> _Parsed | None:
         if name not in self.seen:

@@ -146,13 +146,13 @@ def site_template_files(root: Path) -> list[tuple[str, Path]]:
             path = os.path.join(folder, name)
             real_of[path] = os.path.realpath(path) if os.path.islink(path) else os.path.join(real, name)
         for name in sorted(files):
-            path = Path(folder, name)
-            if path.is_symlink():
-                target = resolved(path)
+            file = Path(folder, name)
+            if file.is_symlink():
+                target = resolved(file)
                 if target is None or not target.is_relative_to(site):
                     continue
-            if path.is_file():
-                found.append((path.relative_to(top).as_posix(), path))
+            if file.is_file():
+                found.append((file.relative_to(top).as_posix(), file))
     return found
 
 

@@ -120,7 +120,8 @@ class _Scanner:
         elif char == "{":
             self._inline_table(path, depth)
         else:
-            end = _SCALAR_END.search(self.text, self.pos).start()
+            found = _SCALAR_END.search(self.text, self.pos)
+            end = found.start() if found else len(self.text)
             self.pos = start + len(self.text[start:end].rstrip())
         self.values[path] = (start, self.pos)
         return start, self.pos

@@ -109,9 +109,9 @@ class Session:
                 ):
                     if self.stop.is_set() or identity(self.root) != watched:
                         break
-                    now = input_folders(self.root)
-                    if now != folders:  # one came or went: watch again
-                        _say(folders_moved(folders, now, self.root.resolve()))
+                    current = input_folders(self.root)
+                    if current != folders:  # one came or went: watch again
+                        _say(folders_moved(folders, current, self.root.resolve()))
                         self.rebuild(set())
                         break
                     self._on_batch(changes, catch_up)
@@ -335,8 +335,8 @@ class Session:
             return []
         base = self.root.resolve()
         kinds: dict[Path, set[watchfiles.Change]] = {}
-        for kind, path in changes:
-            kinds.setdefault(Path(path), set()).add(kind)
+        for kind, changed in changes:
+            kinds.setdefault(Path(changed), set()).add(kind)
         seen = []
         folders = {parent for path in kinds for parent in path.parents}
         for path, what in sorted(kinds.items()):
@@ -345,8 +345,8 @@ class Session:
                 continue  # a temporary file that came and went, or a folder (its files are listed)
             shown = path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
             seen.append(f"{shown} {'changed' if exists else 'deleted'}")
-        shown = seen[:5]
-        return shown + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
+        listed = seen[:5]
+        return listed + ([f"and {len(seen) - 5} more"] if len(seen) > 5 else []) or ["changes"]
 
 
 def _say(message: str) -> None:

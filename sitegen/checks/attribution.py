@@ -68,15 +68,15 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
                 "SG104", value, f"`src` must be a source id such as 001, not {written(value.raw)}"[:200]
             )
             continue
-        source_id = value.text if value.type == "string" else value.raw
-        ids.append(source_id or "")
+        source_id = (value.text if value.type == "string" else value.raw) or ""
+        ids.append(source_id)
         if source_id not in known:
             listing = ", ".join(sorted(known)[:12]) or "none"
             ctx.error(
                 "SG302",
                 value,
                 f"unknown source `{source_id}` (content/sources has: {listing})"[:300],
-                help=did_you_mean(source_id or "", known) or _how_to_add(source_id or ""),
+                help=did_you_mean(source_id, known) or _how_to_add(source_id),
             )
         else:
             found.append(known[source_id])

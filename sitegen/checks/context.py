@@ -198,7 +198,7 @@ class Ctx:
                     help=f"@{value.text} is defined at {fact.span.file}:{fact.span.line}",
                 )
                 return None
-            number = fact.value
+            number: Decimal | None = fact.value
         elif value.type == ("percent" if percent else "number"):
             number = value.number
             if figure and number is not None:

@@ -200,12 +200,13 @@ def check_votes(ctx: Ctx) -> str:
     total_arg = ctx.keywords.get("total")
     total = ctx.number(total_arg.value, "`total`", figure=False) if total_arg else None
     result = ctx.choice("result", ("passed", "failed"))
-    if any(v is None for v in counts.values()) or "for" not in counts or "against" not in counts:
+    given = {k: v for k, v in counts.items() if v is not None}
+    if len(given) < len(counts) or "for" not in given or "against" not in given:
         if "needs" in ctx.keywords:  # its own errors (an unknown @fact or rule) are reported too
             _needed(ctx, body, day, ctx.keywords["needs"])
         return "vote"
-    added = sum(counts.values(), Decimal(0))
-    arithmetic = " + ".join(n(v) for v in counts.values())
+    added = sum(given.values(), Decimal(0))
+    arithmetic = " + ".join(n(v) for v in given.values())
     if total is not None and added != total:
         ctx.error(
             "SG205",
@@ -222,9 +223,9 @@ def check_votes(ctx: Ctx) -> str:
             total_arg.value if total_arg else None,
             "a total vote of {n}" if total is not None else f"{arithmetic} = {{n}} votes cast",
         )
-    words = ", ".join(f"{n(v)} {_vote_word(k)}" for k, v in counts.items())
+    words = ", ".join(f"{n(v)} {_vote_word(k)}" for k, v in given.items())
     words = f"{body.name + ' vote: ' if body else 'Vote: '}{words} (total {n(counted)})"
-    return words + _vote_result(ctx, body, day, counts, result)
+    return words + _vote_result(ctx, body, day, given, result)
 
 
 def _vote_word(key: str) -> str:
@@ -257,8 +258,8 @@ def _vote_result(ctx: Ctx, body: Body | None, day, counts: dict, result: str | N
 def _needed(ctx: Ctx, body: Body | None, day, arg: Arg) -> tuple[Decimal | int | None, str]:
     value = arg.value
     if value.type in ("number", "factref"):
-        needed = ctx.number(value, "`needs`", figure=False)
-        return needed, n(needed) if needed is not None else ""
+        count = ctx.number(value, "`needs`", figure=False)
+        return count, n(count) if count is not None else ""
     if value.type != "name":
         ctx.error("SG104", value, f"`needs` must be a rule name or a number, not {written(value.raw)}"[:200])
         return None, ""

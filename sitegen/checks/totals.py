@@ -179,7 +179,7 @@ def _winner(ctx: Ctx, ranked: list[tuple[str, Decimal]], show: Show) -> str:
     top = ranked[0][1]
     leaders = [c for c, v in ranked if v == top]
     if arg.value.type not in _NAMES:
-        ctx.error("SG104", arg.value, f"`winner` must be a candidate's name, not {written(name)}"[:200])
+        ctx.error("SG104", arg.value, f"`winner` must be a candidate's name, not {written(name or '')}"[:200])
     elif name not in dict(ranked):
         ctx.error(
             "SG207",
@@ -316,7 +316,8 @@ def check_pct(ctx: Ctx) -> str:
         ctx.error("SG104", whole_node, "the whole of a percentage cannot be 0")
         return "percentage"
     exact = part * 100 / whole
-    places = max(-stated.as_tuple().exponent, 0) if isinstance(stated.as_tuple().exponent, int) else 0
+    exponent = stated.as_tuple().exponent  # an int for every finite value
+    places = max(-exponent, 0) if isinstance(exponent, int) else 0
     step = Decimal(1).scaleb(-places)
     # halves round up, towards +∞, also below zero: 52% covers [51.5, 52.5), -51% [-51.5, -50.5)
     rounded = ((exact / step + Decimal("0.5")).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
