@@ -78,7 +78,7 @@ def build_site(
     static_key = static_key_of(root)
     _say_what_static_leaves_out(root)
     # `quick`: first see whether anything changed at all (watch knows when something did)
-    same = _unchanged(root, out, mode, use_cache, drafts, static_key, strict) if quick else None
+    same, site = _unchanged(root, out, mode, use_cache, drafts, static_key, strict) if quick else (None, None)
     if same is not None:
         return same
     spares = root / CACHE_DIR if use_cache else None
@@ -122,7 +122,7 @@ def build_site(
                 if preview is not None and changed and outcome.path in changed:
                     fresh[outcome.path] = outcome.rendered.html
 
-        result = _quick_run(previous, changed, options, sink, out) or run(root, options, sink)
+        result = _quick_run(previous, changed, options, sink, out) or run(root, options, sink, site)
         if not watching:
             # Every article's outcome is kept to the end: a full collection, which the rest of a
             # big build would run a few times, walked them all (~0.3 s each at 10,000 articles).
@@ -208,20 +208,21 @@ def _unchanged(
     drafts: bool,
     static_key: str,
     strict: bool,
-) -> BuildResult | None:
-    """A no-op rebuild answered from the snapshot of the last one, or None to build."""
+) -> tuple[BuildResult | None, Site | None]:
+    """A no-op rebuild answered from the snapshot of the last one, or None to build; and the
+    site as loaded to find out, for the build to go on with."""
     if not use_cache:
-        return None
+        return None, None
     snapshot, site = noop.check(root, mode, use_cache, out=out, drafts=drafts, static_key=static_key)
     if snapshot is None or site is None or exit_status(snapshot.diagnostics, strict=strict) != 0:
-        return None
+        return None, site
     for file in {d.span.file for d in snapshot.diagnostics} - set(site.texts):
         text, _ = read_text(root, file)
         if text is not None:
             site.texts[file] = text  # to show the source lines of the warnings again
     articles, annotations, published = snapshot.counts
     checked = Checked(site, [], list(snapshot.diagnostics), counts=(articles, annotations))
-    return BuildResult(
+    same = BuildResult(
         checked,
         list(snapshot.diagnostics),
         published=True,
@@ -229,6 +230,7 @@ def _unchanged(
         articles=published,
         unchanged=True,
     )
+    return same, site
 
 
 def _snapshot(
@@ -285,9 +287,11 @@ def _finish(
     if missing:
         raise PublishError(f"{missing[0]} vanished from {out} during the build")
     _site_pages(publisher, result, plan, same_output)
-    unused = template_problems(root, site_only=True)  # one no page uses yet fails as in `check`
-    if unused:
-        raise TemplateProblem(*unused)
+    if data.templates_ok != data.env:  # the env covers every template: they compiled under it before
+        unused = template_problems(root, site_only=True)  # one no page uses yet fails as in `check`
+        if unused:
+            raise TemplateProblem(*unused)
+        data.templates_ok = data.env
     publish_static(publisher, root)
     data.static_key = static_key
 

@@ -82,6 +82,7 @@ class CacheData:
     static_key: str = ""  # the static files that output was made with
     generation: str = ""  # new with every publish: which output the manifest describes
     page_inputs: str = ""  # a key of all that page_keys were worked out from ("": not known)
+    templates_ok: str = ""  # the env under which every site template last compiled (no SG902)
 
     def __getstate__(self) -> dict[str, Any]:
         # The entries are pickled a few hundred at a time: one pickle of a big site's entries
@@ -112,6 +113,7 @@ class CacheData:
             self.static_key,
             self.generation,
             self.page_inputs,
+            self.templates_ok,
         )
 
 
@@ -281,10 +283,9 @@ def _apply_delta(data: CacheData, checksum: bytes, loaded: tuple[bytes, Any] | N
     for path in delta.removed:
         entries.pop(path, None)
     entries.update(delta.changed)
-    rest = delta.rest
-    data.env, data.manifest, data.out = rest.env, rest.manifest, rest.out
-    data.page_keys, data.static_key, data.generation = rest.page_keys, rest.static_key, rest.generation
-    data.page_inputs = rest.page_inputs
+    for name, value in vars(delta.rest).items():  # all but the entries: the delta holds them whole
+        if name != "entries":
+            setattr(data, name, value)
 
 
 def _load(path: Path) -> tuple[bytes, Any] | None:

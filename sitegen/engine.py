@@ -212,11 +212,14 @@ class Options:
     freeze_kept: bool = False
 
 
-def run(root: Path, options: Options, sink: PageSink | None = None) -> Run:
+def run(root: Path, options: Options, sink: PageSink | None = None, site: Site | None = None) -> Run:
+    """Check (and render) every article of the site at root; `site`, if given, is the site as
+    just loaded from root (by the look for a no-op build), not read again."""
     if options.use_cache:
         use_cache_dir(root / CACHE_DIR)
     parser()  # analysed once here, so that forked workers share it
-    site = load_site(root)
+    if site is None:
+        site = load_site(root)
     env = environment_hash(site, options.mode)
     data = Cache(root, options.mode, enabled=options.use_cache).load(env)
     sources = source_hashes(site)

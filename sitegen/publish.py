@@ -155,6 +155,7 @@ class Publisher:
         self._fresh = False  # the tree was made empty by this build: all it holds, it published
         self._dirs: set[str] = set()
         self._real_folders: set[str] = {""}  # folders of the tree known to be no links (`_spot`)
+        self._links: dict[str, set[str]] = {}  # folder -> the links in it, as listed (`_links_in`)
         self._intact_files: set[str] = set()
         self.stamps: dict[str, FileStamp] = {}  # what was published, for the next build's manifest
 
@@ -266,9 +267,20 @@ class Publisher:
             prefix = "/".join(parts[:end])
             if prefix in self._real_folders:
                 continue
-            if not self._fresh and os.path.islink(path := os.path.join(self.tmp, prefix)):
-                os.unlink(path)
+            if not self._fresh and parts[end - 1] in self._links_in("/".join(parts[: end - 1])):
+                os.unlink(os.path.join(self.tmp, prefix))
             self._real_folders.add(prefix)
+
+    def _links_in(self, folder: str) -> set[str]:
+        """The names of the links in a folder of the tree being built, from one listing: a
+        `readlink` per page folder of a big site cost more than all the rest of an edit's checks."""
+        links = self._links.get(folder)
+        if links is None:
+            links = set()
+            with contextlib.suppress(OSError), os.scandir(os.path.join(self.tmp, folder)) as entries:
+                links = {entry.name for entry in entries if entry.is_symlink()}
+            self._links[folder] = links
+        return links
 
     def _kept(self, rel: str, sha: str) -> bool:
         """The spare already holds exactly this content at rel, as it was published."""

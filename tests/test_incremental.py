@@ -677,6 +677,27 @@ def test_the_cache_journal_reads_back_what_was_built(fixture_site: Path, tmp_pat
     assert _snapshot(out) == _cold(site, tmp_path, "cold")
 
 
+def test_the_cache_journal_keeps_every_field(fixture_site: Path, tmp_path: Path) -> None:
+    """A delta carries all of the CacheData but its unchanged entries: every field reads back."""
+    from dataclasses import fields
+
+    from sitegen.cache import Cache, CacheData
+
+    site = _site(fixture_site, 30)
+    out = tmp_path / "out"
+    _build(site, out)
+    _as_a_new_process()
+    _edit(site, "a01", "E", "Edited.")
+    _build(site, out)
+    assert (site / CACHE_DIR / "build.delta.pickle").is_file()
+    written = Cache._written[site / CACHE_DIR / "build.pickle"][1]
+    _as_a_new_process()
+    read = Cache(site, "build").read()
+    assert isinstance(read, CacheData) and read.templates_ok == read.env != ""
+    for field in fields(CacheData):
+        assert getattr(read, field.name) == getattr(written, field.name), field.name
+
+
 def test_a_corrupt_or_foreign_delta_is_not_used(fixture_site: Path, tmp_path: Path) -> None:
     site = _site(fixture_site, 30)
     out = tmp_path / "out"
