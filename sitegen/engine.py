@@ -28,7 +28,7 @@ from sitegen.facts import (
     FACT_NAMES,
     SOURCE_IDS,
     PackedFact,
-    agrees_with,
+    agreement,
     conflicts_named,
     pack_fact,
     provisional_facts,
@@ -229,13 +229,10 @@ def run(root: Path, options: Options, sink: PageSink | None = None, site: Site |
 
     outcomes: dict[str, Outcome] = {}
     misses: list[str] = []
+    agrees = agreement(provisional)
     for path in hashes:
         entry = candidates.get(path)
-        if (
-            entry is not None
-            and _valid(entry, provisional, sources)
-            and options.reusable(entry.outcome, data)
-        ):
+        if entry is not None and _valid(entry, agrees, sources) and options.reusable(entry.outcome, data):
             outcomes[path] = entry.outcome
         else:
             misses.append(path)
@@ -361,10 +358,10 @@ def save_cache(root: Path, options: Options, data: CacheData) -> None:
     Cache(root, options.mode, enabled=options.use_cache).save(data, defer=options.defer_saves)
 
 
-def _valid(entry: Entry, facts: SiteFacts, sources: dict[str, str]) -> bool:
+def _valid(entry: Entry, agrees: Callable[[Outcome], bool], sources: dict[str, str]) -> bool:
     if any(sources.get(sid) != seen for sid, seen in entry.sources.items()):
         return False
-    return agrees_with(entry.outcome, facts)
+    return agrees(entry.outcome)
 
 
 def _emit(outcome: Outcome, sink: PageSink | None) -> Outcome:
@@ -427,8 +424,9 @@ def _recheck(
     view = SiteView(site.config, site.sources, facts)
     ctx = None
     again: set[str] = set()
+    agrees = agreement(facts)
     for path, outcome in list(outcomes.items()):
-        if not agrees_with(outcome, facts):
+        if not agrees(outcome):
             if ctx is None and options.render:
                 ctx = make_context(site)
             text = texts.get(path) or ""

@@ -5,7 +5,7 @@ every article's parse defines them (the real table, and SG402 for a name given t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -113,8 +113,21 @@ def seen_as(facts: SiteFacts, name: str, placed: bool = False) -> tuple | None:
     return fact.seen(place=placed) if fact else None
 
 
-def agrees_with(outcome: Outcome, facts: SiteFacts) -> bool:
-    return all(seen_as(facts, name, len(seen or ()) > 2) == seen for name, seen in outcome.seen)
+def agreement(facts: SiteFacts) -> Callable[[Outcome], bool]:
+    """Whether an outcome saw each fact it used as `facts` has it now.  Each fact is looked
+    up once (a big site's articles use the same few facts tens of thousands of times)."""
+    memo: dict[tuple[str, bool], tuple | None] = {}
+
+    def agrees_with(outcome: Outcome) -> bool:
+        for name, seen in outcome.seen:
+            key = (name, len(seen or ()) > 2)
+            if key not in memo:
+                memo[key] = seen_as(facts, *key)
+            if memo[key] != seen:
+                return False
+        return True
+
+    return agrees_with
 
 
 def provisional_facts(site: Site, candidates: dict[str, Entry], texts: Texts) -> SiteFacts:

@@ -698,6 +698,23 @@ def test_the_cache_journal_keeps_every_field(fixture_site: Path, tmp_path: Path)
         assert getattr(read, field.name) == getattr(written, field.name), field.name
 
 
+def test_what_only_site_pages_read_is_unpickled_when_read() -> None:
+    import pickle
+
+    from sitegen.render import Rendered
+
+    items = {"index_item.html": "i"}
+    made = Rendered(view="view", html=b"<p>", excerpt="e", checks_rows=b"rows", items=items)
+    read = pickle.loads(pickle.dumps(made))
+    assert "view" not in vars(read) and read.excerpt == "e"  # the packed fields wait
+    assert read == made and "view" in vars(read)  # and come back whole when read
+    read.items["tag_item.html"] = "t"  # an entry made later is kept with the rest
+    again = pickle.loads(pickle.dumps(read))
+    assert again.items == {"index_item.html": "i", "tag_item.html": "t"} and again.checks_rows == b"rows"
+    with pytest.raises(AttributeError):
+        again.nothing_of_the_kind  # noqa: B018
+
+
 def test_a_corrupt_or_foreign_delta_is_not_used(fixture_site: Path, tmp_path: Path) -> None:
     site = _site(fixture_site, 30)
     out = tmp_path / "out"
