@@ -157,17 +157,24 @@ def build_site(
             build.diagnostics = sorted_diagnostics([*build.diagnostics, *problem.diagnostics])
             _show_templates(result.site, build.diagnostics)
             return build
-        publisher.commit()
-        old_manifest = result.cache.manifest if result.cache.out == str(out.absolute()) else None
-        result.cache.manifest, result.cache.out = publisher.stamps, str(out.absolute())
-        result.cache.generation = uuid.uuid4().hex
-        save_cache(root, options, result.cache)
-        publisher.settle(old_manifest)
+        _commit(publisher, result.cache, out, lambda: save_cache(root, options, result.cache))
     build.published, build.pages = True, len(publisher.stamps)
     build.articles = sum(1 for o in result.outcomes if published(o)) if not result.touched else previous_count
     result.published, result.articles = True, build.articles  # a base for quick runs: its pages are out
     _snapshot(root, out, mode, use_cache, drafts, static_key, result, build, watching)
     return build
+
+
+def _commit(publisher: Publisher, data: CacheData, out: Path, save: Callable[[], None]) -> None:
+    """Publish, and keep in the cache what went out; the tree that came back is the next spare."""
+    publisher.commit()
+    old_manifest, old_folders = None, None
+    if data.out == str(out.absolute()):
+        old_manifest, old_folders = data.manifest, data.folders
+    data.manifest, data.folders, data.out = publisher.stamps, publisher.folders, str(out.absolute())
+    data.generation = uuid.uuid4().hex
+    save()
+    publisher.settle(old_manifest, old_folders)
 
 
 def _with_template_problems(root: Path, diagnostics: list[Diagnostic]) -> list[Diagnostic]:

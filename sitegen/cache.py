@@ -29,8 +29,9 @@ CACHE_DIR = ".sitegen-cache"
 # article's checks.json entries, every field of its list entry, the site's own stylesheet) and
 # outcomes citing a missing source or fact depend on the source ids or fact names: no key made
 # under 4 is trusted.  6: the key of all the site-wide pages' inputs (CacheData.page_inputs).
-# 7: an outcome's fact definitions packed as tuples (facts.PackedFact).
-_MAGIC = b"sitegen-cache 7\n"
+# 7: an outcome's fact definitions packed as tuples (facts.PackedFact).  8: the output's folder
+# stamps (CacheData.folders, and a spare's record with them), a Rendered's page-only fields packed.
+_MAGIC = b"sitegen-cache 8\n"
 
 
 def digest(*parts: str | bytes) -> str:
@@ -77,6 +78,7 @@ class CacheData:
     env: str = ""  # hash of everything every article depends on (config, templates, version, mode)
     entries: dict[str, Any] = field(default_factory=dict)  # article path -> engine's entry
     manifest: dict[str, FileStamp] = field(default_factory=dict)  # output path -> stamp
+    folders: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # its folders' stamps (prune.py)
     out: str = ""  # the output directory the manifest describes
     page_keys: dict[str, str] = field(default_factory=dict)  # site-wide page -> key of what made it
     static_key: str = ""  # the static files that output was made with
@@ -97,6 +99,7 @@ class CacheData:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(vars(CacheData()))  # any field the writer did not have: its default
         entries: dict[str, Any] = {}
         for paths, blob in state["entries"]:
             entries.update(zip(paths, pickle.loads(blob), strict=True))
@@ -108,6 +111,7 @@ class CacheData:
             self.env,
             dict(self.entries),
             dict(self.manifest),
+            dict(self.folders),
             self.out,
             dict(self.page_keys),
             self.static_key,
@@ -192,7 +196,10 @@ class Cache:
         if not isinstance(data, CacheData):
             return CacheData(env=env)
         if data.env != env:
-            return CacheData(env=env, manifest=data.manifest, out=data.out, generation=data.generation)
+            # the output it describes is still there
+            kept = CacheData(env=env, manifest=data.manifest, folders=data.folders, out=data.out)
+            kept.generation = data.generation
+            return kept
         return data
 
     def save(self, data: object, *, defer: bool = False) -> None:

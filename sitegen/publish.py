@@ -30,6 +30,7 @@ from pathlib import Path
 
 from sitegen.cache import CACHE_DIR, Cache, FileStamp, digest, digest_pieces
 from sitegen.grammar import private_dir
+from sitegen.prune import FolderStamp, prune_tree, stamp_folders
 from sitegen.site import resolved
 from sitegen.static_files import static_files
 from sitegen.walk import make_folders, remove_tree
@@ -148,6 +149,9 @@ class Publisher:
         else:
             self.tmp = self._beside_output()
         self.base: dict[str, FileStamp] = {}
+        self._was: dict[str, FolderStamp] = {}  # the spare's folders as last published (prune.py)
+        self._held: list[str] = []  # the files its record says it held then
+        self.folders: dict[str, FolderStamp] = {}  # the stamps of the folders published, after commit
         self.trusted = self.defer = trusted
         self._lock_fd: int | None = None
         self._committed = False
@@ -187,9 +191,10 @@ class Publisher:
         if self.spare.is_dir() and not self.spare.is_symlink():
             if os.stat(self.spare).st_uid != os.geteuid():
                 raise PermissionError(errno.EACCES, "a spare of another user's", str(self.spare))
-            record = self._record.read()
-            self.base = dict(record) if isinstance(record, dict) else {}  # changed as files are replaced
-            self.trusted = self.trusted and self._record.from_memory and isinstance(record, dict)
+            files, self._was = _spare_record(self._record.read())
+            self.base = dict(files or {})  # changed as files are replaced
+            self._held = list(self.base)
+            self.trusted = self.trusted and self._record.from_memory and files is not None
             os.rename(self.spare, self.tmp)  # a killed build leaves it under the .building name
             return
         if self.spare.exists() or self.spare.is_symlink():
@@ -207,7 +212,7 @@ class Publisher:
                 except OSError:
                     remove_tree(self.tmp, ignore_errors=True)
                     return
-                self._record.save({**self.base, **self.stamps}, defer=self.defer)
+                self._record.save(({**self.base, **self.stamps}, {}), defer=self.defer)
             elif not self._committed:
                 remove_tree(self.tmp, ignore_errors=True)
         finally:
@@ -391,19 +396,20 @@ class Publisher:
         for src in static_files(source, inside=inside)[0]:
             self.write("/".join([rel, *src.relative_to(source).parts]), src.read_bytes())
 
-    def _prune(self) -> None:
-        """Remove from the tree being built whatever this build did not publish."""
-        if self._fresh:
-            return  # nothing to look for: walking a cold build's 10,000 folders took 0.1 s
+    def _prune(self) -> dict[str, FolderStamp]:
+        """Remove from the tree being built whatever this build did not publish; the stamps of
+        its folders, for the next build that takes it as a spare ({}: not known)."""
+        if self._fresh:  # nothing to look for, and its folders are all known
+            return stamp_folders(os.fspath(self.tmp), self.stamps)
         if self.trusted:
             for rel in set(self.base) - set(self.stamps):
                 _remove(self.path(rel))
                 _remove_empty_parents(self.tmp, self.path(rel).parent)
-            return
-        _prune_tree(self.tmp, self.stamps)
+            return {}
+        return prune_tree(os.fspath(self.tmp), self.stamps, self._was, self._held)
 
     def commit(self) -> None:
-        self._prune()
+        self.folders = self._prune()
         if self.out.is_dir() and not self.out.is_symlink():
             if _exchange(self.tmp, self.out):
                 self._swapped_out = self.spare is not None
@@ -439,10 +445,13 @@ class Publisher:
             raise
         return old
 
-    def settle(self, old_manifest: dict[str, FileStamp] | None) -> None:
+    def settle(
+        self, old_manifest: dict[str, FileStamp] | None, old_folders: dict[str, FolderStamp] | None = None
+    ) -> None:
         """Keep the tree the swap took out as the next spare; `old_manifest` is what it held,
         None if that is not known (the cache described another output): then the next build
-        looks at every file of it rather than trust a record."""
+        looks at every file of it rather than trust a record.  `old_folders`: the stamps of its
+        folders when it was published, if known."""
         if self._swapped_out and self.spare is not None:
             self._swapped_out = False
             try:
@@ -450,7 +459,8 @@ class Publisher:
             except OSError:  # the site is out all the same; the next build writes a whole tree
                 remove_tree(self.tmp, ignore_errors=True)
                 return
-            self._record.save(dict(old_manifest) if old_manifest is not None else None, defer=self.defer)
+            record = (dict(old_manifest), dict(old_folders or {})) if old_manifest is not None else None
+            self._record.save(record, defer=self.defer)
         elif self.defer and self.spare is not None and not self.spare.exists():
             # The first output of a `watch`: a spare made now, of links, keeps the first edit quick.
             try:
@@ -459,7 +469,7 @@ class Publisher:
             except OSError:
                 remove_tree(self.tmp, ignore_errors=True)  # then the first edit makes it
                 return
-            self._record.save(dict(self.stamps), defer=True)
+            self._record.save((dict(self.stamps), {}), defer=True)
 
 
 BUILDING = ".building"
@@ -540,28 +550,8 @@ def _remove_empty_parents(top: Path, folder: Path) -> None:
         folder = folder.parent
 
 
-def _prune_tree(top: Path | str, keep: dict[str, FileStamp]) -> None:
-    """Delete what `keep` does not name under top, and the folders that leaves empty."""
-    folders: list[tuple[str, str | None]] = []  # each after its parent: emptied in reverse
-    kept: dict[str, bool] = {}
-    todo: list[tuple[str, str, str | None]] = [(os.fspath(top), "", None)]
-    while todo:  # strings, not Paths: a Path per folder costs more than the scan
-        folder, rel, parent = todo.pop()
-        folders.append((folder, parent))
-        kept[folder] = False
-        with os.scandir(folder) as entries:
-            for entry in list(entries):
-                name = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append((entry.path, name, folder))
-                elif name in keep:
-                    kept[folder] = True
-                else:
-                    os.unlink(entry.path)
-    for folder, parent in reversed(folders):
-        if parent is None:
-            continue
-        if kept[folder]:
-            kept[parent] = True
-        else:
-            os.rmdir(folder)
+def _spare_record(record: object) -> tuple[dict[str, FileStamp] | None, dict[str, FolderStamp]]:
+    """A spare's record: the files it held as published and its folders' stamps, as far as known."""
+    if isinstance(record, tuple) and len(record) == 2 and isinstance(record[0], dict):
+        return record[0], record[1] if isinstance(record[1], dict) else {}
+    return (record, {}) if isinstance(record, dict) else (None, {})  # a record of files alone

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -391,6 +392,99 @@ def test_files_put_in_the_output_by_hand_do_not_come_back_through_the_spare(
         _edit(site, "a02", f"Round {i}", "Text.")
         _build(site, out)
         assert _snapshot(out) == _cold(site, tmp_path, f"cold{i}"), f"round {i}"
+
+
+# ------------------------------------------------------------ folders known by their stamps
+
+
+def _tree(top: Path) -> dict[str, object]:
+    files = {"index.html": 1, "a/x.html": 1, "a/y.html": 1, "b/z.html": 1, "c/d/w.html": 1}
+    for rel in files:
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text(rel)
+    return files
+
+
+def _listings(monkeypatch, top: Path) -> list[str]:
+    """The folders (relative to top) that sitegen.prune lists from now on."""
+    from sitegen import prune
+
+    listed: list[str] = []
+    real = os.scandir
+
+    def scandir(path):
+        listed.append(Path(path).relative_to(top).as_posix())
+        return real(path)
+
+    monkeypatch.setattr(prune.os, "scandir", scandir)
+    return listed
+
+
+def test_prune_lists_only_the_folders_changed_since_they_were_stamped(tmp_path: Path, monkeypatch) -> None:
+    from sitegen import prune
+
+    top = tmp_path / "tree"
+    held = _tree(top)
+    was = prune.stamp_folders(str(top), held)
+    assert set(was) == {"a", "b", "c", "c/d"}
+    monkeypatch.setattr(prune, "_RACY_NS", -1)  # as if stamped long enough ago (see the next test)
+    time.sleep(0.05)  # past the tick of the stamps, on a coarse clock
+    (top / "b" / "stray.html").write_text("by hand")
+    keep = {rel: 1 for rel in held if rel != "a/y.html"}
+    listed = _listings(monkeypatch, top)
+    stamps = prune.prune_tree(str(top), keep, was, held)
+    assert sorted(listed) == [".", "b"]  # the top (always), and the folder that changed
+    assert sorted(_snapshot(top)) == sorted(keep)  # a/y.html went without a listing of a/
+    assert set(stamps) == set(was) and stamps["c"] == was["c"] and stamps["a"] != was["a"]
+
+
+def test_prune_lists_a_folder_changed_as_its_stamp_was_taken(tmp_path: Path, monkeypatch) -> None:
+    """A stamp taken within a clock tick of a change vouches for nothing: such a folder is listed."""
+    from sitegen import prune
+
+    top = tmp_path / "tree"
+    held = _tree(top)
+    (top / "b" / "stray.html").write_text("by hand")  # as if in the same tick as the stamp below
+    was = prune.stamp_folders(str(top), held)
+    listed = _listings(monkeypatch, top)
+    prune.prune_tree(str(top), held, was, held)
+    assert "b" in listed and not (top / "b" / "stray.html").exists()
+
+
+def test_edits_through_a_spare_known_by_its_folder_stamps_match_cold_builds(
+    fixture_site: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from sitegen import prune
+
+    monkeypatch.setattr(prune, "_RACY_NS", -1)  # every folder stamp is trusted unless it changed
+    site = _site(fixture_site, 6)
+    out = tmp_path / "out"
+    _build(site, out)
+    for i in range(2):  # the second build's spare is the first's output, which the first stamped
+        _edit(site, "a01", f"Round {i}", "Text.")
+        _build(site, out)
+    spare = _spare(site)
+    assert _spare_record(site)[1]  # its folders are known by their stamps
+    time.sleep(0.05)
+    (spare / "articles" / "a03" / "stray.txt").write_text("in the spare")
+    (out / "articles" / "a02" / "stray.txt").write_text("in the output")  # the spare after next
+    for i in range(3):
+        _edit(site, "a04", f"Then {i}", "Text.")
+        _build(site, out)
+        assert _snapshot(out) == _cold(site, tmp_path, f"cold{i}"), f"round {i}"
+    (site / "content/articles/a05.md").unlink()  # a page to remove from folders not listed
+    for i in range(2):
+        _build(site, out)
+        assert _snapshot(out) == _cold(site, tmp_path, f"removed{i}")
+
+
+def _spare_record(site: Path) -> tuple:
+    from sitegen.cache import Cache
+
+    _as_a_new_process()
+    record = Cache(site, _spare(site).name).read()
+    assert isinstance(record, tuple)
+    return record
 
 
 def _with_a_spare(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
