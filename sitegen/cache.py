@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sitegen import __version__
 from sitegen.grammar import private_dir
@@ -51,9 +51,10 @@ def digest_pieces(pieces: list[bytes]) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class FileStamp:
-    """An output file as it was published: its content hash and what stat said."""
+class FileStamp(NamedTuple):
+    """An output file as it was published: its content hash and what stat said.  A tuple: a
+    big site's manifest is read and written several times a build, and a tuple class
+    unpickles in half the time of a dataclass."""
 
     sha: str
     size: int
