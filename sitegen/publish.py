@@ -277,8 +277,8 @@ class Publisher:
             self._real_folders.add(prefix)
 
     def _links_in(self, folder: str) -> set[str]:
-        """The names of the links in a folder of the tree being built, from one listing: a
-        `readlink` per page folder of a big site cost more than all the rest of an edit's checks."""
+        """The names of the links in a folder of the tree being built, from one listing: an
+        `lstat` per page folder of a big site cost more than all the rest of an edit's checks."""
         links = self._links.get(folder)
         if links is None:
             links = set()
