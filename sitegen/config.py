@@ -229,8 +229,9 @@ def _body(body_id: str, spec: Mapping[str, Any], where: Locator, diags: list[Dia
         return None
     for key in sorted(set(spec) - {"name", "seats", "vacancies"}):
         diags.append(error("SG901", where.key(*path, key), f"unknown key `{key}` in {section}"))
+    before = len(diags)
     vacancies = _vacancies(spec.get("vacancies", []), seats, (*path, "vacancies"), where, diags)
-    body = Body(body_id, name, seats, tuple(vacancies))
+    body = Body(body_id, name, seats, tuple(vacancies), incomplete=len(diags) > before)
     lowest = min(body.possible_strengths())
     if lowest < 0:  # each vacancy fits, but overlapping ones can leave more seats empty than there are
         diags.append(

@@ -263,3 +263,21 @@ def test_a_very_long_rule_is_shown_by_its_start() -> None:
     rule = parse_rule("x", " + ".join(["seats"] * 5000))
     shown = rule.explain(342, 342)
     assert shown.startswith("342+342") and shown.endswith("(19,999 characters)") and len(shown) < 300
+
+
+def test_a_check_failing_on_a_body_with_a_vacancy_in_error_points_at_site_toml(tmp_path: Path) -> None:
+    """The vacancy site.toml got wrong is left out, so the body's strength on its dates is its
+    seats: a figure written for the vacancy fails, and says where the trouble may be."""
+    (tmp_path / "content/articles").mkdir(parents=True)
+    bad = 'vacancies = [ { from = 2021-03-01, count = "one" } ]\n'
+    rest = '\n[bodies.S]\nseats = 100\n\n[rules]\nmajority = "floor(strength / 2) + 1"\n'
+    (tmp_path / "site.toml").write_text(SITE + bad + rest)
+    article = "---\ntitle: A\ndate: 2021-03-06\n---\n171 of 341 <<seats NA=171/341 majority=yes>>.\n"
+    (tmp_path / "content/articles/a.md").write_text(article, encoding="utf-8")
+    (tmp_path / "content/articles/b.md").write_text(article.replace("NA=", "S="), encoding="utf-8")
+    diags = check_site(tmp_path).diagnostics
+    assert [d.code for d in diags if d.span.file == "site.toml"] == ["SG901"]
+    failed = [d for d in diags if d.span.file == "content/articles/a.md"]
+    assert failed and all("[bodies.NA] in site.toml has a vacancy in error" in (d.help or "") for d in failed)
+    others = [d for d in diags if d.span.file == "content/articles/b.md"]  # 171/341 of a 100-seat body
+    assert others and not any("site.toml has a vacancy" in (d.help or "") for d in others)
