@@ -99,6 +99,11 @@ class Rendered:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
+    def unpack(self) -> None:
+        """Make the packed fields objects again now, if they are packed."""
+        if "_packed" in self.__dict__:
+            getattr(self, _PAGES_ONLY[0])
+
     def __getattr__(self, name: str) -> object:
         # Python calls this only for an attribute the instance lacks: the packed ones, once
         packed = self.__dict__.pop("_packed", None) if name in _PAGES_ONLY else None
