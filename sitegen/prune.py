@@ -21,6 +21,8 @@ import posixpath
 import stat
 from collections.abc import Iterable, Mapping
 
+from sitegen.walk import remove_tree
+
 FolderStamp = tuple[int, int, int]  # inode, mtime_ns, ctime_ns
 
 # Changes within this long of the newest one the stamps saw may share a tick with it (2 s on
@@ -132,7 +134,10 @@ class _Walk:
             if self.kept[folder]:
                 self.kept[parent] = True
             else:
-                os.rmdir(folder)
+                try:
+                    os.rmdir(folder)
+                except OSError:  # not empty after all (changed meanwhile): nothing in it was published
+                    remove_tree(folder, ignore_errors=True)
                 self.touched.add(parent)
                 del self.stamps[rel]
 

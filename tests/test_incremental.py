@@ -451,6 +451,20 @@ def test_prune_lists_a_folder_changed_as_its_stamp_was_taken(tmp_path: Path, mon
     assert "b" in listed and not (top / "b" / "stray.html").exists()
 
 
+def test_prune_removes_a_folder_it_trusted_wrongly_when_it_empties_it(tmp_path: Path, monkeypatch) -> None:
+    """A folder left with nothing published in it goes whole, even if it held a file its
+    stamp did not show (the risk the racy rule guards against)."""
+    from sitegen import prune
+
+    top = tmp_path / "tree"
+    held = _tree(top)
+    (top / "b" / "stray.html").write_text("by hand")
+    was = prune.stamp_folders(str(top), held)  # taken after the stray: it vouches for it
+    monkeypatch.setattr(prune, "_RACY_NS", -1)
+    prune.prune_tree(str(top), {rel: 1 for rel in held if not rel.startswith("b/")}, was, held)
+    assert not (top / "b").exists()
+
+
 def test_edits_through_a_spare_known_by_its_folder_stamps_match_cold_builds(
     fixture_site: Path, tmp_path: Path, monkeypatch
 ) -> None:
