@@ -18,7 +18,8 @@ from sitegen.diagnostics import Diagnostic, Summary, exit_status, sorted_diagnos
 from sitegen.engine import Options, Outcome, Run, run, run_changed, save_cache
 from sitegen.inputs import source_hashes
 from sitegen.pipeline import Checked
-from sitegen.publish import Publisher, PublishError, holds_only
+from sitegen.prune import holds_only
+from sitegen.publish import Publisher, PublishError
 from sitegen.render import SitePage, checks_pages, make_context, site_inputs, site_pages
 from sitegen.site import Site, read_text
 from sitegen.static_files import publish_static, static_files, static_key_of
@@ -260,6 +261,7 @@ def _snapshot(
         articles={path: result.stamps.get(path) for path in site.article_paths},
         sources=source_hashes(site),
         manifest=dict(result.cache.manifest),
+        folders=dict(result.cache.folders),
         diagnostics=list(result.diagnostics),
         counts=(len(result.outcomes), sum(o.annotations for o in result.outcomes), build.articles),
     )
@@ -391,7 +393,7 @@ def _nothing_to_do(result: Run, root: Path, out: Path, pages: list[SitePage]) ->
         return False
     if not all(stamp.matches(out / rel) for rel, stamp in data.manifest.items()):
         return False
-    return holds_only(out, data.manifest)  # nothing put there by hand, nothing missing
+    return holds_only(out, data.manifest, data.folders)  # nothing put there by hand, nothing missing
 
 
 def _site_pages(publisher: Publisher, result: Run, plan: Plan, same_output: bool) -> None:

@@ -30,7 +30,8 @@ CACHE_DIR = ".sitegen-cache"
 # outcomes citing a missing source or fact depend on the source ids or fact names: no key made
 # under 4 is trusted.  6: the key of all the site-wide pages' inputs (CacheData.page_inputs).
 # 7: an outcome's fact definitions packed as tuples (facts.PackedFact).  8: the output's folder
-# stamps (CacheData.folders, and a spare's record with them), a Rendered's page-only fields packed.
+# stamps (CacheData.folders, a spare's record and the no-op snapshot hold them; prune.py), a
+# Rendered's page-only fields packed, FileStamp a tuple.
 _MAGIC = b"sitegen-cache 8\n"
 
 

@@ -11,7 +11,7 @@ from sitegen.diagnostics import Diagnostic
 from sitegen.engine import environment_hash
 from sitegen.grammar import use_cache_dir
 from sitegen.inputs import file_stamp, source_hashes
-from sitegen.publish import holds_only
+from sitegen.prune import FolderStamp, holds_only
 from sitegen.site import Site, load_site
 
 
@@ -24,6 +24,7 @@ class Snapshot:
     articles: dict[str, tuple | None]  # article path -> its file's stamp
     sources: dict[str, str]
     manifest: dict[str, FileStamp]
+    folders: dict[str, FolderStamp]  # the stamps of the output's folders as published (prune.py)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     counts: tuple[int, int, int] = (0, 0, 0)  # articles, annotations, articles published
 
@@ -62,6 +63,6 @@ def check(
         return None, site
     if not all(stamp.matches(out / rel) for rel, stamp in snapshot.manifest.items()):
         return None, site
-    if not holds_only(out, snapshot.manifest):
+    if not holds_only(out, snapshot.manifest, snapshot.folders):
         return None, site
     return snapshot, site

@@ -41,19 +41,41 @@ def folder_stamp(path: str) -> FolderStamp | None:
 def stamp_folders(top: str, files: Iterable[str]) -> dict[str, FolderStamp]:
     """The stamps of the folders holding `files` under top (top's own is never kept: it is
     renamed in and out of place), or {} if one of them cannot be stamped."""
+    stamps = {}
+    for rel in _folders_of(files):
+        found = folder_stamp(os.path.join(top, rel))
+        if found is None:
+            return {}
+        stamps[rel] = found
+    return stamps
+
+
+def _folders_of(files: Iterable[str]) -> set[str]:
     folders: set[str] = set()
     for rel in files:
         parent = posixpath.dirname(rel)
         while parent and parent not in folders:
             folders.add(parent)
             parent = posixpath.dirname(parent)
-    stamps = {}
-    for rel in folders:
-        found = folder_stamp(os.path.join(top, rel))
-        if found is None:
-            return {}
-        stamps[rel] = found
-    return stamps
+    return folders
+
+
+def _settled_before(was: Mapping[str, FolderStamp]) -> int:
+    """A stamp whose ctime is older than this vouches for its folder (see `_RACY_NS`)."""
+    return max((s[2] for s in was.values()), default=0) - _RACY_NS
+
+
+def _index(held: Iterable[str], was: Iterable[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """Each recorded folder's files and folders, by name."""
+    recorded: dict[str, tuple[list[str], list[str]]] = {}
+    for names, which in ((held, 0), (was, 1)):
+        for rel in names:
+            folder, _, name = rel.rpartition("/")
+            entries = recorded.get(folder)
+            if entries is None:
+                entries = recorded[folder] = ([], [])
+            entries[which].append(name)
+    return recorded
 
 
 class _Walk:
@@ -62,25 +84,13 @@ class _Walk:
     ) -> None:
         self.keep = keep
         self.was = was
-        newest = max((s[2] for s in was.values()), default=0)
-        self.settled_before = newest - _RACY_NS  # a stamp older than this vouches for its folder
-        self.recorded: dict[str, tuple[list[str], list[str]]] = {}  # folder -> its files, its folders
-        for rel in held:
-            self._record(rel, is_file=True)
-        for rel in was:
-            self._record(rel, is_file=False)
+        self.settled_before = _settled_before(was)
+        self.recorded = _index(held, was)  # folder -> its files, its folders
         self.order: list[tuple[str, str, str | None]] = []  # (path, rel, parent path): parents first
         self.kept: dict[str, bool] = {}  # path -> holds something kept
         self.stamps: dict[str, FolderStamp | None] = {}
         self.touched: set[str] = set()  # paths of folders something was removed from
         self.todo: list[tuple[str, str, str | None]] = [(top, "", None)]
-
-    def _record(self, rel: str, *, is_file: bool) -> None:
-        folder, _, name = rel.rpartition("/")
-        entries = self.recorded.get(folder)
-        if entries is None:
-            entries = self.recorded[folder] = ([], [])
-        entries[0 if is_file else 1].append(name)
 
     def run(self) -> dict[str, FolderStamp]:
         while self.todo:  # strings, not Paths: a Path per folder costs more than the work
@@ -162,3 +172,38 @@ def prune_tree(
     `was` and `held`: the stamps of the tree's folders and the files it held when it was last
     published.  A folder whose stamp is still the same is not listed (see the module's doc)."""
     return _Walk(top, keep, was or {}, held if was else ()).run()
+
+
+def holds_only(
+    out: str | os.PathLike[str], published: Mapping[str, object], was: Mapping[str, FolderStamp]
+) -> bool:
+    """Whether `out` holds as many files as were published and nothing else: no folder and no
+    link to one that no published file is in (anything put there by hand is to be replaced).
+    The files themselves are compared by their stamps, elsewhere.  `was`: the stamps of the
+    folders as published; a folder whose stamp is the same holds what it held then."""
+    folders = _folders_of(published)
+    settled_before, recorded = _settled_before(was), _index(published, was)
+    present = 0
+    todo = [(os.fspath(out), "")]
+    while todo:
+        path, rel = todo.pop()
+        if rel and rel not in folders:
+            return False
+        old = was.get(rel)
+        if rel and old is not None and old[2] < settled_before and folder_stamp(path) == old:
+            files, subfolders = recorded.get(rel, ([], []))
+            present += len(files)
+            todo += [(f"{path}/{name}", f"{rel}/{name}") for name in subfolders]
+            continue
+        try:  # scandir's entry types come with the listing: no stat per folder of a big site
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append((entry.path, f"{rel}/{entry.name}" if rel else entry.name))
+                    elif entry.is_symlink() and entry.is_dir():
+                        return False
+                    else:
+                        present += 1
+        except OSError:  # gone or unreadable meanwhile: not as published
+            return False
+    return present == len(published)

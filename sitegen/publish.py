@@ -21,11 +21,9 @@ import ctypes
 import errno
 import fcntl
 import os
-import posixpath
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 
 from sitegen.cache import CACHE_DIR, Cache, FileStamp, digest, digest_pieces
@@ -76,38 +74,6 @@ def check_out_dir(root: Path, out: Path) -> str | None:
         if above.exists():
             return f"--out {out} cannot be made: {above} is a file, not a directory"
     return None
-
-
-def holds_only(out: Path, published: Iterable[str]) -> bool:
-    """Whether `out` holds as many files as were published and nothing else: no folder and no
-    link to one that no published file is in (anything put there by hand is to be replaced).
-    The files themselves are compared by their stamps, elsewhere."""
-    folders: set[str] = set()
-    count = 0
-    for rel in published:
-        count += 1
-        parent = posixpath.dirname(rel)
-        while parent and parent not in folders:
-            folders.add(parent)
-            parent = posixpath.dirname(parent)
-    present = 0
-    todo = [(str(out), "")]
-    while todo:  # scandir's entry types come with the listing: no stat per folder of a big site
-        path, rel = todo.pop()
-        if rel and rel not in folders:
-            return False
-        try:
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        todo.append((entry.path, f"{rel}/{entry.name}" if rel else entry.name))
-                    elif entry.is_symlink() and entry.is_dir():
-                        return False
-                    else:
-                        present += 1
-        except OSError:  # gone or unreadable meanwhile: not as published
-            return False
-    return present == count
 
 
 def _exchange(a: Path, b: Path) -> bool:

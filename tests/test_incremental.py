@@ -232,20 +232,33 @@ def _built_small_site(fixture_site: Path, tmp_path: Path) -> tuple[Path, Path]:
     return site, out
 
 
-@pytest.mark.parametrize("put", ["folder", "link to a folder", "folder in a page's folder"])
-def test_folders_put_in_the_output_by_hand_are_removed_by_a_build_with_nothing_to_do(
-    fixture_site: Path, tmp_path: Path, put: str
+@pytest.mark.parametrize("stamps", ["racy", "trusted"])
+@pytest.mark.parametrize(
+    "put", ["folder", "link to a folder", "folder in a page's folder", "file in a page's folder"]
+)
+def test_what_is_put_in_the_output_by_hand_is_removed_by_a_build_with_nothing_to_do(
+    fixture_site: Path, tmp_path: Path, put: str, stamps: str, monkeypatch
 ) -> None:
+    """`trusted`: the output's folders are known by their stamps, and only a changed one is listed."""
+    from sitegen import prune
+
     site, out = _built_small_site(fixture_site, tmp_path)
+    if stamps == "trusted":
+        monkeypatch.setattr(prune, "_RACY_NS", -1)
+        assert _build(site, out).unchanged
+        time.sleep(0.05)  # past the tick of the stamps, on a coarse clock
     if put == "folder":
         (out / "by-hand").mkdir()
     elif put == "link to a folder":
         (out / "etc").symlink_to(tmp_path)
-    else:
+    elif put == "folder in a page's folder":
         (out / "articles" / "a00" / "by-hand").mkdir()
-    _build(site, out)
+    else:
+        (out / "articles" / "a00" / "by-hand.txt").write_text("by hand")
+    assert not _build(site, out).unchanged
     assert not (out / "by-hand").exists() and not (out / "etc").is_symlink()
     assert not (out / "articles" / "a00" / "by-hand").exists()
+    assert not (out / "articles" / "a00" / "by-hand.txt").exists()
     assert _build(site, out).unchanged
 
 
