@@ -68,8 +68,14 @@ def load_config(text: str | None) -> tuple[SiteConfig, list[Diagnostic]]:
     """Validate site.toml completely, reporting every problem (SG901) before giving up."""
     if text is None:
         return SiteConfig(), [error("SG901", Span.point(CONFIG_FILE), "no site.toml in the site directory")]
+    # TOML forbids control characters (but tab) even in strings and comments: read as written,
+    # a NUL is an error at its place.  What TOML allows and no page may hold (C1 controls,
+    # non-characters) is then replaced, one for one, as in every other site file.
+    raw, text = text, clean_text(text)
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(raw)
+        if text != raw:
+            data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return SiteConfig(text=text), [_toml_error(exc)]
     except (RecursionError, ValueError) as exc:  # deep nesting; integers beyond Python's digit limit

@@ -116,16 +116,19 @@ def _cut(text: str, limit: int) -> str:
 
 
 def read_text(
-    root: Path, rel: str, *, real_dirs: dict[str, bool] | None = None
+    root: Path, rel: str, *, real_dirs: dict[str, bool] | None = None, clean: bool = True
 ) -> tuple[str | None, Diagnostic | None]:
-    """A site file as text with `\\n` line ends; bad UTF-8 or a path out of the site is SG501."""
+    """A site file as text with `\\n` line ends; bad UTF-8 or a path out of the site is SG501.
+
+    `clean=False` leaves the code points no page may hold as they are (`clean_text`), for
+    site.toml, in which TOML itself forbids the controls among them."""
     data, problem = read_bytes(root, rel, real_dirs=real_dirs)
     if data is None:
         return None, problem
-    return decode_text(rel, data)
+    return decode_text(rel, data, clean=clean)
 
 
-def decode_text(rel: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
+def decode_text(rel: str, data: bytes, *, clean: bool = True) -> tuple[str | None, Diagnostic | None]:
     """`read_text` of bytes already read."""
     try:
         text = data.decode("utf-8")
@@ -136,7 +139,7 @@ def decode_text(rel: str, data: bytes) -> tuple[str | None, Diagnostic | None]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # markdown-it turns NUL into U+FFFD; doing it (and the rest) first keeps every column the same
-    return (clean_text(text) if may_need_cleaning(data) else text), None
+    return (clean_text(text) if clean and may_need_cleaning(data) else text), None
 
 
 def read_bytes(
@@ -283,12 +286,12 @@ def load_site(root: Path) -> Site:
     texts: dict[str, str] = {}
     config_text, problem = (None, None)
     if (root / CONFIG_FILE).is_file():
-        config_text, problem = read_text(root, CONFIG_FILE)
+        config_text, problem = read_text(root, CONFIG_FILE, clean=False)
     config, diags = load_config(config_text)
     if problem is not None:
         diags = [error("SG901", problem.span, problem.message)]
     if config_text is not None:
-        texts[CONFIG_FILE] = config_text
+        texts[CONFIG_FILE] = config.text
     site = Site(root, config, diagnostics=list(diags), texts=texts)
     for rel in list_markdown(root, SOURCES_DIR, site.diagnostics):
         _load_source(site, rel)

@@ -281,3 +281,36 @@ def test_a_check_failing_on_a_body_with_a_vacancy_in_error_points_at_site_toml(t
     assert failed and all("[bodies.NA] in site.toml has a vacancy in error" in (d.help or "") for d in failed)
     others = [d for d in diags if d.span.file == "content/articles/b.md"]  # 171/341 of a 100-seat body
     assert others and not any("site.toml has a vacancy" in (d.help or "") for d in others)
+
+
+def _site_with_title(root: Path, written: str) -> None:
+    (root / "content/articles").mkdir(parents=True)
+    (root / "site.toml").write_text(SITE.replace('title = "T"', written), encoding="utf-8")
+    article = ARTICLE.replace(" x=172", " majority=172")
+    (root / "content/articles/a.md").write_text(article, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("written", "line", "column"),
+    [
+        pytest.param('title = "T\x00"', 2, 11, id="NUL in a string"),
+        pytest.param('title = "T" # note \x01', 2, 20, id="a control in a comment"),
+        pytest.param('title = "T\x7f"', 2, 11, id="DEL in a string"),
+    ],
+)
+def test_a_control_character_in_site_toml_is_invalid_toml(
+    tmp_path: Path, written: str, line: int, column: int
+) -> None:
+    # TOML forbids them; read after the clean-up every other file gets, they passed as U+FFFD
+    _site_with_title(tmp_path, written)
+    diags = check_site(tmp_path).diagnostics
+    where = [(d.code, d.span.file, d.span.line, d.span.column) for d in diags]
+    assert where == [("SG901", "site.toml", line, column)]
+    assert "not valid TOML" in diags[0].message
+
+
+def test_what_toml_allows_and_no_page_may_hold_is_replaced_in_site_toml(tmp_path: Path) -> None:
+    _site_with_title(tmp_path, 'title = "T\x85\ufffe"')
+    checked = check_site(tmp_path)
+    assert checked.diagnostics == []
+    assert checked.site.config.title == "T\ufffd\ufffd"

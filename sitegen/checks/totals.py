@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from sitegen.annotations import Arg
@@ -336,6 +336,14 @@ def check_pct(ctx: Ctx) -> str:
     return f"{shown} ≈ {format(stated, 'f')}% ✓"
 
 
+def _stated_positional(positional: Sequence[Arg]) -> Arg | None:
+    """The positional argument `pct` takes for its stated value: the first PERCENT, else the
+    first other value that could be meant as one."""
+    percents = [arg for arg in positional if arg.value.type == "percent"]
+    others = [arg for arg in positional if arg.value.type in ("factref", "number", "string")]
+    return (percents or others or [None])[0]
+
+
 def _pct_missing(part: object, whole: object, value: object) -> str:
     if part is None and whole is None:
         wanted = ["N/M (or part= and whole=)"]
@@ -350,12 +358,16 @@ def _pct_positional(ctx: Ctx, part_arg: Arg | None, whole_arg: Arg | None, value
     part = part_arg.value if part_arg else None
     whole = whole_arg.value if whole_arg else None
     value = value_arg.value if value_arg else None
+    # A PERCENT is the stated value wherever it stands; only without one is a plain number (or
+    # "52%") taken for it, and SG104 says how to write it.  In `part=178 342 52%` the stray
+    # argument is then the 342, not the percentage.
+    stated = None if value is not None else _stated_positional(ctx.positional)
     for arg in ctx.positional:
         v = arg.value
         if v.type == "ratio" and part is None and whole is None and v.parts:
             part, whole = v.parts
-        elif v.type in ("percent", "factref", "number", "string") and value is None:
-            value = v  # a plain number, or "52%", is the stated value all the same: SG104 says how
+        elif arg is stated:
+            value = v
         else:
             ctx.error(
                 "SG105",
