@@ -130,6 +130,10 @@ def test_the_line_shown_is_the_line_counted_at_line_feeds_only(separator: str) -
         ("Cast <<votes NA for=300 against=40 abstain=5>>.", "300 + 40 + 5 = 345 votes cast, more than"),
         ("Cast <<votes NA for=300 against=40 total=345>>.", "a total vote of 345, more than the body has"),
         ('Said <<seats NA=178/342 majority="yes">>.', 'must be yes or no, not `"yes"`'),
+        ("Short of it, 170 of 342 <<seats NA=170/342 majority=true>>.", "majority=true is wrong"),
+        # a source named twice is named once; two of them are sources
+        ('Said <<claim src=001 src=001 quote="nothing like it">>.', 'not found in source 001: "'),
+        ('Said <<claim src=001 src=002 quote="nothing like it">>.', 'not found in sources 001, 002: "'),
         # a rule on the strength names the day that gave it (the case is dated 2022-04-01)
         (
             "Needs 172 <<threshold NA sitting_majority=172 date=2021-03-06>>.",

@@ -84,11 +84,12 @@ def check_claim(ctx: Ctx) -> tuple[str, tuple[str, ...], str | None]:
     if quote is not None:
         ctx.quoted_in = tuple(s.id for s in found if fold(quote) in fold(s.text))
     if quote is not None and found and not ctx.quoted_in:
-        names = ", ".join(s.id for s in found)
+        ids_named = list(dict.fromkeys(s.id for s in found))  # `src=001 src=001`: 001 once
+        names = ("source " if len(ids_named) == 1 else "sources ") + ", ".join(ids_named)
         ctx.error(
             "SG303",
             ctx.keywords["quote"].value,
-            f'quote not found in source {names}: "{quote[:80]}{"…" if len(quote) > 80 else ""}"',
+            f'quote not found in {names}: "{quote[:80]}{"…" if len(quote) > 80 else ""}"',
             help="quotes are compared ignoring case, spacing, curly quotes and the kind of dash; "
             "check the wording against the source text",
         )

@@ -105,7 +105,7 @@ def _majority(ctx: Ctx, body: Body, held: Decimal, claim: bool, day, verdicts: d
         ctx.error(
             "SG203",
             ctx.keywords["majority"].value,
-            f"majority={'yes' if claim else 'no'} is wrong for the {body.name}: {relation}, "
+            f"majority={ctx.keywords['majority'].value.raw} is wrong for the {body.name}: {relation}, "
             f"and a majority is {formula} = {needed}",
             help=f"write majority={'yes' if has else 'no'}",
         )
