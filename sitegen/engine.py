@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from sitegen import __version__
+from sitegen.annotations import SyntaxProblem
 from sitegen.article import ArticleMeta, parse_article
 from sitegen.cache import CACHE_DIR, Cache, CacheData, digest
 from sitegen.checks import CheckResult, check_annotation, duplicate_slug_diagnostics
@@ -37,6 +38,7 @@ from sitegen.facts import (
 )
 from sitegen.grammar import parser, use_cache_dir
 from sitegen.inputs import Texts, code_digest, file_stamp, source_hashes, unchanged_candidates
+from sitegen.placing import Placed
 from sitegen.render import RenderContext, Rendered, has_own_stylesheet, make_context, render_article
 from sitegen.site import Site, load_site, read_text
 from sitegen.templating import TemplateProblem, merged_pages, site_template_files
@@ -137,7 +139,7 @@ def process_article(
     doc = parse_article(path, text, for_render=render_ctx is not None)
     results = tuple(check_annotation(doc, placed, view) for placed in doc.annotations)
     diags = tuple(doc.diagnostics) + tuple(d for r in results for d in r.diagnostics)
-    outcome = Outcome.of(path, text_hash, doc.meta, len(doc.annotations), results, diags)
+    outcome = Outcome.of(path, text_hash, doc.meta, _counted(doc.annotations), results, diags)
     if any(seen is None for _, seen in outcome.seen):
         outcome.seen += ((FACT_NAMES, seen_as(view.facts, FACT_NAMES)),)
     if render_ctx is not None and not outcome.failed:
@@ -147,6 +149,11 @@ def process_article(
             outcome.diagnostics += (problem.diagnostic,)
     return outcome
 
+
+def _counted(placed: Sequence[Placed]) -> int:
+    """The annotations the summary counts: those that parsed, and those begun as one (`<<` and
+    a letter, `<<Seats`) that did not; `a << b` is an SG101 all the same, but no annotation."""
+    return sum(1 for p in placed if not isinstance(p.parsed, SyntaxProblem) or p.raw[2:3].isalpha())
 
 _WORKER: dict = {}
 

@@ -359,3 +359,25 @@ def test_a_misplaced_figure_gets_one_error_saying_how_to_write_it(
     write_files(fixture_site, {"content/articles/a.md": text})
     [diag] = check_site(fixture_site, use_cache=False).diagnostics
     assert (diag.code, diag.help) == (code, help)
+
+
+@pytest.mark.parametrize(
+    ("body", "counted"),
+    [
+        ("Shift x << 2 and y << 3 here.", 0),  # SG101 each, but no annotation
+        ("A line of " + "<" * 200 + " here.", 0),
+        ("Begun <<seats NA=178/342 and not ended.", 1),
+        ("Misspelt <<Seats NA=178/342>>.", 1),
+        ("Clean 178 of 342 <<seats NA=178/342>>, and x << 2.", 1),
+    ],
+)
+def test_the_summary_counts_annotations_not_every_bare_double_angle(
+    body: str, counted: int, fixture_site: Path
+) -> None:
+    from sitegen.pipeline import check_site
+
+    text = f"---\ntitle: Case\ndate: 2022-04-01\n---\n{body}\n"
+    write_files(fixture_site, {"content/articles/case.md": text})
+    checked = check_site(fixture_site, use_cache=False)
+    others = sum(o.annotations for o in checked.outcomes if o.path != "content/articles/case.md")
+    assert checked.summary.annotations - others == counted
