@@ -155,6 +155,7 @@ def _counted(placed: Sequence[Placed]) -> int:
     a letter, `<<Seats`) that did not; `a << b` is an SG101 all the same, but no annotation."""
     return sum(1 for p in placed if not isinstance(p.parsed, SyntaxProblem) or p.raw[2:3].isalpha())
 
+
 _WORKER: dict = {}
 
 
