@@ -341,7 +341,8 @@ def _stated_positional(positional: Sequence[Arg]) -> Arg | None:
     first other value that could be meant as one."""
     percents = [arg for arg in positional if arg.value.type == "percent"]
     others = [arg for arg in positional if arg.value.type in ("factref", "number", "string")]
-    return (percents or others or [None])[0]
+    chosen = percents or others
+    return chosen[0] if chosen else None
 
 
 def _pct_missing(part: object, whole: object, value: object) -> str:
