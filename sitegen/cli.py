@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sitegen import __version__
 from sitegen.diagnostics import (
@@ -19,6 +20,7 @@ from sitegen.diagnostics import (
     format_summary_line,
     format_text,
     report_failure,
+    report_failure_to_machines,
 )
 
 EXIT_USAGE = 2
@@ -37,8 +39,32 @@ def _job_count(text: str) -> int:
     return count
 
 
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser, self.message = parser, message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors `main` reports: to stderr as argparse does, and
+    also to a script that asked for JSON or workflow commands, which reads only stdout."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self, message)
+
+
+def _format_asked(argv: Sequence[str]) -> str:
+    """The --format an argument list asks for, read without parsing it (it may not parse)."""
+    fmt = "text"
+    for i, arg in enumerate(argv):
+        name, equals, value = arg.partition("=")
+        if len(name) >= 4 and "--format".startswith(name):  # argparse takes `--form` for it too
+            fmt = value if equals else (argv[i + 1] if i + 1 < len(argv) else fmt)
+    return fmt
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sitegen",
         description="Static sites for fact-checked journalism: every figure checked before it is published.",
     )
@@ -85,8 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+    except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        fmt = _format_asked(sys.argv[1:] if argv is None else argv)
+        _encodable_output(fmt)
+        report_failure_to_machines(fmt, f"{exc.parser.prog}: {exc.message}")
+        return EXIT_USAGE
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -209,11 +209,19 @@ def format_json(diags: Sequence[Diagnostic], summary: Summary, *, failure: str |
 
 
 def report_failure(fmt: str, message: str) -> None:
-    """A run that stops with no diagnostics to give (exit 2): said on stderr, and with
-    `--format json` on stdout too, as the one object a script reading it expects."""
+    """A run that stops with no diagnostics to give (exit 2): said on stderr, and on stdout
+    too for a script reading a machine format (see `report_failure_to_machines`)."""
     print(f"sitegen: {message}", file=sys.stderr)
+    report_failure_to_machines(fmt, message)
+
+
+def report_failure_to_machines(fmt: str, message: str) -> None:
+    """With `--format json`, the one object a script reading stdout expects; with `github`,
+    an error workflow command, so that the stop shows in the run's annotations."""
     if fmt == "json":
         sys.stdout.write(format_json([], Summary(0, 0, 0, 0), failure=message) + "\n")
+    elif fmt == "github":
+        sys.stdout.write(_valid_unicode(f"::error title=sitegen::{_gh_escape(message)}\n"))
 
 
 def _valid_unicode(text: str) -> str:

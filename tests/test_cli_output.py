@@ -99,3 +99,39 @@ def test_ctrl_c_while_sitegen_is_still_loading_ends_without_a_traceback() -> Non
     )
     done = subprocess.run([sys.executable, "-c", script, "check"], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr) == (130, "sitegen: interrupted\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["build", "{site}", "--format", "json", "--jobs", "abc"], "invalid job count: 'abc'"),
+        (["check", "{site}", "--jobs", "-1", "--format=json"], "must be 0 (as many as cores) or more"),
+        (["build", "{site}", "--form", "json", "--bogus"], "unrecognized arguments: --bogus"),
+        (["build", "{site}", "--format", "github", "--jobs", "abc"], "invalid job count: 'abc'"),
+        (["build", "{site}", "--format", "github", "--out", "{site}"], "--out is the site directory itself"),
+    ],
+)
+def test_a_usage_error_reaches_a_script_reading_a_machine_format(
+    tmp_path: Path, args: list[str], says: str, capsys
+) -> None:
+    from sitegen.cli import main
+
+    site = str(_site(tmp_path, 1))
+    status = main([arg.replace("{site}", site) for arg in args])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert says in err
+    if "github" in args:
+        (line,) = out.splitlines()
+        assert line.startswith("::error title=sitegen::") and says in line
+    else:
+        report = json.loads(out)
+        assert report["diagnostics"] == [] and says in report["error"]
+
+
+def test_a_usage_error_in_text_format_writes_nothing_on_stdout(tmp_path: Path, capsys) -> None:
+    from sitegen.cli import main
+
+    assert main(["check", str(_site(tmp_path, 1)), "--jobs", "abc"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "usage: sitegen check" in err and "invalid job count" in err
