@@ -80,9 +80,10 @@ def build_site(
     _say_what_static_leaves_out(root)
     # `quick`: first see whether anything changed at all (watch knows when something did)
     same, site = _unchanged(root, out, mode, use_cache, drafts, static_key, strict) if quick else (None, None)
-    if same is not None:
-        return same
     spares = root / CACHE_DIR if use_cache else None
+    if same is not None:
+        Publisher(out, spares=spares).clear_leftovers()  # SPEC §6: removed by the next build, this one too
+        return same
     out_path = str(out.absolute())
     # A build's collector settings (see below); `watch` keeps the defaults between its article
     # phases, as it holds the last run while building the next, and collects after each build.

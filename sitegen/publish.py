@@ -146,6 +146,23 @@ class Publisher:
         self._fresh = True
         return self
 
+    def clear_leftovers(self) -> None:
+        """Remove what killed builds left, unless a build is at work now (whose trees they may
+        be): for a build that finds nothing to publish and so never enters."""
+        try:
+            fd = os.open(self.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._remove_leftovers()
+            if self.spare is not None and (self.tmp.exists() or self.tmp.is_symlink()):
+                _remove(self.tmp)  # the spare a killed build was bringing up to date
+        except OSError:
+            pass  # another build holds the lock, or a leftover will not go: the next build tries again
+        finally:
+            os.close(fd)  # and with it the lock
+
     def _beside_output(self) -> Path:
         return self.parent / f".{self.out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
 

@@ -3,6 +3,7 @@ publishing is atomic, and `init` gives a site that builds clean."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -20,7 +21,9 @@ import pytest
 from conftest import EXAMPLE_SITE, write_files
 
 from sitegen.build import build_site
+from sitegen.cache import CACHE_DIR
 from sitegen.cli import main
+from sitegen.publish import TMP_MARK
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -721,3 +724,44 @@ def test_an_out_through_a_link_to_nothing_is_refused_by_name(
     assert main(["build", str(fixture_site), "--out", str(out), "--format", "json"]) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert error.endswith(f"{tmp_path / 'gone'} is a link to nothing")
+
+
+def _leftovers_of_killed_builds(site: Path, out: Path) -> list[Path]:
+    """A spare being brought up to date, and a tree being built beside the output."""
+    (spare,) = [p for p in (site / CACHE_DIR).iterdir() if p.name.startswith("spare-") and p.is_dir()]
+    building = spare.with_name(spare.name + ".building")
+    shutil.copytree(spare, building)
+    beside = out.parent / f".{out.name}{TMP_MARK}999-deadbeef"
+    (beside / "articles").mkdir(parents=True)
+    return [building, beside]
+
+
+def test_a_build_with_nothing_to_do_still_removes_killed_builds_leftovers(
+    tmp_path: Path, fixture_site: Path
+) -> None:
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    write_files(fixture_site, {"content/articles/new.md": "---\ntitle: N\ndate: 2021-03-06\n---\nNew.\n"})
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0  # the spare exists now
+    before = _snapshot(out)
+    leftovers = _leftovers_of_killed_builds(fixture_site, out)
+    assert build_site(fixture_site, out).unchanged
+    assert not any(p.exists() for p in leftovers)
+    assert _snapshot(out) == before
+
+
+def test_a_build_with_nothing_to_do_leaves_a_running_builds_trees_alone(
+    tmp_path: Path, fixture_site: Path
+) -> None:
+    out = tmp_path / "out"
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    write_files(fixture_site, {"content/articles/new.md": "---\ntitle: N\ndate: 2021-03-06\n---\nNew.\n"})
+    assert main(["build", str(fixture_site), "--out", str(out)]) == 0
+    leftovers = _leftovers_of_killed_builds(fixture_site, out)
+    lock = os.open(out.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a build publishing into that folder holds it
+        assert build_site(fixture_site, out).unchanged
+    finally:
+        os.close(lock)
+    assert all(p.exists() for p in leftovers)
