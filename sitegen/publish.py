@@ -537,4 +537,4 @@ def _spare_record(record: object) -> tuple[dict[str, FileStamp] | None, dict[str
     """A spare's record: the files it held as published and its folders' stamps, as far as known."""
     if isinstance(record, tuple) and len(record) == 2 and isinstance(record[0], dict):
         return record[0], record[1] if isinstance(record[1], dict) else {}
-    return (record, {}) if isinstance(record, dict) else (None, {})  # a record of files alone
+    return None, {}  # none (`settle` without a manifest), or unreadable: nothing in the spare is trusted
