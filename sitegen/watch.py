@@ -59,7 +59,9 @@ class Session:
         self.base: Run | None = None
         self.pending: set[str] = set()
         # every input file (relative path) -> its stat, as the last build read it
-        self.seen: dict[str, tuple[int, int, int, int] | None] = {}
+        # the inputs as the last build read them; None before the first (a site with no input
+        # file at all reads as {}, and a site.toml added to it is then a change like any other)
+        self.seen: dict[str, tuple[int, int, int, int] | None] | None = None
         self.built_at = time.monotonic()
         self.published_once = False  # some build of this watch published: there is a site to serve
 
@@ -127,7 +129,7 @@ class Session:
         # last build read: a save the OS did not report is built anyway.
         if not changes:
             changes = self._missed_changes()
-        catch_up = catch_up and not self.seen  # no build to compare with: run one
+        catch_up = catch_up and self.seen is None  # no build to compare with: run one
         # a build that could not publish (not a diagnostic) is tried again each second
         retry = not changes and bool(self.hub.snapshot().get("internal"))
         if changes or catch_up or retry:
@@ -283,7 +285,7 @@ class Session:
 
     def _others_changed(self, inputs: dict[str, tuple[int, int, int, int] | None]) -> bool:
         """Whether any input but the articles differs from what the last build read."""
-        if not self.seen:
+        if self.seen is None:
             return True
         articles = f"{ARTICLES_DIR}/"
         return {rel: s for rel, s in self.seen.items() if not rel.startswith(articles)} != inputs
@@ -295,7 +297,7 @@ class Session:
         when its queue overflows: each quiet second the inputs' stats are compared with the
         ones the last build read, so such a change is built a second late instead of never.
         """
-        if not self.seen:
+        if self.seen is None:
             return set()
         now = other_inputs(self.root)
         now.update((rel, file_stamp(self.root / rel)) for rel in list_markdown(self.root, ARTICLES_DIR))

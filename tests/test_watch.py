@@ -389,6 +389,22 @@ def test_a_site_broken_from_the_start_is_served_once_fixed(watch) -> None:
     assert w.get("/articles/first/")[0] == 200
 
 
+def test_a_site_toml_added_to_a_site_with_no_input_at_all_is_built(tmp_path: Path) -> None:
+    site = tmp_path / "bare"
+    (site / ARTICLE_REL).parent.mkdir(parents=True)  # the folders, not one file
+    w = Watch(site, tmp_path / "bare.log")
+    try:
+        status = first_build(w)
+        assert not status["ok"] and status["diagnostics"][0]["code"] == "SG901"
+        time.sleep(2.5)  # settled: past the watcher's first look, which builds whatever it finds
+        before = w.builds()
+        shutil.copyfile(FIXTURE_SITE / "site.toml", site / "site.toml")  # as `cp` does, in place
+        assert w.wait_build(before)["ok"]  # found by its stat, as the build before read no file
+        assert w.get("/")[0] == 200
+    finally:
+        w.kill()
+
+
 def test_a_failed_publish_is_one_line_and_the_watcher_survives(watch) -> None:
     w = watch()
     first_build(w)
