@@ -28,7 +28,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from sitegen.site import resolved
 
@@ -276,7 +276,10 @@ class Handler(BaseHTTPRequestHandler):
             target, redirect = None, False
         if redirect:
             query = self.path.partition("?")[2]
-            location = "/" + path.lstrip("/") + "/" + (f"?{query}" if query else "")  # never `//host`
+            # to the folder's own address: `/a%2Fb%2F` names the folder a/b, but a page served
+            # there would resolve its relative links from `/` (the %2F are no slashes to a browser)
+            folder = quote(unquote(path).strip("/")) if "%" in path else path.strip("/")
+            location = "/" + folder + "/" + (f"?{query}" if query else "")  # never `//host`
             self._send(301, TYPES[".txt"], b"moved\n", head, {"Location": location})
             return
         body: bytes | None = None

@@ -334,6 +334,10 @@ def test_paths_stay_inside_the_output(watch) -> None:
     assert code == 301 and headers["Location"] == "/articles/first/"
     code, headers = w.raw_get("//articles/first?x=1")  # not a redirect to the host `articles`
     assert code == 301 and headers["Location"] == "/articles/first/?x=1"
+    # to the page's own address, where its relative links work
+    for encoded in ("/articles%2Ffirst", "/articles%2Ffirst%2F", "/%61rticles/first"):
+        code, headers = w.raw_get(encoded)
+        assert code == 301 and headers["Location"] == "/articles/first/", encoded
     assert w.get("/")[0] == 200
     assert w.get("/static/sitegen.css")[1]["Content-Type"].startswith("text/css")
     assert w.get("/feed.xml")[1]["Content-Type"].startswith("application/xml")
