@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -183,9 +185,34 @@ def _run(args: argparse.Namespace) -> int:
         from sitegen.cli_build import build_command
 
         return build_command(root, args, report)
-    from sitegen.watch import watch_command
+    return _watch(root, args)
 
-    return watch_command(root, args)
+
+class _StoppedEarly(Exception):
+    pass
+
+
+def _watch(root: Path, args: argparse.Namespace) -> int:
+    """`watch`, which a signal stops with exit status 0 from the start: also while it is still
+    loading, before the watcher puts its own handlers in place."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise _StoppedEarly
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread (a test calling in-process)
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        from sitegen.watch import watch_command
+
+        return watch_command(root, args)  # puts its own handlers in place before it serves
+    except _StoppedEarly:
+        print("sitegen: stopped", file=sys.stderr)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _check(root: Path, args: argparse.Namespace) -> int:

@@ -135,3 +135,24 @@ def test_a_usage_error_in_text_format_writes_nothing_on_stdout(tmp_path: Path, c
     assert main(["check", str(_site(tmp_path, 1)), "--jobs", "abc"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "usage: sitegen check" in err and "invalid job count" in err
+
+
+def test_a_signal_while_watch_is_still_loading_stops_it_with_status_0(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import signal
+    import time
+
+    import sitegen.watch
+    from sitegen.cli import main
+
+    def loading(root: Path, args: object) -> int:  # a signal before the watcher's handlers are in place
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        return 5
+
+    monkeypatch.setattr(sitegen.watch, "watch_command", loading)
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["watch", str(_site(tmp_path, 1)), "--port", "0"]) == 0
+    assert "stopped" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is before
