@@ -374,6 +374,10 @@ def _not_found(path: str, status: dict) -> bytes:
 class LiveServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Connections waiting to be accepted (socketserver's default is 5): tabs reloading at once
+    # after a build open several each, and while a rebuild holds the GIL the accepting thread
+    # falls behind; a connection beyond the queue has its SYN dropped and waits a second.
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, out: Path, hub: Hub) -> None:
         self.out, self.hub = out, hub

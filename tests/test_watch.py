@@ -891,3 +891,19 @@ def test_a_failed_build_of_a_file_saved_again_meanwhile_is_not_reported(
     status = session.rebuild({(watchfiles.Change.modified, str(site / ARTICLE_REL))})
     assert status["ok"] and status["builds"] == builds + 1
     assert "allies now hold" in (site / "public" / "articles" / "first" / "index.html").read_text()
+
+
+def test_connections_made_while_none_is_accepted_wait_in_the_queue(tmp_path: Path) -> None:
+    from sitegen.serve import Hub, LiveServer
+
+    server = LiveServer("127.0.0.1", 0, tmp_path, Hub())  # listening, but accepting nothing yet
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(24):  # a few tabs' worth, reloading at once during a rebuild
+            # beyond the queue the SYN is dropped and connect waits for its retry, a second on
+            clients.append(socket.create_connection(server.server_address[:2], timeout=0.5))
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
+    assert len(clients) == 24
