@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from types import SimpleNamespace
 
-from markdown_it import MarkdownIt
+from markdown_it import MarkdownIt, helpers
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 from sitegen.annotation_rule import ANNOTATION
@@ -110,3 +112,57 @@ def _refs_in(tokens: Sequence[Token]) -> list[int]:
         for child in token.children or ()
         if child.type == "footnote_ref"
     ]
+
+
+def references_in_link_text_plugin(md: MarkdownIt) -> None:
+    """`[report[^x]](u)` is a link whose text holds a footnote reference.
+
+    markdown-it's link rule reads the link text with `parseLinkLabel(..., disableNested=True)`,
+    which gives up at any `[` that another rule takes whole, so that a link cannot hold a link;
+    the footnote rule takes `[^x]` whole, and the link was lost, printed as written.  A
+    reference is no link: this instance's `parseLinkLabel` lets it through and still refuses
+    anything else.  The renderer then puts its marker after the link, as an annotation's."""
+    md.helpers = SimpleNamespace(  # type: ignore[assignment]  # this instance's own: the module is shared
+        parseLinkDestination=helpers.parseLinkDestination,
+        parseLinkTitle=helpers.parseLinkTitle,
+        parseLinkLabel=_label_with_references,
+    )
+
+
+_REFERENCE = re.compile(r"\[\^[^\s\]]+\]")
+
+
+def _label_with_references(state: StateInline, start: int, disableNested: bool = False) -> int:
+    """upstream's `parseLinkLabel` (markdown-it-py 4.3.0), but for the footnote references."""
+    labelEnd = -1
+    oldPos = state.pos
+    found = False
+    state.pos = start + 1
+    level = 1
+    while state.pos < state.posMax:
+        marker = state.src[state.pos]
+        if marker == "]":
+            level -= 1
+            if level == 0:
+                found = True
+                break
+        prevPos = state.pos
+        state.md.inline.skipToken(state)
+        if marker == "[":
+            if prevPos == state.pos - 1:
+                level += 1  # a `[` of the text, not the start of a token
+            elif disableNested and not _is_reference(state, prevPos):
+                state.pos = oldPos
+                return -1
+    if found:
+        labelEnd = state.pos
+    state.pos = oldPos
+    return labelEnd
+
+
+def _is_reference(state: StateInline, start: int) -> bool:
+    """Whether what the inline rules took whole from `start` to `state.pos` is a footnote
+    reference to a note the document defines (nothing else is written `[^label]`)."""
+    match = _REFERENCE.fullmatch(state.src, start, state.pos)
+    refs = (state.env.get("footnotes") or {}).get("refs") or {}
+    return match is not None and f":{state.src[start + 2 : state.pos - 1]}" in refs

@@ -27,7 +27,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from sitegen.annotation_rule import ANNOTATION, annotation_rule
 from sitegen.fastblock import fast_paragraph_plugin
 from sitegen.fastinline import fast_inline
-from sitegen.footnotes import seen_footnotes_plugin
+from sitegen.footnotes import references_in_link_text_plugin, seen_footnotes_plugin
 
 # markdown-it's commonmark preset: its parser recurses into each list and block quote
 MAX_NESTING = 20
@@ -208,6 +208,7 @@ def markdown() -> MarkdownIt:
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
     md.use(seen_footnotes_plugin)
+    md.use(references_in_link_text_plugin)
     md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
     md.use(annotation_plugin)
     md.use(fast_paragraph_plugin)

@@ -31,7 +31,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from sitegen import fastblock
 from sitegen.fastblock import fast_paragraph_plugin
-from sitegen.footnotes import seen_footnotes_plugin
+from sitegen.footnotes import references_in_link_text_plugin, seen_footnotes_plugin
 from sitegen.markdown import annotation_plugin, heading_id, markdown, nesting_plugin
 
 TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "content", "markup", "info", "meta")
@@ -52,6 +52,7 @@ def with_plugins(*plugins: Callable[[MarkdownIt], None]) -> MarkdownIt:
     md.use(front_matter_plugin)
     md.use(footnote_plugin)
     md.use(seen_footnotes_plugin)
+    md.use(references_in_link_text_plugin)
     md.use(anchors_plugin, min_level=2, max_level=3, permalink=False, slug_func=heading_id)
     md.use(annotation_plugin)
     for plugin in plugins:
