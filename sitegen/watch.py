@@ -58,9 +58,9 @@ class Session:
         # edit to articles alone is rebuilt from them (build_site's `previous` and `changed`).
         self.base: Run | None = None
         self.pending: set[str] = set()
-        # every input file (relative path) -> its stat, as the last build read it
-        # the inputs as the last build read them; None before the first (a site with no input
-        # file at all reads as {}, and a site.toml added to it is then a change like any other)
+        # every input file (relative path) -> its stat, as the last build read it; None before
+        # the first build (a site with no input file at all reads as {}, and a site.toml added
+        # to it is then a change like any other)
         self.seen: dict[str, tuple[int, int, int, int] | None] | None = None
         self.built_at = time.monotonic()
         self.published_once = False  # some build of this watch published: there is a site to serve
